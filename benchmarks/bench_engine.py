@@ -1,0 +1,240 @@
+"""tinygrad_hw's eager engine against micrograd 0.1.0, side by side in one process.
+
+    make bench                       # installs micrograd==0.1.0, runs this
+    python benchmarks/bench_engine.py [--quick] [--update-docs]
+
+(a) One epoch of per-sample SGD on the lab's 21-point XOR set with the report's
+    2-8-8-1 all-sigmoid network, lr 0.1, loss (ŷ - y)², both engines starting from
+    the same weights. micrograd 0.1.0 has no sigmoid, so it gets a one-node sigmoid
+    written in its own style (a closure computing s·(1 - s)). Reported: the best and
+    the median of several interleaved repetitions, their ratio, and the largest
+    difference between the two engines' gradients and trained weights.
+(b) A chain x = x + c of N nodes, built and backpropagated (micrograd's recursive
+    topological sort dies near N = 1,000).
+(c) Bytes per graph node of that chain, by tracemalloc.
+
+Timings are wall-clock on a shared machine: read the ratios, not the milliseconds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import math
+import platform
+import random
+import re
+import statistics
+import sys
+import time
+import tracemalloc
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any, Callable
+
+from micrograd.engine import Value as MgValue
+
+from tinygrad_hw import Value
+
+ROOT = Path(__file__).resolve().parent.parent
+SIZES = [2, 8, 8, 1]
+LR = 0.1
+
+
+def _micrograd_sigmoid(self: MgValue) -> MgValue:
+    """A sigmoid for micrograd 0.1.0, in the style of its own ops."""
+    s = 1 / (1 + math.exp(-self.data))
+    out = MgValue(s, (self,), "sigmoid")
+
+    def _backward() -> None:
+        self.grad += s * (1 - s) * out.grad
+
+    out._backward = _backward
+    return out
+
+
+MgValue.sigmoid = _micrograd_sigmoid
+
+
+def xor_easy() -> tuple[list[tuple[float, float]], list[float]]:
+    """The lab's generate_XOR_easy(): 21 points, the centre once."""
+    xs, ys = [], []
+    for i in range(11):
+        xs.append((0.1 * i, 0.1 * i))
+        ys.append(0.0)
+        if 0.1 * i == 0.5:
+            continue
+        xs.append((0.1 * i, 1 - 0.1 * i))
+        ys.append(1.0)
+    return xs, ys
+
+
+def initial_weights(seed: int = 0) -> list[list[list[float]]]:
+    """weights[layer][neuron] = [w_1 .. w_nin, b], uniform in [-1, 1], bias 0."""
+    rng = random.Random(seed)
+    return [
+        [[rng.uniform(-1, 1) for _ in range(SIZES[k])] + [0.0] for _ in range(SIZES[k + 1])]
+        for k in range(len(SIZES) - 1)
+    ]
+
+
+class Net:
+    """The report's network as lists of one engine's Values."""
+
+    def __init__(self, value: type, weights: list[list[list[float]]], neuron: Callable[..., Any]):
+        self.layers = [[[value(w) for w in row] for row in layer] for layer in weights]
+        self.params = [p for layer in self.layers for row in layer for p in row]
+        self.neuron = neuron
+        self.value = value
+
+    def __call__(self, x: tuple[float, float]) -> Any:
+        a: list[Any] = [self.value(xi) for xi in x]
+        for layer in self.layers:
+            a = [self.neuron(row[:-1], a, row[-1]).sigmoid() for row in layer]
+        return a[0]
+
+
+def micrograd_neuron(w: list[MgValue], x: list[Any], b: MgValue) -> MgValue:
+    return sum((wi * xi for wi, xi in zip(w, x)), b)  # micrograd's own Neuron.__call__
+
+
+def our_neuron(w: list[Value], x: list[Any], b: Value) -> Value:
+    return Value.dot(w, x, b)
+
+
+def sgd_epoch(net: Net, xs: list[tuple[float, float]], ys: list[float]) -> None:
+    for x, y in zip(xs, ys):
+        loss = (net(x) - y) ** 2
+        loss.backward()
+        for p in net.params:
+            p.data -= LR * p.grad
+            p.grad = 0
+
+
+def first_gradients(net: Net, x: tuple[float, float], y: float) -> list[float]:
+    loss = (net(x) - y) ** 2
+    loss.backward()
+    grads = [p.grad for p in net.params]
+    for p in net.params:
+        p.grad = 0
+    return grads
+
+
+def bench_epoch(repeats: int) -> dict[str, float]:
+    xs, ys = xor_easy()
+    weights = initial_weights()
+    engines = {"micrograd": (MgValue, micrograd_neuron), "tinygrad_hw": (Value, our_neuron)}
+    grads = {name: first_gradients(Net(v, weights, n), xs[3], ys[3]) for name, (v, n) in engines.items()}
+    trained = {}
+    times: dict[str, list[float]] = {name: [] for name in engines}
+    for _ in range(repeats):
+        for name, (value, neuron) in engines.items():  # interleaved: both see the same machine
+            net = Net(value, weights, neuron)
+            start = time.perf_counter()
+            sgd_epoch(net, xs, ys)
+            times[name].append(time.perf_counter() - start)
+            trained[name] = [p.data for p in net.params]
+    best = {name: min(t) for name, t in times.items()}
+    median = {name: statistics.median(t) for name, t in times.items()}
+    return {
+        "micrograd_best_ms": best["micrograd"] * 1e3,
+        "ours_best_ms": best["tinygrad_hw"] * 1e3,
+        "ratio_best": best["tinygrad_hw"] / best["micrograd"],
+        "micrograd_median_ms": median["micrograd"] * 1e3,
+        "ours_median_ms": median["tinygrad_hw"] * 1e3,
+        "ratio_median": median["tinygrad_hw"] / median["micrograd"],
+        "grad_diff": max(abs(a - b) for a, b in zip(grads["micrograd"], grads["tinygrad_hw"])),
+        "weight_diff": max(abs(a - b) for a, b in zip(trained["micrograd"], trained["tinygrad_hw"])),
+    }
+
+
+def chain(value: type, n: int) -> tuple[Any, Any]:
+    x, c = value(0.5), value(1e-6)
+    for _ in range(n):
+        x = x + c
+    return x, c
+
+
+def bench_chain(n: int) -> dict[str, str]:
+    row = {}
+    for name, value in (("micrograd", MgValue), ("tinygrad_hw", Value)):
+        start = time.perf_counter()
+        try:
+            x, c = chain(value, n)
+            x.backward()
+            ok = c.grad == n
+            row[name] = f"{(time.perf_counter() - start) * 1e3:.1f} ms" + ("" if ok else " (wrong gradient)")
+        except RecursionError:
+            row[name] = "RecursionError"
+        finally:
+            x = c = None
+            gc.collect()
+    return row
+
+
+def bytes_per_node(value: type, n: int) -> float:
+    gc.collect()
+    tracemalloc.start()
+    before = tracemalloc.get_traced_memory()[0]
+    x, c = chain(value, n)
+    used = tracemalloc.get_traced_memory()[0] - before
+    tracemalloc.stop()
+    del x, c
+    return used / n
+
+
+def report(quick: bool) -> str:
+    repeats = 5 if quick else 21
+    epoch = bench_epoch(repeats)
+    chains = [100, 1_000, 10_000, 100_000] + ([] if quick else [1_000_000])
+    chain_rows = {n: bench_chain(n) for n in chains}
+    memory = {name: bytes_per_node(v, 100_000) for name, v in (("micrograd", MgValue), ("tinygrad_hw", Value))}
+
+    lines = [
+        f"Python {platform.python_version()} on {platform.machine()}, micrograd {version('micrograd')}; "
+        f"{repeats} interleaved repetitions.",
+        "",
+        "| (a) one XOR epoch, per-sample SGD, 2-8-8-1 sigmoid | micrograd | tinygrad_hw | ratio |",
+        "|---|---|---|---|",
+        f"| best of {repeats} | {epoch['micrograd_best_ms']:.2f} ms | {epoch['ours_best_ms']:.2f} ms "
+        f"| **{epoch['ratio_best']:.3f}×** |",
+        f"| median of {repeats} | {epoch['micrograd_median_ms']:.2f} ms | {epoch['ours_median_ms']:.2f} ms "
+        f"| {epoch['ratio_median']:.3f}× |",
+        f"| largest gradient difference (one sample) | | | {epoch['grad_diff']:.1e} |",
+        f"| largest weight difference after the epoch | | | {epoch['weight_diff']:.1e} |",
+        "",
+        "| (b) chain x = x + c, build + backward | micrograd | tinygrad_hw |",
+        "|---|---|---|",
+        *[f"| N = {n:,} | {row['micrograd']} | {row['tinygrad_hw']} |" for n, row in chain_rows.items()],
+        "",
+        "| (c) memory per graph node (chain, tracemalloc) | micrograd | tinygrad_hw | ratio |",
+        "|---|---|---|---|",
+        f"| bytes per node | {memory['micrograd']:.0f} | {memory['tinygrad_hw']:.0f} "
+        f"| {memory['tinygrad_hw'] / memory['micrograd']:.3f}× |",
+    ]
+    return "\n".join(lines)
+
+
+def update_docs(table: str) -> None:
+    path = ROOT / "docs" / "benchmarks.md"
+    text = path.read_text()
+    pattern = re.compile(r"(<!-- bench_engine:start -->\n).*?(<!-- bench_engine:end -->)", re.S)
+    if not pattern.search(text):
+        sys.exit(f"{path}: no <!-- bench_engine:start/end --> markers to replace")
+    path.write_text(pattern.sub(lambda m: m.group(1) + table + "\n" + m.group(2), text))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="fewer repetitions, no million-node chain")
+    parser.add_argument("--update-docs", action="store_true", help="write the table into docs/benchmarks.md")
+    args = parser.parse_args()
+    sys.setrecursionlimit(1000)  # micrograd's limit as users meet it
+    table = report(args.quick)
+    print(table)
+    if args.update_docs:
+        update_docs(table)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,80 @@
+"""gradcheck: torch.autograd.gradcheck's semantics for scalar Values."""
+
+import math
+import re
+
+import pytest
+
+from tinygrad_hw import Value
+from tinygrad_hw.codegen import compile_kernel
+from tinygrad_hw.engine import Value as EngineValue
+from tinygrad_hw.engine import _mode
+from tinygrad_hw.gradcheck import GradcheckError, gradcheck
+from tinygrad_hw.ops import OPS
+
+
+def test_a_correct_gradient_passes_from_numbers_or_values():
+    assert gradcheck(lambda x, y: (x * y).sigmoid() + x.log(), [0.3, Value(-1.2)])
+    assert gradcheck(lambda x: x.tanh(), 0.5)
+    assert gradcheck(lambda x: [x * 2, x.exp()], [0.1])  # several outputs
+
+
+def _wrong_sigmoid():
+    """The report's misprinted σ' compiled as an op: a gradient that is wrong on purpose."""
+    op = OPS["sigmoid"]
+    wrong = type(op)(op.name, op.symbol, op.out, ("out / (1.0 - out)",), op.usage)
+    return compile_kernel(wrong, EngineValue, _mode).make
+
+
+def test_a_wrong_gradient_is_named_with_both_numbers():
+    sigmoid = _wrong_sigmoid()
+    with pytest.raises(GradcheckError) as info:
+        gradcheck(lambda x, w: sigmoid(x * w), [0.5, Value(2.0, label="w")])
+    message = str(info.value)
+    s = 1 / (1 + math.exp(-1.0))
+    assert "input 0 at (0.5, 2)" in message
+    analytical, numerical = map(float, re.search(r"gives (\S+), finite differences give (\S+) ", message).groups())
+    assert analytical == pytest.approx(2.0 * s / (1 - s))  # the misprinted rule, times ∂(x·w)/∂x
+    assert numerical == pytest.approx(2.0 * s * (1 - s), rel=1e-6)
+    with pytest.raises(GradcheckError, match=r"input 1 \('w'\)"):
+        gradcheck(lambda x, w: x + sigmoid(w * 0.5), [1.0, Value(2.0, label="w")])
+
+
+def test_raise_exception_false_returns_false():
+    sigmoid = _wrong_sigmoid()
+    assert gradcheck(lambda x: sigmoid(x), [0.1], raise_exception=False) is False
+    assert gradcheck(lambda x: x.relu(), [0.0], raise_exception=False) is False  # a kink
+
+
+def test_tolerances_are_torchs():
+    # |a - n| <= atol + rtol * |n|; this op's derivative is 0.1 % too large
+    op = OPS["mul_c"]
+    bent_op = type(op)(op.name, op.symbol, op.out, ("c * 1.001",), op.usage, const=True)
+    bent = compile_kernel(bent_op, EngineValue, _mode).make
+    assert gradcheck(lambda x: bent(x, 3.0), [1.0], rtol=2e-3, atol=0.0)
+    assert not gradcheck(lambda x: bent(x, 3.0), [1.0], rtol=5e-4, atol=0.0, raise_exception=False)
+    assert gradcheck(lambda x: bent(x, 3.0), [1.0], rtol=0.0, atol=4e-3)
+
+
+def test_no_grad_field_is_touched():
+    w = Value(2.0)
+    w.grad = 5.0
+    x = Value(1.0)
+    assert gradcheck(lambda x: x * w, [x])
+    assert (w.grad, x.grad) == (5.0, 0.0)
+
+
+def test_a_non_finite_output_is_an_error_not_a_pass():
+    with pytest.raises(GradcheckError, match="is -inf"):
+        gradcheck(lambda x: x.log(), [0.0])
+
+
+def test_bad_arguments_are_type_errors():
+    with pytest.raises(TypeError, match="input 1 must be a number or a Value, not str"):
+        gradcheck(lambda x, y: x, [1.0, "y"])
+    with pytest.raises(TypeError, match="not dict"):
+        gradcheck(lambda x: {"x": x}, [1.0])
+
+
+def test_a_constant_function_has_zero_gradient():
+    assert gradcheck(lambda x: 3.0, [1.0])

@@ -1,0 +1,7 @@
+"""tinygrad_hw: scalar reverse-mode autodiff you can read, draw and trust."""
+
+from .engine import Value, dot, grad, is_grad_enabled, no_grad, zero_grad
+from .gradcheck import GradcheckError, gradcheck
+
+__all__ = ["GradcheckError", "Value", "dot", "grad", "gradcheck", "is_grad_enabled", "no_grad", "zero_grad"]
+__version__ = "0.1.0"

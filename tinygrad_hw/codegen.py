@@ -1,0 +1,227 @@
+"""Turn the op table's expression text into Python functions.
+
+The eager engine gets, for every op, a node constructor (``make``) and a backward
+step; the replay compiler inlines the same text into straight-line code. Both go
+through :func:`expression`, so there is one reading of each rule.
+
+Each rule is compiled twice over: as written, with ``math``'s functions and ``/``
+(fast, but raises at ``exp(1000)`` or ``1 / 0``), and in an IEEE-safe form with
+``safe_exp``, ``safe_div`` and friends (see ``ieee.py``). Generated code runs the
+fast form and falls back to the safe one only when it raises; ops whose text
+cannot raise (``+``, ``*``, comparisons) get no ``try`` at all.
+"""
+
+from __future__ import annotations
+
+import ast
+import math
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from . import ieee
+from .ops import Op
+
+# The names op text may use, in both forms.
+NAMESPACE: dict[str, Any] = {
+    "exp": math.exp,
+    "log": math.log,
+    "tanh": math.tanh,
+    "pow": math.pow,
+    "safe_exp": ieee.safe_exp,
+    "safe_log": ieee.safe_log,
+    "safe_tanh": math.tanh,
+    "safe_pow": ieee.safe_pow,
+    "safe_div": ieee.safe_div,
+}
+ARITH_ERRORS = (ArithmeticError, ValueError)
+
+
+class _Safe(ast.NodeTransformer):
+    """Rewrite ``x / y`` to ``safe_div(x, y)`` and ``f(...)`` to ``safe_f(...)``."""
+
+    def visit_BinOp(self, node: ast.BinOp) -> ast.AST:
+        self.generic_visit(node)
+        if isinstance(node.op, ast.Div):
+            call = ast.Call(ast.Name("safe_div", ast.Load()), [node.left, node.right], [])
+            return ast.copy_location(call, node)
+        return node
+
+    def visit_Call(self, node: ast.Call) -> ast.AST:
+        self.generic_visit(node)
+        if isinstance(node.func, ast.Name):
+            node.func = ast.Name("safe_" + node.func.id, ast.Load())
+        return node
+
+
+def safe_form(text: str) -> str:
+    """The IEEE-safe version of an op's expression text."""
+    return ast.unparse(_Safe().visit(ast.parse(text, mode="eval")))
+
+
+_NEVER_RAISE = {"tanh"}  # math functions defined for every float
+
+
+def can_raise(text: str) -> bool:
+    """Whether evaluating the text on floats can raise (a division, or exp/log/pow)."""
+    return any(
+        (isinstance(n, ast.Call) and getattr(n.func, "id", None) not in _NEVER_RAISE)
+        or (isinstance(n, ast.BinOp) and isinstance(n.op, ast.Div))
+        for n in ast.walk(ast.parse(text, mode="eval"))
+    )
+
+
+def names_in(text: str) -> set[str]:
+    return {n.id for n in ast.walk(ast.parse(text, mode="eval")) if isinstance(n, ast.Name)}
+
+
+class _Renamer(ast.NodeTransformer):
+    def __init__(self, names: dict[str, str]):
+        self.names = names
+
+    def visit_Name(self, node: ast.Name) -> ast.AST:
+        if node.id in self.names:
+            return ast.copy_location(ast.parse(self.names[node.id], mode="eval").body, node)
+        return node
+
+
+def expression(text: str, names: dict[str, str], safe: bool = False) -> str:
+    """An op's text with its names (``a``, ``b``, ``c``, ``out``) replaced by expressions."""
+    tree = ast.parse(safe_form(text) if safe else text, mode="eval")
+    return ast.unparse(_Renamer(names).visit(tree))
+
+
+def assign(target: str, texts: list[str], names: dict[str, str], indent: str) -> list[str]:
+    """Lines computing ``target = text`` for each text, with the IEEE fallback if needed.
+
+    ``target`` is a format string taking the text's index (``"d{}"``). All values are
+    computed before anything is stored elsewhere, so a fallback never runs twice.
+    """
+    fast = [f"{indent}{target.format(i)} = {expression(t, names)}" for i, t in enumerate(texts)]
+    if not any(can_raise(t) for t in texts):
+        return fast
+    safe = [f"{indent}    {target.format(i)} = {expression(t, names, safe=True)}" for i, t in enumerate(texts)]
+    return [f"{indent}try:", *("    " + line for line in fast), f"{indent}except ARITH_ERRORS:", *safe]
+
+
+def accumulate(node: str, partial: str, grad: str) -> str:
+    """``node.grad += partial * grad``, without the multiply when the partial is ±1."""
+    if partial == "1.0":
+        return f"{node}.grad += {grad}"
+    if partial == "-1.0":
+        return f"{node}.grad -= {grad}"
+    return f"{node}.grad += {partial} * {grad}"
+
+
+def is_trivial(text: str) -> bool:
+    """A partial that needs no temporary: ±1 or a bare name."""
+    return text in ("1.0", "-1.0") or text.isidentifier()
+
+
+@dataclass(frozen=True)
+class Kernel:
+    """One op compiled for the eager engine: build a node, push a gradient back."""
+
+    op: Op
+    make: Callable[..., Any]
+    backward: Callable[[Any], None]
+    source: str
+
+
+OPERANDS = "ab"  # data names in op text, one per operand of a term
+
+
+def _fixed_source(op: Op) -> str:
+    k = op.arity
+    nodes = [f"v{n}" for n in OPERANDS[:k]]
+    params = ", ".join(nodes + (["c"] if op.const else []))
+    const = "c" if op.const else "None"
+    lines = [f"def make({params}):"]
+    lines += [f"    {n} = v{n}.data" for n in OPERANDS[:k]]
+    lines += assign("out", [op.out], {}, "    ")
+    lines += [*_new_node("out", f"({', '.join(nodes)},)", const, "    "), ""]
+
+    used = set().union(*(names_in(g) for g in op.grads))
+    lines += ["def backward(node):", f"    {', '.join(nodes)}, = node._prev"]
+    lines += [f"    {n} = v{n}.data" for n in OPERANDS[:k] if n in used]
+    lines += ["    out = node.data"] * ("out" in used) + ["    c = node._const"] * ("c" in used)
+    lines += ["    g = node.grad"]
+    partials = _partials(op.grads, lines, "    ")
+    lines += [f"    {accumulate(node, p, 'g')}" for node, p in zip(nodes, partials)]
+    return "\n".join(lines) + "\n"
+
+
+def _partials(grads: tuple[str, ...], lines: list[str], indent: str) -> list[str]:
+    """Emit temporaries for the non-trivial partials; return what to multiply by."""
+    heavy = [i for i, g in enumerate(grads) if not is_trivial(g)]
+    lines += assign("d{}", [grads[i] for i in heavy], {}, indent)  # d0, d1, ... in heavy's order
+    temporary = {i: f"d{j}" for j, i in enumerate(heavy)}
+    return [temporary.get(i, g) for i, g in enumerate(grads)]
+
+
+def _nary_source(op: Op) -> str:
+    """out = start + Σ term over operand tuples (``start`` optional, ∂out/∂start = 1).
+
+    ``_prev`` holds the operands group by group (all a's, then all b's), then the
+    start if there is one: for two-operand terms an odd length means a start.
+    """
+    k = op.arity
+    nodes = [f"v{n}" for n in OPERANDS[:k]]
+    groups = [f"{n}s" for n in nodes]
+    unpack = [f"{n} = v{n}.data" for n in OPERANDS[:k]]
+    operands = ", ".join(f"*{g}" for g in groups)
+    lines = [f"def make({', '.join(groups)}, start=None):", f"    terms = zip({', '.join(groups)})"]
+    lines += ["    if start is None:", f"        {', '.join(nodes)}, = next(terms)"]
+    lines += ["        " + u for u in unpack]
+    lines += assign("total", [op.out], {}, "        ")
+    lines += [f"        prev = ({operands},)", "    else:", "        total = start.data"]
+    lines += [f"        prev = ({operands}, start)"]
+    lines += [f"    for {', '.join(nodes)}, in terms:", *("        " + u for u in unpack)]
+    lines += [*assign("term", [op.out], {}, "        "), "        total += term"]
+    lines += [*_new_node("total", "prev", "None", "    "), ""]
+
+    used = set().union(*(names_in(g) for g in op.grads))
+    lines += ["def backward(node):", "    prev = node._prev", "    g = node.grad"]
+    if k == 1:
+        lines += [f"    for {nodes[0]} in prev:"]
+    else:
+        lines += [f"    n = len(prev) // {k}", f"    if len(prev) % {k}:", "        prev[-1].grad += g"]
+        slices = ", ".join(f"prev[{i}*n:{i + 1}*n]" if i else "prev[:n]" for i in range(k))
+        lines += [f"    for {', '.join(nodes)} in zip({slices}):"]
+    lines += [f"        {n} = v{n}.data" for n in OPERANDS[:k] if n in used]
+    partials = _partials(op.grads, lines, "        ")
+    lines += [f"        {accumulate(node, p, 'g')}" for node, p in zip(nodes, partials)]
+    return "\n".join(lines) + "\n"
+
+
+def _new_node(data: str, prev: str, const: str, indent: str) -> list[str]:
+    """Lines returning a new node; under ``no_grad`` (``recording`` false) a bare leaf."""
+    return [
+        f"{indent}v = new(Value)",
+        f"{indent}v.data = {data}",
+        f"{indent}v.grad = 0.0",
+        f"{indent}v.label = ''",
+        f"{indent}if state.recording:",
+        f"{indent}    v._prev = {prev}",
+        f"{indent}    v._kernel = KERNEL",
+        f"{indent}    v._const = {const}",
+        f"{indent}else:",
+        f"{indent}    v._prev = ()",
+        f"{indent}    v._kernel = None",
+        f"{indent}    v._const = None",
+        f"{indent}return v",
+    ]
+
+
+def compile_kernel(op: Op, value_class: type, state: Any) -> Kernel:
+    """Compile one table row into functions that build ``value_class`` nodes.
+
+    ``state.recording`` is read at every op: false inside ``no_grad``.
+    """
+    source = _nary_source(op) if op.nary else _fixed_source(op)
+    scope: dict[str, Any] = dict(
+        NAMESPACE, Value=value_class, new=object.__new__, state=state, ARITH_ERRORS=ARITH_ERRORS
+    )
+    exec(compile(source, f"<op {op.name}>", "exec"), scope)
+    kernel = Kernel(op, scope["make"], scope["backward"], source)
+    scope["KERNEL"] = kernel
+    return kernel
