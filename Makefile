@@ -32,7 +32,7 @@ test: setup
 	$(PY) -m pytest -q
 
 demo: setup
-	@echo "make demo trains XOR once tinygrad_hw.nn and examples/xor.py land (issue 3)."
+	$(PY) examples/xor.py
 
 lint: setup
 	$(VENV)/bin/ruff check .

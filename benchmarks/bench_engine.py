@@ -5,8 +5,9 @@
 
 (a) One epoch of per-sample SGD on the lab's 21-point XOR set with the report's
     2-8-8-1 all-sigmoid network, lr 0.1, loss (ŷ - y)², both engines starting from
-    the same weights. micrograd 0.1.0 has no sigmoid, so it gets a one-node sigmoid
-    written in its own style (a closure computing s·(1 - s)). Reported: the best and
+    the same weights, each through its own nn module and training loop. micrograd
+    0.1.0 has no sigmoid, so it gets a one-node sigmoid written in its own style (a
+    closure computing s·(1 - s)) and a Neuron subclass that calls it. Reported: the best and
     the median of several interleaved repetitions, their ratio, and the largest
     difference between the two engines' gradients and trained weights.
 (b) A chain x = x + c of N nodes, built and backpropagated (micrograd's recursive
@@ -30,11 +31,16 @@ import time
 import tracemalloc
 from importlib.metadata import version
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
+from micrograd import nn as micrograd_nn
 from micrograd.engine import Value as MgValue
 
 from tinygrad_hw import Value
+from tinygrad_hw.data import generate_xor_easy
+from tinygrad_hw.losses import mse
+from tinygrad_hw.nn import MLP
+from tinygrad_hw.optim import SGD
 
 ROOT = Path(__file__).resolve().parent.parent
 SIZES = [2, 8, 8, 1]
@@ -57,16 +63,9 @@ MgValue.sigmoid = _micrograd_sigmoid
 
 
 def xor_easy() -> tuple[list[tuple[float, float]], list[float]]:
-    """The lab's generate_XOR_easy(): 21 points, the centre once."""
-    xs, ys = [], []
-    for i in range(11):
-        xs.append((0.1 * i, 0.1 * i))
-        ys.append(0.0)
-        if 0.1 * i == 0.5:
-            continue
-        xs.append((0.1 * i, 1 - 0.1 * i))
-        ys.append(1.0)
-    return xs, ys
+    """The lab's 21 XOR points as plain floats."""
+    X, y = generate_xor_easy()
+    return [tuple(row) for row in X.tolist()], [float(t) for t in y.ravel()]
 
 
 def initial_weights(seed: int = 0) -> list[list[list[float]]]:
@@ -78,62 +77,77 @@ def initial_weights(seed: int = 0) -> list[list[list[float]]]:
     ]
 
 
-class Net:
-    """The report's network as lists of one engine's Values."""
+class MicrogradSigmoidNeuron(micrograd_nn.Neuron):
+    """micrograd's Neuron with a sigmoid in place of its ReLU."""
 
-    def __init__(self, value: type, weights: list[list[list[float]]], neuron: Callable[..., Any]):
-        self.layers = [[[value(w) for w in row] for row in layer] for layer in weights]
-        self.params = [p for layer in self.layers for row in layer for p in row]
-        self.neuron = neuron
-        self.value = value
-
-    def __call__(self, x: tuple[float, float]) -> Any:
-        a: list[Any] = [self.value(xi) for xi in x]
-        for layer in self.layers:
-            a = [self.neuron(row[:-1], a, row[-1]).sigmoid() for row in layer]
-        return a[0]
+    def __call__(self, x: list[Any]) -> MgValue:
+        act = sum((wi * xi for wi, xi in zip(self.w, x)), self.b)
+        return act.sigmoid()
 
 
-def micrograd_neuron(w: list[MgValue], x: list[Any], b: MgValue) -> MgValue:
-    return sum((wi * xi for wi, xi in zip(w, x)), b)  # micrograd's own Neuron.__call__
+def micrograd_model(weights: list[list[list[float]]]) -> micrograd_nn.MLP:
+    model = micrograd_nn.MLP(SIZES[0], SIZES[1:])
+    for layer, rows in zip(model.layers, weights):
+        layer.neurons = [MicrogradSigmoidNeuron(len(row) - 1) for row in rows]
+        for neuron, row in zip(layer.neurons, rows):
+            for w, x in zip(neuron.w, row[:-1]):
+                w.data = x
+            neuron.b.data = row[-1]
+    return model
 
 
-def our_neuron(w: list[Value], x: list[Any], b: Value) -> Value:
-    return Value.dot(w, x, b)
+def our_model(weights: list[list[list[float]]]) -> MLP:
+    model = MLP(SIZES[0], SIZES[1:], "sigmoid")
+    for layer, rows in zip(model.layers, weights):
+        for neuron, row in zip(layer.neurons, rows):
+            for w, x in zip(neuron.w, row[:-1]):
+                w.data = x
+            neuron.b.data = row[-1]
+    return model
 
 
-def sgd_epoch(net: Net, xs: list[tuple[float, float]], ys: list[float]) -> None:
+def micrograd_epoch(model: micrograd_nn.MLP, xs: list[tuple[float, float]], ys: list[float]) -> None:
+    """micrograd's own training loop, per sample."""
     for x, y in zip(xs, ys):
-        loss = (net(x) - y) ** 2
+        loss = (model(x) - y) ** 2
         loss.backward()
-        for p in net.params:
+        for p in model.parameters():
             p.data -= LR * p.grad
-            p.grad = 0
+        model.zero_grad()
 
 
-def first_gradients(net: Net, x: tuple[float, float], y: float) -> list[float]:
-    loss = (net(x) - y) ** 2
+def our_epoch(model: MLP, xs: list[tuple[float, float]], ys: list[float]) -> None:
+    """The same loop with tinygrad_hw's nn, losses and optim."""
+    opt = SGD(model.parameters(), LR)
+    for x, y in zip(xs, ys):
+        loss = mse(model(x), y)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+
+
+def first_gradients(model: Any, x: tuple[float, float], y: float) -> list[float]:
+    loss = (model(x) - y) ** 2
     loss.backward()
-    grads = [p.grad for p in net.params]
-    for p in net.params:
-        p.grad = 0
+    grads = [p.grad for p in model.parameters()]
+    model.zero_grad()
     return grads
 
 
 def bench_epoch(repeats: int) -> dict[str, float]:
     xs, ys = xor_easy()
     weights = initial_weights()
-    engines = {"micrograd": (MgValue, micrograd_neuron), "tinygrad_hw": (Value, our_neuron)}
-    grads = {name: first_gradients(Net(v, weights, n), xs[3], ys[3]) for name, (v, n) in engines.items()}
+    engines = {"micrograd": (micrograd_model, micrograd_epoch), "tinygrad_hw": (our_model, our_epoch)}
+    grads = {name: first_gradients(make(weights), xs[3], ys[3]) for name, (make, _) in engines.items()}
     trained = {}
     times: dict[str, list[float]] = {name: [] for name in engines}
     for _ in range(repeats):
-        for name, (value, neuron) in engines.items():  # interleaved: both see the same machine
-            net = Net(value, weights, neuron)
+        for name, (make, epoch) in engines.items():  # interleaved: both see the same machine
+            model = make(weights)
             start = time.perf_counter()
-            sgd_epoch(net, xs, ys)
+            epoch(model, xs, ys)
             times[name].append(time.perf_counter() - start)
-            trained[name] = [p.data for p in net.params]
+            trained[name] = [p.data for p in model.parameters()]
     best = {name: min(t) for name, t in times.items()}
     median = {name: statistics.median(t) for name, t in times.items()}
     return {

@@ -1,0 +1,110 @@
+"""Neuron, Layer, MLP: micrograd's layout, seeded initialisation, exact gradients."""
+
+import random
+
+import numpy as np
+import pytest
+
+from tinygrad_hw import Value, gradcheck
+from tinygrad_hw.losses import mse
+from tinygrad_hw.nn import MLP, Layer, Module, Neuron
+
+
+def test_micrographs_layout_and_the_reports_labels():
+    model = MLP(2, [8, 8, 1], seed=0)
+    assert len(model.layers) == 3 and [len(layer.neurons) for layer in model.layers] == [8, 8, 1]
+    neuron = model.layers[1].neurons[2]
+    assert len(neuron.w) == 8 and all(isinstance(w, Value) for w in neuron.w) and isinstance(neuron.b, Value)
+    assert neuron.w[0].label == "W2[3,1]" and neuron.b.label == "b2[3]"
+    assert len(model.parameters()) == 2 * 8 + 8 + 8 * 8 + 8 + 8 + 1 == 105
+    assert all(-1 <= w.data < 1 for w in model.parameters() if w.label.startswith("W"))
+    assert all(n.b.data == 0.0 for layer in model.layers for n in layer.neurons)
+
+
+def test_seeded_initialisation_is_reproducible():
+    def weights(m):
+        return [p.data for p in m.parameters()]
+
+    assert weights(MLP(2, [4, 1], seed=5)) == weights(MLP(2, [4, 1], seed=5))
+    assert weights(MLP(2, [4, 1], seed=5)) != weights(MLP(2, [4, 1], seed=6))
+    assert weights(MLP(2, [4, 1], seed=random.Random(5))) == weights(MLP(2, [4, 1], seed=5))
+    with pytest.raises(TypeError, match="seed"):
+        MLP(2, [1], seed="five")
+
+
+def test_outputs_are_a_value_or_a_list():
+    x = [0.3, -0.2]
+    assert isinstance(MLP(2, [3, 1], seed=0)(x), Value)
+    out = MLP(2, [3, 2], seed=0)(x)
+    assert isinstance(out, list) and len(out) == 2
+    model = MLP(2, [3, 1], seed=0)
+    assert model(np.array(x)).data == model([Value(0.3), -0.2]).data == model((0.3, -0.2)).data
+    with pytest.raises(ValueError, match="takes 2 inputs, got 3"):
+        model([1.0, 2.0, 3.0])
+
+
+def test_activations_per_layer():
+    model = MLP(2, [3, 3, 1], ["relu", "tanh", "none"], seed=0)
+    assert model.activations == ["relu", "tanh", "none"]
+    z = model([0.5, 0.5])
+    assert z.op == "dot"  # no activation on the last layer: the weighted sum itself
+    assert {n.op for n in z._prev[3:6]} == {"tanh"}
+    assert MLP(2, [1], "linear").activations == ["linear"]
+    with pytest.raises(ValueError, match="unknown activation 'softmax'"):
+        MLP(2, [1], "softmax")
+    with pytest.raises(ValueError, match="2 activations given for 3 layers"):
+        MLP(2, [3, 3, 1], ["relu", "tanh"])
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda: MLP(0, [1]), "at least one input"),
+        (lambda: MLP(2, []), "at least one layer"),
+        (lambda: MLP(2, [0]), "at least one neuron"),
+        (lambda: Neuron(2.5), "at least one input"),
+    ],
+)
+def test_bad_shapes_are_named(call, message):
+    with pytest.raises(ValueError, match=message):
+        call()
+
+
+def _loss_of_parameters(model, x, y):
+    """The loss as a function of the parameters: gradcheck's shape."""
+    slots = [(n, j) for layer in model.layers for n in layer.neurons for j in range(len(n.w) + 1)]
+
+    def loss(*params):
+        for (n, j), p in zip(slots, params):
+            if j < len(n.w):
+                n.w[j] = p
+            else:
+                n.b = p
+        return mse(model(x), y)
+
+    return loss, [p.data for p in model.parameters()]
+
+
+@pytest.mark.parametrize("activation", ["sigmoid", "tanh", "relu", "none"])
+def test_mlp_gradients_match_finite_differences(activation):
+    model = MLP(3, [4, 3, 1], activation, seed=2)
+    f, params = _loss_of_parameters(model, [0.4, -0.7, 0.9], 1.0)
+    assert gradcheck(f, params)
+    assert gradcheck(lambda *x: mse(MLP(3, [4, 1], activation, seed=2)(list(x)), 0.0), [0.4, -0.7, 0.9])
+
+
+def test_zero_grad_and_bias_free_networks():
+    model = MLP(2, [2, 1], bias=False, seed=0)
+    assert all(n.b is None for layer in model.layers for n in layer.neurons)
+    assert len(model.parameters()) == 2 * 2 + 2
+    mse(model([1.0, 1.0]), 0.0).backward()
+    assert any(p.grad != 0 for p in model.parameters())
+    model.zero_grad()
+    assert all(p.grad == 0 for p in model.parameters())
+    assert Module().parameters() == []
+
+
+def test_reprs_read_well():
+    assert repr(MLP(2, [8, 8, 1], seed=0)) == "MLP(2 -> 8 sigmoid -> 8 sigmoid -> 1 sigmoid; 105 parameters)"
+    assert repr(Layer(2, 3, "tanh")) == "Layer(2 -> 3, 'tanh')"
+    assert repr(Neuron(4, "relu", bias=False)) == "Neuron(4, 'relu', bias=False)"

@@ -1,0 +1,222 @@
+"""The main job: train the report's network on one of the lab's data sets, print
+what the report prints, and write its figures and the computation graph.
+
+``examples/xor.py``, ``examples/linear.py`` and ``tinygrad-hw train`` all run
+:func:`train_and_draw`; :func:`add_training_arguments` gives them one set of options.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any, Callable, Sequence
+
+import numpy as np
+
+from .data import generate_linear, generate_xor_easy
+from .losses import LOSSES
+from .nn import ACTIVATIONS, MLP
+from .optim import SGD, Adam, Optimizer
+from .serialize import save, write_atomic
+from .train import History, fit, predict
+
+__all__ = ["DATASETS", "OPTIMIZERS", "Result", "add_training_arguments", "make_optimizer", "train_and_draw"]
+
+DATASETS: dict[str, Callable[[int], tuple[np.ndarray, np.ndarray]]] = {
+    "xor": lambda seed: generate_xor_easy(),
+    "linear": lambda seed: generate_linear(100, seed=seed),
+}
+DEFAULT_EPOCHS = {"xor": 3000, "linear": 300}
+OPTIMIZERS = ("sgd", "momentum", "adam")
+
+
+def make_optimizer(name: str, params: list[Any], lr: float) -> Optimizer:
+    """``sgd`` (the report's rule), ``momentum`` (SGD, momentum 0.9) or ``adam``."""
+    if name == "sgd":
+        return SGD(params, lr)
+    if name == "momentum":
+        return SGD(params, lr, momentum=0.9)
+    if name == "adam":
+        return Adam(params, lr)
+    raise ValueError(f"unknown optimizer {name!r}: choose one of {', '.join(OPTIMIZERS)}")
+
+
+@dataclass
+class Result:
+    model: MLP
+    history: History
+    files: dict[str, Path] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+
+def train_and_draw(
+    dataset: str = "xor",
+    *,
+    hidden: Sequence[int] = (8, 8),
+    activation: str = "sigmoid",
+    lr: float = 0.1,
+    epochs: int | None = None,
+    optimizer: str = "sgd",
+    loss: str = "mse",
+    batch_size: int | None = 1,
+    seed: int = 1,
+    out: str | Path = "out",
+    verbose: bool = True,
+    progress: bool = True,
+    file: IO[str] | None = None,
+) -> Result:
+    """Train ``MLP(2, [*hidden, 1])`` and write, into ``out``: ``{dataset}_comparison.png``,
+    ``{dataset}_learning_curve.png``, ``{dataset}_graph.svg`` (one training sample's
+    graph after backward), ``{dataset}_model.json`` and ``{dataset}_history.csv``."""
+    from viz import draw_graph
+    from viz.plots import comparison, learning_curve
+
+    if dataset not in DATASETS:
+        raise ValueError(f"unknown dataset {dataset!r}: choose one of {', '.join(DATASETS)}")
+    stream = file if file is not None else sys.stdout
+    X, y = DATASETS[dataset](seed)
+    model = MLP(2, [*hidden, 1], activation, seed=seed)
+    opt = make_optimizer(optimizer, model.parameters(), lr)
+    history = fit(
+        model,
+        X,
+        y,
+        epochs=epochs or DEFAULT_EPOCHS[dataset],
+        optimizer=opt,
+        loss=loss,
+        batch_size=batch_size,
+        verbose=verbose,
+        progress=progress,
+        file=stream,
+    )
+    folder = Path(out)
+    folder.mkdir(parents=True, exist_ok=True)
+    result = Result(model, history)
+    files = result.files
+    pred = predict(model, X)
+    name = f"{dataset}: {model}"
+    files["comparison"] = folder / f"{dataset}_comparison.png"
+    comparison(X, y, pred, title=name, path=files["comparison"])
+    files["learning_curve"] = folder / f"{dataset}_learning_curve.png"
+    learning_curve(history, title=f"Learning curve, {dataset}", path=files["learning_curve"])
+    files["history"] = folder / f"{dataset}_history.csv"
+    history.save(files["history"])
+    if not history.diverged:
+        files["model"] = folder / f"{dataset}_model.json"
+        save(model, files["model"])
+
+    # one training sample, forward and backward, drawn
+    sample = LOSSES[loss](model(X[0].tolist()), float(y[0, 0]))
+    sample.backward()
+    graph = draw_graph(sample)
+    model.zero_grad()
+    try:
+        svg = graph.pipe(format="svg").decode("utf-8")
+    except Exception as error:  # graphviz.ExecutableNotFound, or dot failing
+        result.notes.append(f"no graph drawn ({error}); install Graphviz: sudo apt-get install graphviz")
+    else:
+        files["graph"] = folder / f"{dataset}_graph.svg"
+        write_atomic(files["graph"], svg)
+    if verbose:
+        print(f"Trained in {history.seconds:.2f} s ({history.engine} engine).", file=stream)
+        for note in result.notes:
+            print(f"Note: {note}", file=stream)
+        print(f"Wrote {', '.join(str(p) for p in files.values())}", file=stream)
+    return result
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive integer")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive number")
+    return value
+
+
+def add_training_arguments(parser: argparse.ArgumentParser, dataset: str | None = None) -> None:
+    """The options of a training run; ``dataset`` fixes the data set (the examples)."""
+    if dataset is None:
+        parser.add_argument("--dataset", choices=sorted(DATASETS), default="xor", help="the lab's data set")
+    parser.add_argument(
+        "--hidden",
+        type=_positive_int,
+        nargs="+",
+        default=[8, 8],
+        metavar="N",
+        help="hidden layer sizes (default: 8 8, the report's)",
+    )
+    parser.add_argument(
+        "--activation",
+        choices=[a for a in ACTIVATIONS if a != "linear"],
+        default="sigmoid",
+        help="activation of every layer (default: sigmoid)",
+    )
+    parser.add_argument("--lr", type=_positive_float, default=0.1, help="learning rate (default: 0.1)")
+    parser.add_argument(
+        "--epochs", type=_positive_int, default=None, help="epochs (default: 3000 for xor, 300 for linear)"
+    )
+    parser.add_argument("--optimizer", choices=OPTIMIZERS, default="sgd", help="default: sgd, the report's rule")
+    parser.add_argument(
+        "--loss",
+        choices=sorted(set(LOSSES) - {"binary_cross_entropy"}),
+        default="mse",
+        help="mse, the report's (ŷ - y)², or bce",
+    )
+    parser.add_argument(
+        "--batch-size", type=_positive_int, default=1, help="samples per update (default: 1, per-sample SGD)"
+    )
+    parser.add_argument("--seed", type=int, default=1, help="seed of the initial weights and the linear data")
+    parser.add_argument("--out", default="out", help="folder for the figures (default: out/)")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line on stderr and exit status 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def run_from_arguments(args: argparse.Namespace, dataset: str | None = None) -> int:
+    try:
+        result = train_and_draw(
+            dataset or args.dataset,
+            hidden=args.hidden,
+            activation=args.activation,
+            lr=args.lr,
+            epochs=args.epochs,
+            optimizer=args.optimizer,
+            loss=args.loss,
+            batch_size=args.batch_size,
+            seed=args.seed,
+            out=args.out,
+            progress=not args.no_progress,
+        )
+    except (OSError, ValueError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    return 1 if result.history.diverged else 0
+
+
+def example_main(dataset: str, argv: Sequence[str] | None = None) -> int:
+    """``examples/{dataset}.py``: train on that data set with the report's settings."""
+    parser = OneLineParser(
+        prog=f"examples/{dataset}.py",
+        description=f"Train the report's 2-8-8-1 sigmoid network on the lab's {dataset} set and draw the results.",
+    )
+    add_training_arguments(parser, dataset)
+    return run_from_arguments(parser.parse_args(argv), dataset)

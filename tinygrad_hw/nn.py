@@ -1,0 +1,194 @@
+"""Neurons, layers and multi-layer perceptrons built from ``Value`` s.
+
+The object layout is micrograd's (``model.layers[i].neurons[j].w`` is the list of
+weight Values, ``.b`` the bias), so micrograd code and tutorials carry over.
+Each neuron computes the report's ``z = Σ wᵢ·xᵢ + b`` as one ``dot`` node, then
+its activation. Parameters are labelled in the report's notation: ``W2[3,1]`` is
+layer 2, neuron 3, input 1 (all counted from 1), ``b2[3]`` its bias.
+"""
+
+from __future__ import annotations
+
+import random
+from typing import Callable, Iterable, Sequence, Union
+
+from .engine import Value
+
+__all__ = ["ACTIVATIONS", "MLP", "Layer", "Module", "Neuron"]
+
+# activation name -> the Value method applying it (None: the identity)
+ACTIVATIONS: dict[str, Callable[[Value], Value] | None] = {
+    "sigmoid": Value.sigmoid,
+    "tanh": Value.tanh,
+    "relu": Value.relu,
+    "none": None,
+    "linear": None,
+}
+
+Input = Sequence[Union[Value, float]]
+
+
+class Module:
+    """Anything with parameters: ``parameters()`` and ``zero_grad()`` as in PyTorch."""
+
+    def parameters(self) -> list[Value]:
+        return []
+
+    def zero_grad(self) -> None:
+        for p in self.parameters():
+            p.grad = 0.0
+
+
+def _activation(name: str) -> str:
+    if not isinstance(name, str) or name.lower() not in ACTIVATIONS:
+        raise ValueError(f"unknown activation {name!r}: choose one of {', '.join(map(repr, ACTIVATIONS))}")
+    return name.lower()
+
+
+def _rng(seed: int | random.Random | None) -> random.Random:
+    if isinstance(seed, random.Random):
+        return seed
+    if seed is None or (isinstance(seed, int) and not isinstance(seed, bool)):
+        return random.Random(seed)
+    raise TypeError(f"seed must be an int or a random.Random, not {type(seed).__name__}")
+
+
+class Neuron(Module):
+    """``activation(Σ wᵢ·xᵢ + b)``; weights uniform in [-1, 1), bias 0, as micrograd."""
+
+    def __init__(
+        self,
+        nin: int,
+        activation: str = "sigmoid",
+        *,
+        seed: int | random.Random | None = None,
+        bias: bool = True,
+    ) -> None:
+        if not isinstance(nin, int) or isinstance(nin, bool) or nin < 1:
+            raise ValueError(f"a neuron needs at least one input, got nin={nin!r}")
+        rng = _rng(seed)
+        self.activation = _activation(activation)
+        self._act = ACTIVATIONS[self.activation]
+        self.w = [Value(rng.uniform(-1.0, 1.0), label=f"W[{j + 1}]") for j in range(nin)]
+        self.b = Value(0.0, label="b") if bias else None
+
+    def __call__(self, x: Input) -> Value:
+        z = Value.dot(self.w, x, self.b)
+        return z if self._act is None else self._act(z)
+
+    def parameters(self) -> list[Value]:
+        return self.w if self.b is None else [*self.w, self.b]
+
+    def __repr__(self) -> str:
+        return f"Neuron({len(self.w)}, {self.activation!r}{'' if self.b is not None else ', bias=False'})"
+
+
+class Layer(Module):
+    """``nout`` neurons reading the same inputs."""
+
+    def __init__(
+        self,
+        nin: int,
+        nout: int,
+        activation: str = "sigmoid",
+        *,
+        seed: int | random.Random | None = None,
+        bias: bool = True,
+        index: int | None = None,
+    ) -> None:
+        if not isinstance(nout, int) or isinstance(nout, bool) or nout < 1:
+            raise ValueError(f"a layer needs at least one neuron, got nout={nout!r}")
+        rng = _rng(seed)
+        self.neurons = [Neuron(nin, activation, seed=rng, bias=bias) for _ in range(nout)]
+        tag = "" if index is None else str(index)
+        for i, n in enumerate(self.neurons):  # W2[3,1]: layer 2, neuron 3, input 1
+            for j, w in enumerate(n.w):
+                w.label = f"W{tag}[{i + 1},{j + 1}]"
+            if n.b is not None:
+                n.b.label = f"b{tag}[{i + 1}]"
+
+    def __call__(self, x: Input) -> Value | list[Value]:
+        out = [n(x) for n in self.neurons]
+        return out[0] if len(out) == 1 else out
+
+    def parameters(self) -> list[Value]:
+        return [p for n in self.neurons for p in n.parameters()]
+
+    @property
+    def activation(self) -> str:
+        return self.neurons[0].activation
+
+    @property
+    def nin(self) -> int:
+        return len(self.neurons[0].w)
+
+    def __repr__(self) -> str:
+        return f"Layer({self.nin} -> {len(self.neurons)}, {self.activation!r})"
+
+
+class MLP(Module):
+    """A fully connected network: ``MLP(2, [8, 8, 1])`` is the report's 2-8-8-1.
+
+    ``activation`` is one name for every layer or a list with one per layer
+    (``"sigmoid"``, ``"tanh"``, ``"relu"``, ``"none"``). ``seed`` (an int or a
+    ``random.Random``) makes the initial weights reproducible.
+    """
+
+    def __init__(
+        self,
+        nin: int,
+        nouts: Sequence[int],
+        activation: str | Sequence[str] = "sigmoid",
+        *,
+        seed: int | random.Random | None = None,
+        bias: bool = True,
+    ) -> None:
+        if not isinstance(nin, int) or isinstance(nin, bool) or nin < 1:
+            raise ValueError(f"an MLP needs at least one input, got nin={nin!r}")
+        nouts = list(nouts) if not isinstance(nouts, int) else [nouts]
+        if not nouts:
+            raise ValueError("an MLP needs at least one layer: nouts is empty")
+        if isinstance(activation, str):
+            activations = [activation] * len(nouts)
+        else:
+            activations = list(activation)
+            if len(activations) != len(nouts):
+                raise ValueError(f"{len(activations)} activations given for {len(nouts)} layers")
+        rng = _rng(seed)
+        sizes = [nin, *nouts]
+        self.layers = [
+            Layer(sizes[k], sizes[k + 1], activations[k], seed=rng, bias=bias, index=k + 1) for k in range(len(nouts))
+        ]
+
+    def __call__(self, x: Input | Iterable[float]) -> Value | list[Value]:
+        """The network's output for one sample: a Value, or a list if several outputs."""
+        inputs = [v if isinstance(v, Value) else Value(v) for v in x]  # leaves once, not per neuron
+        if len(inputs) != self.nin:
+            raise ValueError(f"this MLP takes {self.nin} inputs, got {len(inputs)}")
+        out: Value | list[Value] = inputs
+        for layer in self.layers:
+            out = layer(out if isinstance(out, list) else [out])
+        return out
+
+    def parameters(self) -> list[Value]:
+        return [p for layer in self.layers for p in layer.parameters()]
+
+    @property
+    def nin(self) -> int:
+        return self.layers[0].nin
+
+    @property
+    def sizes(self) -> list[int]:
+        return [self.nin, *(len(layer.neurons) for layer in self.layers)]
+
+    @property
+    def activations(self) -> list[str]:
+        return [layer.activation for layer in self.layers]
+
+    @property
+    def bias(self) -> bool:
+        return self.layers[0].neurons[0].b is not None
+
+    def __repr__(self) -> str:
+        shape = " -> ".join([str(self.nin)] + [f"{len(layer.neurons)} {layer.activation}" for layer in self.layers])
+        return f"MLP({shape}; {len(self.parameters())} parameters)"

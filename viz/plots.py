@@ -1,0 +1,126 @@
+"""The report's figures with matplotlib, without pyplot's global state.
+
+Every function returns a ``matplotlib.figure.Figure`` (shown inline in Jupyter)
+and, given ``path``, also writes it there atomically.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+from matplotlib.figure import Figure
+
+from tinygrad_hw.serialize import write_atomic
+from tinygrad_hw.train import History
+
+__all__ = ["accuracy_bars", "comparison", "learning_curve", "save_figure"]
+
+RED, BLUE = "#d62728", "#1f77b4"  # label 0, label 1
+
+
+def save_figure(fig: Figure, path: str | os.PathLike[str], dpi: int = 120) -> Path:
+    """Write ``fig`` to ``path`` (format from its suffix), atomically."""
+    write_atomic(path, b"", writer=lambda temporary: fig.savefig(temporary, dpi=dpi, bbox_inches="tight"))
+    return Path(path)
+
+
+def _finish(fig: Figure, path: str | os.PathLike[str] | None) -> Figure:
+    if path is not None:
+        save_figure(fig, path)
+    return fig
+
+
+def comparison(X: Any, y: Any, pred: Any, *, title: str = "", path: str | os.PathLike[str] | None = None) -> Figure:
+    """The lab's show_result: ground truth beside the prediction, red = 0, blue = 1."""
+    X = np.asarray(X, dtype=float)
+    truth = np.asarray(y, dtype=float).reshape(-1) > 0.5
+    guess = np.asarray(pred, dtype=float).reshape(-1) > 0.5
+    fig = Figure(figsize=(9.5, 4.4), layout="constrained")
+    for ax, labels, name in zip(fig.subplots(1, 2), (truth, guess), ("Ground truth", "Predict result")):
+        ax.scatter(X[~labels, 0], X[~labels, 1], c=RED, s=28, label="0")
+        ax.scatter(X[labels, 0], X[labels, 1], c=BLUE, s=28, label="1")
+        ax.set_title(name, fontsize=14)
+        ax.set_xlabel("x₁")
+        ax.set_ylabel("x₂")
+        ax.set_aspect("equal", adjustable="datalim")
+    fig.legend(*fig.axes[0].get_legend_handles_labels(), title="label", loc="outside right center", frameon=False)
+    if title:
+        fig.suptitle(title)
+    return _finish(fig, path)
+
+
+def learning_curve(
+    histories: History | Sequence[History],
+    labels: Sequence[str] | None = None,
+    *,
+    title: str = "Learning curve",
+    logy: bool = False,
+    path: str | os.PathLike[str] | None = None,
+) -> Figure:
+    """Loss against epoch, one line per run; a diverged run ends in a cross and a note."""
+    runs = [histories] if isinstance(histories, History) else list(histories)
+    names = list(labels) if labels is not None else [""] * len(runs)
+    if len(names) != len(runs):
+        raise ValueError(f"{len(names)} labels for {len(runs)} histories")
+    fig = Figure(figsize=(6.4, 4.2))
+    ax = fig.subplots()
+    for run, name in zip(runs, names):
+        losses = np.asarray(run.loss, dtype=float)
+        epochs = np.arange(1, len(losses) + 1)
+        finite = np.isfinite(losses)
+        (line,) = ax.plot(epochs[finite], losses[finite], label=name or None)
+        if run.diverged:
+            last = losses[finite][-1] if finite.any() else 0.0
+            ax.plot([run.diverged_at], [last], marker="x", color=line.get_color(), markersize=10, mew=2)
+            ax.annotate(
+                f"diverged at epoch {run.diverged_at}",
+                (run.diverged_at, last),
+                textcoords="offset points",
+                xytext=(8, 8),
+                color=line.get_color(),
+            )
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("loss")
+    if logy:
+        ax.set_yscale("log")
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    if any(names):
+        ax.legend()
+    return _finish(fig, path)
+
+
+def accuracy_bars(
+    labels: Sequence[str],
+    accuracies: Sequence[float],
+    *,
+    spread: Sequence[float] | None = None,
+    title: str = "Accuracy",
+    path: str | os.PathLike[str] | None = None,
+) -> Figure:
+    """One bar per run (accuracy as a fraction), with an optional error bar."""
+    if len(labels) != len(accuracies):
+        raise ValueError(f"{len(labels)} labels for {len(accuracies)} accuracies")
+    fig = Figure(figsize=(6.4, 4.2))
+    ax = fig.subplots()
+    values = [100 * a if math.isfinite(a) else 0.0 for a in accuracies]
+    errors = None if spread is None else [100 * s for s in spread]
+    bars = ax.bar(range(len(values)), values, yerr=errors, capsize=4, color=BLUE, alpha=0.85)
+    for bar, value in zip(bars, values):
+        ax.annotate(
+            f"{value:.1f} %",
+            (bar.get_x() + bar.get_width() / 2, value),
+            ha="center",
+            va="bottom",
+            xytext=(0, 3),
+            textcoords="offset points",
+        )
+    ax.set_xticks(range(len(values)), labels)
+    ax.set_ylim(0, 110)
+    ax.set_ylabel("accuracy (%)")
+    ax.set_title(title)
+    return _finish(fig, path)
