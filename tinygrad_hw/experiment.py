@@ -19,7 +19,7 @@ from .data import generate_linear, generate_xor_easy
 from .losses import LOSSES
 from .nn import ACTIVATIONS, MLP
 from .optim import SGD, Adam, Optimizer
-from .serialize import save, write_atomic
+from .serialize import save
 from .train import History, fit, predict
 
 __all__ = ["DATASETS", "OPTIMIZERS", "Result", "add_training_arguments", "make_optimizer", "train_and_draw"]
@@ -68,14 +68,20 @@ def train_and_draw(
     file: IO[str] | None = None,
 ) -> Result:
     """Train ``MLP(2, [*hidden, 1])`` and write, into ``out``: ``{dataset}_comparison.png``,
-    ``{dataset}_learning_curve.png``, ``{dataset}_graph.svg`` (one training sample's
-    graph after backward), ``{dataset}_model.json`` and ``{dataset}_history.csv``."""
+    ``{dataset}_learning_curve.png``, ``{dataset}_graph.svg`` and
+    ``{dataset}_graph_neurons.svg`` (one training sample's graph after backward, every
+    value and one box per neuron), ``{dataset}_model.json`` and ``{dataset}_history.csv``."""
+    import graphviz
+
     from viz import draw_graph
+    from viz.gallery import save_svg
     from viz.plots import comparison, learning_curve
 
     if dataset not in DATASETS:
         raise ValueError(f"unknown dataset {dataset!r}: choose one of {', '.join(DATASETS)}")
     stream = file if file is not None else sys.stdout
+    folder = Path(out)
+    folder.mkdir(parents=True, exist_ok=True)  # before training: a bad folder fails at once
     X, y = DATASETS[dataset](seed)
     model = MLP(2, [*hidden, 1], activation, seed=seed)
     opt = make_optimizer(optimizer, model.parameters(), lr)
@@ -91,8 +97,6 @@ def train_and_draw(
         progress=progress,
         file=stream,
     )
-    folder = Path(out)
-    folder.mkdir(parents=True, exist_ok=True)
     result = Result(model, history)
     files = result.files
     pred = predict(model, X)
@@ -107,18 +111,17 @@ def train_and_draw(
         files["model"] = folder / f"{dataset}_model.json"
         save(model, files["model"])
 
-    # one training sample, forward and backward, drawn
-    sample = LOSSES[loss](model(X[0].tolist()), float(y[0, 0]))
+    # one training sample through the trained network, forward and backward, drawn twice
+    sample = LOSSES[loss](model(X[1].tolist()), float(y[1, 0]))
     sample.backward()
-    graph = draw_graph(sample)
-    model.zero_grad()
+    title = f"{dataset}: the trained network on the sample {tuple(X[1].tolist())} → {y[1, 0]}"
     try:
-        svg = graph.pipe(format="svg").decode("utf-8")
-    except Exception as error:  # graphviz.ExecutableNotFound, or dot failing
-        result.notes.append(f"no graph drawn ({error}); install Graphviz: sudo apt-get install graphviz")
-    else:
-        files["graph"] = folder / f"{dataset}_graph.svg"
-        write_atomic(files["graph"], svg)
+        for key, level in (("graph", "value"), ("graph_neurons", "neuron")):
+            graph = draw_graph(sample, model=model, level=level, title=title)
+            files[key] = save_svg(graph, folder / f"{dataset}_{key}.svg")
+    except graphviz.ExecutableNotFound:
+        result.notes.append("no graph drawn: Graphviz's dot is not installed (sudo apt-get install graphviz)")
+    model.zero_grad()
     if verbose:
         print(f"Trained in {history.seconds:.2f} s ({history.engine} engine).", file=stream)
         for note in result.notes:

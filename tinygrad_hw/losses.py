@@ -33,12 +33,20 @@ def _pairs(pred: Prediction, target: Target) -> list[tuple[Value, float]]:
 
 
 def _mean(terms: list[Value]) -> Value:
-    return terms[0] if len(terms) == 1 else Value.sum(terms) / len(terms)
+    """The mean of the per-sample losses, labelled C as in the report."""
+    loss = terms[0] if len(terms) == 1 else Value.sum(terms) / len(terms)
+    loss.label = "C"
+    return loss
 
 
 def mse(pred: Prediction, target: Target) -> Value:
     """The report's ``C = (ŷ - y)²``, averaged over a batch."""
-    return _mean([(p - y).square() for p, y in _pairs(pred, target)])
+    terms = []
+    for p, y in _pairs(pred, target):
+        error = p - y
+        error.label = "ŷ-y"
+        terms.append(error.square())
+    return _mean(terms)
 
 
 def binary_cross_entropy(pred: Prediction, target: Target, eps: float = 1e-7) -> Value:

@@ -71,10 +71,24 @@ class Neuron(Module):
         self._act = ACTIVATIONS[self.activation]
         self.w = [Value(rng.uniform(-1.0, 1.0), label=f"W[{j + 1}]") for j in range(nin)]
         self.b = Value(0.0, label="b") if bias else None
+        self.name("")
+
+    def name(self, tag: str) -> None:
+        """Label parameters and outputs in the report's notation: W2[3,1], b2[3], z2[3], a2[3]."""
+        for j, w in enumerate(self.w):
+            w.label = f"W{tag}[{j + 1}]" if not tag.endswith("]") else f"W{tag[:-1]},{j + 1}]"
+        if self.b is not None:
+            self.b.label = f"b{tag}"
+        self._z_label, self._a_label = f"z{tag}", f"a{tag}"
 
     def __call__(self, x: Input) -> Value:
         z = Value.dot(self.w, x, self.b)
-        return z if self._act is None else self._act(z)
+        z.label = self._z_label
+        if self._act is None:
+            return z
+        a = self._act(z)
+        a.label = self._a_label
+        return a
 
     def parameters(self) -> list[Value]:
         return self.w if self.b is None else [*self.w, self.b]
@@ -100,12 +114,8 @@ class Layer(Module):
             raise ValueError(f"a layer needs at least one neuron, got nout={nout!r}")
         rng = _rng(seed)
         self.neurons = [Neuron(nin, activation, seed=rng, bias=bias) for _ in range(nout)]
-        tag = "" if index is None else str(index)
         for i, n in enumerate(self.neurons):  # W2[3,1]: layer 2, neuron 3, input 1
-            for j, w in enumerate(n.w):
-                w.label = f"W{tag}[{i + 1},{j + 1}]"
-            if n.b is not None:
-                n.b.label = f"b{tag}[{i + 1}]"
+            n.name(f"{'' if index is None else index}[{i + 1}]")
 
     def __call__(self, x: Input) -> Value | list[Value]:
         out = [n(x) for n in self.neurons]
@@ -162,7 +172,8 @@ class MLP(Module):
 
     def __call__(self, x: Input | Iterable[float]) -> Value | list[Value]:
         """The network's output for one sample: a Value, or a list if several outputs."""
-        inputs = [v if isinstance(v, Value) else Value(v) for v in x]  # leaves once, not per neuron
+        # numbers become leaves once here, not once per neuron; x1, x2, ... as in the report
+        inputs = [v if isinstance(v, Value) else Value(v, f"x{j + 1}") for j, v in enumerate(x)]
         if len(inputs) != self.nin:
             raise ValueError(f"this MLP takes {self.nin} inputs, got {len(inputs)}")
         out: Value | list[Value] = inputs

@@ -1,0 +1,178 @@
+"""viz.draw_graph: exact DOT, SVG, kinds, colours, clusters, big graphs."""
+
+import re
+import shutil
+import subprocess
+import xml.etree.ElementTree as ET
+
+import pytest
+
+from tinygrad_hw import Value
+from tinygrad_hw.losses import mse
+from tinygrad_hw.nn import MLP
+from viz import GraphTooLarge, draw_graph
+from viz.gallery import one_neuron, xor_sample
+from viz.graph import number
+
+needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz's dot is not installed")
+SVG = "{http://www.w3.org/2000/svg}"
+
+SMALL = """digraph {
+	graph [fontname=Helvetica newrank=true nodesep=0.12 rankdir=LR]
+	node [fontname=Helvetica fontsize=11]
+	v0 [label="{ x | data 2.0000 | grad 3.0000 }" color="#666666" fillcolor=white fontcolor=black penwidth=1.2 shape=record style="filled,dashed"]
+	v1 [label="{ data 6.0000 | grad 1.0000 }" color="#333333" fillcolor=white fontcolor=black penwidth=1 shape=record style=filled]
+	v1_op [label="*3" color="#6f8fb0" fillcolor="#dbe9f6" fontsize=10 shape=ellipse style=filled]
+	v2 [label="{ data 6.0000 | grad 1.0000 }" color="#2a8c2a" fillcolor=white fontcolor=black penwidth=2 peripheries=2 shape=record style=filled]
+	v2_op [label=ReLU color="#6f8fb0" fillcolor="#dbe9f6" fontsize=10 shape=ellipse style=filled]
+	v1_op -> v1
+	v0 -> v1_op
+	v2_op -> v2
+	v1 -> v2_op
+}
+"""  # noqa: E501
+
+
+def small():
+    x = Value(2.0, "x")
+    y = (x * 3).relu()
+    y.backward()
+    return y
+
+
+def test_the_dot_text_of_a_small_graph():
+    assert draw_graph(small(), color_by=None).source == SMALL
+
+
+def test_the_same_graph_always_gives_the_same_text():
+    model, loss = xor_sample()
+    assert draw_graph(loss, model=model).source == draw_graph(loss, model=model).source
+    model2, loss2 = xor_sample()  # built again from scratch
+    assert draw_graph(loss, model=model).source == draw_graph(loss2, model=model2).source
+
+
+@needs_dot
+def test_the_svg_parses_and_shows_the_numbers():
+    loss, a, params = one_neuron()
+    svg = ET.fromstring(draw_graph(loss, params=params, output=a).pipe(format="svg"))
+    text = " ".join(t.text or "" for t in svg.iter(SVG + "text"))
+    assert f"data {number(a.data)}" in text and f"grad {number(params[0].grad)}" in text
+    assert "sigmoid" in text and "w1" in text and "fill: |grad|" in text
+
+
+def test_kinds_are_told_apart():
+    loss, a, params = one_neuron()
+    source = draw_graph(loss, params=params, output=a).source
+    assert re.search(r'label="\{ w1 \|[^\n]*color="#1f4e99"', source)  # parameter: blue
+    assert re.search(r'label="\{ x1 \|[^\n]*style="filled,dashed"', source)  # input: dashed
+    assert re.search(r'label="\{ a = ŷ \|[^\n]*color="#2a8c2a"[^\n]*peripheries=2', source)  # output
+    assert re.search(r'label="\{ C \|[^\n]*color="#c0282b"[^\n]*peripheries=2', source)  # loss
+    model, mlp_loss = xor_sample()
+    mlp_source = draw_graph(mlp_loss, model=model).source
+    assert re.search(r'label="\{ a3\[1\] \|[^\n]*color="#2a8c2a"', mlp_source)  # found without output=
+
+
+def test_fill_follows_gradient_magnitude_in_decades():
+    a, b, c = Value(1.0, "big"), Value(1.0, "middle"), Value(1.0, "tiny")
+    y = Value.sum([a * 100.0, b * 0.5, c * 1e-5])
+    y.backward()
+    source = draw_graph(y).source
+    assert re.search(r'label="\{ big \|[^\n]*fillcolor="#ef6548"', source)  # the largest |grad|
+    assert re.search(r'label="\{ middle \|[^\n]*fillcolor="#fdbb84"', source)  # 0.5 %: between 1e-3 and 1e-2
+    assert re.search(r'label="\{ tiny \|[^\n]*fillcolor="#fef0d9"', source)  # 1e-7 of it
+    assert "largest below the top node: 100.0000" in source  # y's own grad, 1, is the seed
+
+
+def test_non_finite_gradients_get_their_own_colour():
+    x = Value(0.0, "x")
+    y = x.log()
+    y.backward()  # ∂log(x)/∂x at 0 is inf
+    assert re.search(r'label="\{ x \| data 0.0000 \| grad inf \}"[^\n]*fillcolor="#c5b0d5"', draw_graph(y).source)
+
+
+def test_an_mlp_is_grouped_by_layer_and_neuron():
+    model, loss = xor_sample()
+    source = draw_graph(loss, model=model).source
+    for k, n in ((1, 8), (2, 8), (3, 1)):
+        assert f"subgraph cluster_layer{k} {{" in source
+        assert f"subgraph cluster_layer{k}_neuron{n} {{" in source
+    # W2[3,1] is drawn inside neuron 3 of layer 2
+    block = re.search(r"subgraph cluster_layer2_neuron3 \{(.*?)\n\t\t\}", source, re.S).group(1)
+    assert "W2[3,1]" in block and "z2[3]" in block and "a2[3]" in block and "W2[4,1]" not in block
+    assert "subgraph cluster" not in draw_graph(loss, model=model, group=False).source
+
+
+def test_one_box_per_neuron():
+    model, loss = xor_sample()
+    source = draw_graph(loss, model=model, level="neuron").source
+    boxes = re.findall(r"^\s*n(\d)_(\d) \[", source, re.M)
+    assert len(boxes) == 8 + 8 + 1
+    assert "n1_3 -> n2_5" in source and "W1[1,1]" not in source
+    with pytest.raises(ValueError, match="needs the model"):
+        draw_graph(loss, level="neuron")
+
+
+def test_a_20000_node_chain_is_collapsed_or_refused():
+    x = Value(1.0, "x")
+    y = x
+    for _ in range(20_000):
+        y = y * 1.0001 + 0.5
+    y.backward()
+    graph = draw_graph(y, max_nodes=50)
+    assert len(re.findall(r"^\s*v\d+ \[", graph.source, re.M)) == 50
+    assert "showing the 50 values nearest the output of 40,001" in graph.source
+    assert "… 39,951 more values" in graph.source
+    with pytest.raises(GraphTooLarge, match=r"40,001 values, more than max_nodes=50: pass max_nodes=40001"):
+        draw_graph(y, max_nodes=50, collapse=False)
+
+
+@needs_dot
+def test_a_value_shared_along_a_long_chain_keeps_the_layout_linear():
+    # y = y + x: every node uses x. One box for x with 400 edges of growing length makes
+    # Graphviz's layout quadratic (minutes); a dotted copy of x beside each far use does not.
+    x = Value(1.0, "x")
+    y = x
+    for _ in range(20_000):
+        y = y + x
+    graph = draw_graph(y)
+    assert graph.source.count(' [label="x (1.0000)"') > 300
+    done = subprocess.run(["dot", "-Tsvg"], input=graph.source, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and ET.fromstring(done.stdout).tag == SVG + "svg"
+
+
+@pytest.mark.parametrize(
+    ("x", "text"),
+    [
+        (0.5, "0.5000"),
+        (0.00123456, "0.001235"),
+        (123.456, "123.4560"),
+        (1.2345e-5, "1.234e-05"),
+        (-98765.4, "-98765.4000"),
+        (123456.7, "1.235e+05"),
+        (0.0, "0.0000"),
+        (float("inf"), "inf"),
+        (float("nan"), "nan"),
+    ],
+)
+def test_numbers_keep_four_significant_digits(x, text):
+    assert number(x) == text
+
+
+def test_bad_arguments():
+    with pytest.raises(TypeError, match="takes a Value, not float"):
+        draw_graph(1.0)
+    with pytest.raises(ValueError, match="color_by"):
+        draw_graph(small(), color_by="heat")
+    with pytest.raises(ValueError, match="max_nodes"):
+        draw_graph(small(), max_nodes=0)
+
+
+def test_labels_are_escaped_for_records():
+    v = Value(1.0, 'a|b{c}<d>"e')
+    graph = draw_graph(v * 2)
+    assert '"{ a\\|b\\{c\\}\\<d\\>\\"e |' in graph.source
+    if shutil.which("dot"):
+        text = " ".join(t.text or "" for t in ET.fromstring(graph.pipe(format="svg")).iter(SVG + "text"))
+        assert 'a|b{c}<d>"e' in text
+    model = MLP(2, [1], seed=0)
+    assert "W1[1,1]" in draw_graph(mse(model([1.0, 2.0]), 0.0), model=model).source

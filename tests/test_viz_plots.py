@@ -1,0 +1,51 @@
+"""viz.plots: the report's figures, as files and as Figure objects."""
+
+import math
+
+import numpy as np
+import pytest
+from matplotlib.figure import Figure
+
+from tinygrad_hw.data import generate_xor_easy
+from tinygrad_hw.train import History
+from viz.plots import accuracy_bars, comparison, learning_curve
+
+
+def test_comparison_is_two_panels_red_for_0_blue_for_1(tmp_path):
+    X, y = generate_xor_easy()
+    pred = np.where(y > 0, 0.9, 0.1)
+    pred[0] = 0.8  # one wrong prediction: a blue point where the truth is red
+    fig = comparison(X, y, pred, path=tmp_path / "c.png")
+    assert isinstance(fig, Figure) and len(fig.axes) == 2
+    assert [ax.get_title() for ax in fig.axes] == ["Ground truth", "Predict result"]
+    truth_red, truth_blue = (len(c.get_offsets()) for c in fig.axes[0].collections)
+    pred_red, pred_blue = (len(c.get_offsets()) for c in fig.axes[1].collections)
+    assert (truth_red, truth_blue) == (11, 10) and (pred_red, pred_blue) == (10, 11)
+    assert fig.axes[0].collections[0].get_facecolor()[0][0] > 0.7  # red first
+    assert (tmp_path / "c.png").stat().st_size > 1000
+
+
+def test_learning_curves_one_line_per_run_and_divergence_marked(tmp_path):
+    ok = History(loss=[0.3, 0.2, 0.1], epochs=3)
+    bad = History(loss=[0.3, 5.0, math.inf], diverged_at=3, epochs=10)
+    fig = learning_curve([ok, bad], ["lr 0.1", "lr 1"], logy=True, path=tmp_path / "l.png")
+    ax = fig.axes[0]
+    assert len(fig.axes) == 1 and ax.get_yscale() == "log"
+    lines = [line for line in ax.get_lines() if line.get_label() in ("lr 0.1", "lr 1")]
+    assert [len(line.get_xdata()) for line in lines] == [3, 2]  # the infinite point is not drawn
+    assert any("diverged at epoch 3" in t.get_text() for t in ax.texts)
+    assert (tmp_path / "l.png").stat().st_size > 1000
+    single = learning_curve(ok, path=tmp_path / "one.svg")
+    assert len(single.axes) == 1 and (tmp_path / "one.svg").read_text().lstrip().startswith("<?xml")
+    with pytest.raises(ValueError, match="1 labels for 2 histories"):
+        learning_curve([ok, bad], ["only one"])
+
+
+def test_accuracy_bars(tmp_path):
+    fig = accuracy_bars(["2", "4", "8"], [0.5, 0.9, 1.0], spread=[0.1, 0.05, 0.0], path=tmp_path / "a.png")
+    ax = fig.axes[0]
+    assert [round(p.get_height(), 6) for p in ax.patches] == [50.0, 90.0, 100.0]
+    assert [t.get_text() for t in ax.texts] == ["50.0 %", "90.0 %", "100.0 %"]
+    assert (tmp_path / "a.png").stat().st_size > 1000
+    with pytest.raises(ValueError, match="2 labels for 3 accuracies"):
+        accuracy_bars(["a", "b"], [1, 1, 1])
