@@ -41,6 +41,7 @@ lint: setup
 bench: setup
 	$(PY) -m pip install --quiet -e '.[bench]'
 	$(PY) benchmarks/bench_engine.py
+	$(PY) benchmarks/bench_replay.py
 
 clean:
 	rm -rf $(VENV) out .pytest_cache .hypothesis .ruff_cache *.egg-info

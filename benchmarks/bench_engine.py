@@ -229,12 +229,13 @@ def report(quick: bool) -> str:
     return "\n".join(lines)
 
 
-def update_docs(table: str) -> None:
+def update_docs(table: str, name: str = "bench_engine") -> None:
+    """Put ``table`` between the ``<!-- {name}:start/end -->`` markers of docs/benchmarks.md."""
     path = ROOT / "docs" / "benchmarks.md"
     text = path.read_text()
-    pattern = re.compile(r"(<!-- bench_engine:start -->\n).*?(<!-- bench_engine:end -->)", re.S)
+    pattern = re.compile(rf"(<!-- {name}:start -->\n).*?(<!-- {name}:end -->)", re.S)
     if not pattern.search(text):
-        sys.exit(f"{path}: no <!-- bench_engine:start/end --> markers to replace")
+        sys.exit(f"{path}: no <!-- {name}:start/end --> markers to replace")
     path.write_text(pattern.sub(lambda m: m.group(1) + table + "\n" + m.group(2), text))
 
 

@@ -103,13 +103,38 @@ def assign(target: str, texts: list[str], names: dict[str, str], indent: str) ->
     return [f"{indent}try:", *("    " + line for line in fast), f"{indent}except ARITH_ERRORS:", *safe]
 
 
-def accumulate(node: str, partial: str, grad: str) -> str:
-    """``node.grad += partial * grad``, without the multiply when the partial is ±1."""
+def accumulate(target: str, partial: str, grad: str, first: bool = False) -> str:
+    """``target += partial * grad`` (``=`` for a first contribution), without the
+    multiply when the partial is ±1. The engine and the replay compiler both use it,
+    so both round alike."""
     if partial == "1.0":
-        return f"{node}.grad += {grad}"
+        return f"{target} = {grad}" if first else f"{target} += {grad}"
     if partial == "-1.0":
-        return f"{node}.grad -= {grad}"
-    return f"{node}.grad += {partial} * {grad}"
+        return f"{target} = -{grad}" if first else f"{target} -= {grad}"
+    return f"{target} {'=' if first else '+='} ({partial}) * {grad}"
+
+
+def operand_order(op: Op, n_prev: int) -> tuple[int | None, list[dict[str, int]]]:
+    """For a node with ``n_prev`` children: the position of an n-ary start (or None),
+    and for each application of the rule (one, or one per term), which child each
+    of its names ``a``, ``b`` reads."""
+    k = op.arity
+    if not op.nary:
+        return None, [{name: i for i, name in enumerate(OPERANDS[:k])}]
+    start = n_prev - 1 if k > 1 and n_prev % k else None
+    n = n_prev // k if k > 1 else n_prev
+    return start, [{name: g * n + t for g, name in enumerate(OPERANDS[:k])} for t in range(n)]
+
+
+def contributions(op: Op, n_prev: int) -> list[tuple[int, str, dict[str, int]]]:
+    """(child position, local derivative text, the children the text reads), in the
+    order the eager backward step adds them: replaying them in this order gives the
+    same floating-point result."""
+    start, terms = operand_order(op, n_prev)
+    out = [(start, "1.0", {})] if start is not None else []
+    for binds in terms:
+        out += [(binds[name], grad, binds) for name, grad in zip(OPERANDS[: op.arity], op.grads)]
+    return out
 
 
 def is_trivial(text: str) -> bool:
@@ -146,7 +171,7 @@ def _fixed_source(op: Op) -> str:
     lines += ["    out = node.data"] * ("out" in used) + ["    c = node._const"] * ("c" in used)
     lines += ["    g = node.grad"]
     partials = _partials(op.grads, lines, "    ")
-    lines += [f"    {accumulate(node, p, 'g')}" for node, p in zip(nodes, partials)]
+    lines += [f"    {accumulate(node + '.grad', p, 'g')}" for node, p in zip(nodes, partials)]
     return "\n".join(lines) + "\n"
 
 
@@ -189,7 +214,7 @@ def _nary_source(op: Op) -> str:
         lines += [f"    for {', '.join(nodes)} in zip({slices}):"]
     lines += [f"        {n} = v{n}.data" for n in OPERANDS[:k] if n in used]
     partials = _partials(op.grads, lines, "        ")
-    lines += [f"        {accumulate(node, p, 'g')}" for node, p in zip(nodes, partials)]
+    lines += [f"        {accumulate(node + '.grad', p, 'g')}" for node, p in zip(nodes, partials)]
     return "\n".join(lines) + "\n"
 
 

@@ -20,7 +20,7 @@ from .losses import LOSSES
 from .nn import ACTIVATIONS, MLP
 from .optim import SGD, Adam, Optimizer
 from .serialize import save
-from .train import History, fit, predict
+from .train import ENGINES, History, fit, predict
 
 __all__ = ["DATASETS", "OPTIMIZERS", "Result", "add_training_arguments", "make_optimizer", "train_and_draw"]
 
@@ -62,6 +62,7 @@ def train_and_draw(
     loss: str = "mse",
     batch_size: int | None = 1,
     seed: int = 1,
+    engine: str = "replay",
     out: str | Path = "out",
     verbose: bool = True,
     progress: bool = True,
@@ -93,6 +94,7 @@ def train_and_draw(
         optimizer=opt,
         loss=loss,
         batch_size=batch_size,
+        engine=engine,
         verbose=verbose,
         progress=progress,
         file=stream,
@@ -183,6 +185,12 @@ def add_training_arguments(parser: argparse.ArgumentParser, dataset: str | None 
         "--batch-size", type=_positive_int, default=1, help="samples per update (default: 1, per-sample SGD)"
     )
     parser.add_argument("--seed", type=int, default=1, help="seed of the initial weights and the linear data")
+    parser.add_argument(
+        "--engine",
+        choices=ENGINES,
+        default="replay",
+        help="replay (default: the step recorded once, the same numbers as eager, faster) or eager",
+    )
     parser.add_argument("--out", default="out", help="folder for the figures (default: out/)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
@@ -206,6 +214,7 @@ def run_from_arguments(args: argparse.Namespace, dataset: str | None = None) -> 
             loss=args.loss,
             batch_size=args.batch_size,
             seed=args.seed,
+            engine=args.engine,
             out=args.out,
             progress=not args.no_progress,
         )

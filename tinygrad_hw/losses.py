@@ -6,22 +6,30 @@ and returns one Value: the mean over the batch.
 
 from __future__ import annotations
 
-from typing import Callable, Sequence, Union
+from typing import Any, Callable, Sequence, Union
 
 from .engine import Value
 
 __all__ = ["LOSSES", "binary_cross_entropy", "mse"]
 
 Prediction = Union[Value, Sequence[Value]]
-Target = Union[float, Sequence[float]]
+Target = Union[float, Value, Sequence[Union[float, Value]]]
 
 
-def _pairs(pred: Prediction, target: Target) -> list[tuple[Value, float]]:
-    preds = [pred] if isinstance(pred, Value) else list(pred)
+def _target(t: Any) -> float | Value:
+    """A target as a float, or as a Value (a replay traces targets as inputs)."""
+    if isinstance(t, Value):
+        return t
     try:
-        targets = [float(target)] if not hasattr(target, "__len__") else [float(t) for t in target]  # type: ignore[union-attr, arg-type]
+        return float(t)
     except (TypeError, ValueError):
-        raise TypeError(f"targets must be numbers, not {type(target).__name__}") from None
+        raise TypeError(f"targets must be numbers, not {type(t).__name__}") from None
+
+
+def _pairs(pred: Prediction, target: Target) -> list[tuple[Value, float | Value]]:
+    preds = [pred] if isinstance(pred, Value) else list(pred)
+    single = isinstance(target, Value) or not hasattr(target, "__len__") or isinstance(target, str)
+    targets = [_target(target)] if single else [_target(t) for t in target]  # type: ignore[union-attr]
     if len(preds) != len(targets):
         raise ValueError(f"{len(preds)} predictions but {len(targets)} targets")
     if not preds:
@@ -59,9 +67,9 @@ def binary_cross_entropy(pred: Prediction, target: Target, eps: float = 1e-7) ->
     terms = []
     for p, y in _pairs(pred, target):
         parts = []
-        if y != 0.0:
+        if isinstance(y, Value) or y != 0.0:
             parts.append((p + eps).log() * y)
-        if y != 1.0:
+        if isinstance(y, Value) or y != 1.0:
             parts.append((1.0 + eps - p).log() * (1.0 - y))
         terms.append(-(parts[0] if len(parts) == 1 else parts[0] + parts[1]))
     return _mean(terms)

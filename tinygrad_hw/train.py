@@ -19,15 +19,17 @@ from typing import IO, Any, Callable, Sequence
 import numpy as np
 from tqdm import tqdm
 
+from .batched import BatchTape
 from .engine import Value, no_grad
-from .losses import LOSSES
+from .losses import LOSSES, binary_cross_entropy, mse
 from .nn import MLP
 from .optim import SGD, Optimizer
+from .replay import record
 from .serialize import PathLike, write_atomic
 
 __all__ = ["ENGINES", "History", "accuracy", "fit", "predict", "print_predictions"]
 
-ENGINES = ("eager",)
+ENGINES = ("eager", "replay")
 
 
 @dataclass
@@ -125,6 +127,9 @@ def fit(
     predictions and accuracy at the end; the progress bar appears on a terminal
     when a run takes more than a second. ``shuffle`` reorders the samples every
     epoch with a ``random.Random(seed)``; without it they go in the data's order.
+    ``engine="replay"`` records the step once and replays it as generated code
+    (``tinygrad_hw.replay``) or, for batches, with numpy over the batch
+    (``tinygrad_hw.batched``): the same numbers, several times faster.
     """
     if not isinstance(epochs, int) or isinstance(epochs, bool) or epochs < 1:
         raise ValueError(f"epochs must be a positive integer, got {epochs!r}")
@@ -151,6 +156,10 @@ def fit(
     history = History(epochs=epochs, engine=engine)
     start = time.perf_counter()
 
+    if engine == "replay":
+        steps: _EagerSteps = _ReplaySteps(model, loss_fn, opt, xs, ys, batch_size)
+    else:
+        steps = _EagerSteps(model, loss_fn, opt, xs, ys)
     bar = tqdm(range(1, epochs + 1), disable=None if progress else True, delay=1.0, unit="epoch", leave=False)
     for epoch in bar:
         if shuffle:
@@ -158,26 +167,22 @@ def fit(
         total = 0.0
         for b in range(0, n, batch_size):
             batch = order[b : b + batch_size]
-            preds = [p for i in batch for p in _outputs(model(xs[i]))]
-            targets = [t for i in batch for t in ys[i]]
-            value = loss_fn(preds[0] if len(preds) == 1 else preds, targets[0] if len(targets) == 1 else targets)
-            if not math.isfinite(value.data):
-                history.loss.append(value.data)
+            value = steps(batch)
+            if not math.isfinite(value):
+                history.loss.append(value)
                 history.diverged_at = epoch
                 history.message = (
-                    f"Stopped at epoch {epoch}: the loss is {value.data} (training diverged; "
+                    f"Stopped at epoch {epoch}: the loss is {value} (training diverged; "
                     "a smaller learning rate or an activation function keeps it finite)"
                 )
                 break
-            opt.zero_grad()
-            value.backward()
-            opt.step()
-            total += value.data * len(batch)
+            total += value * len(batch)
         if history.diverged:
             break
         history.loss.append(total / n)
         if epoch == 1 or epoch % log_every == 0 or epoch == epochs:
             say(f"Epoch {epoch} loss: {history.loss[-1]:.6f}")
+    steps.finish()
     bar.close()
     history.seconds = time.perf_counter() - start
     if history.diverged:
@@ -188,6 +193,97 @@ def fit(
     if verbose:
         print_predictions(pred, history.accuracy, file=out)
     return history
+
+
+def _batch_loss(model: MLP, loss_fn: Callable[..., Value]) -> Callable[[Any, Any], Value]:
+    """The loss of a batch: samples' inputs ``xb`` and targets ``tb`` (lists of rows)."""
+
+    def batch_loss(xb: Sequence[Any], tb: Sequence[Any]) -> Value:
+        preds = [p for x in xb for p in _outputs(model(x))]
+        targets = [t for row in tb for t in row]
+        return loss_fn(preds[0] if len(preds) == 1 else preds, targets[0] if len(targets) == 1 else targets)
+
+    return batch_loss
+
+
+class _EagerSteps:
+    """One optimisation step per call, through the Value engine; returns the loss.
+
+    When the loss is not finite nothing is updated (the caller stops)."""
+
+    def __init__(self, model: MLP, loss_fn: Callable[..., Value], opt: Optimizer, xs: list, ys: list) -> None:
+        self.batch_loss, self.opt, self.xs, self.ys = _batch_loss(model, loss_fn), opt, xs, ys
+
+    def __call__(self, batch: list[int]) -> float:
+        value = self.batch_loss([self.xs[i] for i in batch], [self.ys[i] for i in batch])
+        if math.isfinite(value.data):
+            self.opt.zero_grad()
+            value.backward()
+            self.opt.step()
+        return value.data
+
+    def finish(self) -> None:
+        pass
+
+
+class _ReplaySteps(_EagerSteps):
+    """The same steps, recorded once and replayed.
+
+    Per-sample steps run the straight-line replay (``replay.py``: the same bits as
+    eager); batches of a loss that is a mean over samples (``mse``, ``bce``) run one
+    sample's graph over the batch with numpy (``batched.py``: the same numbers to
+    about 1e-15); other losses record one straight-line step per batch size. With
+    plain SGD the update is fused into the replay and the weights stay flat until
+    ``finish`` writes them back; other optimisers step on the parameters' ``.grad``.
+    """
+
+    def __init__(
+        self, model: MLP, loss_fn: Callable[..., Value], opt: Optimizer, xs: list, ys: list, batch_size: int
+    ) -> None:
+        super().__init__(model, loss_fn, opt, xs, ys)
+        self.params = model.parameters()
+        self.fused = type(opt) is SGD and opt.momentum == 0.0 and set(opt.params) == set(self.params)
+        self.tapes: dict[int, Any] = {}
+        self.vectorized = batch_size > 1 and loss_fn in (mse, binary_cross_entropy)
+        if self.vectorized:
+            self.rows = np.hstack([np.asarray(xs, dtype=float), np.asarray(ys, dtype=float)])
+            self.sample_loss = _batch_loss(model, loss_fn)
+        self.W: Any = np.array([p.data for p in self.params]) if self.vectorized else tuple(p.data for p in self.params)
+
+    def _tape(self, batch: list[int]) -> Any:
+        key = 0 if self.vectorized else len(batch)  # one batched tape serves every batch size
+        if key not in self.tapes:
+            if self.vectorized:
+                first = ([self.xs[batch[0]]], [self.ys[batch[0]]])
+                self.tapes[key] = BatchTape.record(self.sample_loss, first, self.params)
+            else:
+                args = ([self.xs[i] for i in batch], [self.ys[i] for i in batch])
+                self.tapes[key] = record(self.batch_loss, args, params=self.params)[0]
+        return self.tapes[key]
+
+    def __call__(self, batch: list[int]) -> float:
+        tape = self._tape(batch)
+        if self.vectorized:
+            X: Any = self.rows[batch]
+        else:
+            X = [v for i in batch for v in self.xs[i]] + [t for i in batch for t in self.ys[i]]
+        if self.fused:
+            loss, W = tape.sgd(self.W, X, self.opt.lr)
+            if math.isfinite(loss):
+                self.W = W
+            return loss
+        loss, grads = tape.run([p.data for p in self.params], X)
+        if math.isfinite(loss):
+            self.opt.zero_grad()
+            for p, g in zip(self.params, grads):
+                p.grad += float(g)
+            self.opt.step()
+        return loss
+
+    def finish(self) -> None:
+        if self.fused:
+            for p, w in zip(self.params, self.W):
+                p.data = float(w)
 
 
 def predict(model: MLP, X: Any) -> np.ndarray:

@@ -1,0 +1,215 @@
+"""Trace once, replay: the same numbers as the eager engine, and honest refusals."""
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from tinygrad_hw import Value
+from tinygrad_hw.batched import BatchTape
+from tinygrad_hw.data import generate_linear, generate_xor_easy
+from tinygrad_hw.losses import binary_cross_entropy, mse
+from tinygrad_hw.nn import MLP
+from tinygrad_hw.optim import SGD, Adam
+from tinygrad_hw.replay import Replay, ReplayError, compile, record
+from tinygrad_hw.testing import expressions
+from tinygrad_hw.train import fit
+
+
+def _bits(x: float) -> tuple[bool, float]:
+    return (math.isnan(x), 0.0 if math.isnan(x) else x)
+
+
+@given(expressions(), st.floats(-0.5, 0.5))
+def test_replay_gives_the_eager_engines_bits_on_random_graphs(expr, shift):
+    step = compile(expr)
+    step(*[Value(x) for x in expr.inputs])  # first call: recorded (and run eagerly)
+    point = [x + shift for x in expr.inputs]  # new inputs: the replay, not the recording
+    replayed = [Value(x) for x in point]
+    loss = step(*replayed)
+    eager = [Value(x) for x in point]
+    out = expr(*eager)
+    out.backward()
+    assert _bits(loss) == _bits(out.data)
+    assert [_bits(v.grad) for v in replayed] == [_bits(v.grad) for v in eager]
+
+
+@given(expressions())
+def test_number_arguments_are_inputs_too(expr):
+    step = compile(expr)
+    first = step(*expr.inputs)
+    assert _bits(step(*expr.inputs)) == _bits(first) == _bits(expr(*[Value(x) for x in expr.inputs]).data)
+
+
+@pytest.mark.parametrize(
+    ("sizes", "activation"), [([1], "sigmoid"), ([3, 1], "tanh"), ([8, 8, 1], "sigmoid"), ([4, 4, 2], "relu")]
+)
+def test_mlp_gradients_are_the_eager_ones_bit_for_bit(sizes, activation):
+    model = MLP(3, sizes, activation, seed=4)
+    step = compile(lambda x, y: mse(model(x), y))
+    target = [0.5] * sizes[-1] if sizes[-1] > 1 else 0.5
+    step([0.1, 0.2, 0.3], target)
+    model.zero_grad()
+    loss = step([0.7, -0.4, 0.9], target)
+    replayed = [p.grad for p in model.parameters()]
+    model.zero_grad()
+    eager = mse(model([0.7, -0.4, 0.9]), target)
+    eager.backward()
+    assert loss == eager.data and replayed == [p.grad for p in model.parameters()]
+
+
+def test_gradients_accumulate_like_backward():
+    w = Value(2.0)
+    step = compile(lambda x: w * x)
+    step(3.0)
+    step(4.0)
+    assert w.grad == 7.0
+
+
+@pytest.mark.parametrize("batch_size", [1, 5, None])
+@pytest.mark.parametrize("optimizer", ["sgd", "momentum", "adam"])
+def test_a_replayed_training_run_matches_eager(batch_size, optimizer):
+    X, y = generate_linear(40, seed=2)
+    runs = {}
+    for engine in ("eager", "replay"):
+        model = MLP(2, [4, 4, 1], seed=1)
+        opt = {
+            "sgd": SGD(model.parameters(), 0.5),
+            "momentum": SGD(model.parameters(), 0.1, momentum=0.9),
+            "adam": Adam(model.parameters(), 0.02),
+        }[optimizer]
+        history = fit(
+            model,
+            X,
+            y,
+            epochs=25,
+            optimizer=opt,
+            batch_size=batch_size,
+            shuffle=True,
+            seed=7,
+            engine=engine,
+            verbose=False,
+            progress=False,
+        )
+        runs[engine] = (history.loss, [p.data for p in model.parameters()])
+    if batch_size == 1:  # the straight-line replay: the same bits
+        assert runs["replay"] == runs["eager"]
+    else:  # numpy over the batch rounds differently
+        np.testing.assert_allclose(runs["replay"][0], runs["eager"][0], rtol=1e-12)
+        np.testing.assert_allclose(runs["replay"][1], runs["eager"][1], rtol=1e-10, atol=1e-12)
+
+
+def test_the_reports_network_trains_identically():
+    X, y = generate_xor_easy()
+    histories = [
+        fit(MLP(2, [8, 8, 1], seed=1), X, y, epochs=300, engine=e, verbose=False, progress=False).loss
+        for e in ("eager", "replay")
+    ]
+    assert histories[0] == histories[1]
+
+
+@given(
+    st.integers(1, 3),
+    st.lists(st.integers(1, 6), min_size=1, max_size=3),
+    st.integers(0, 1000),
+    st.sampled_from(["sigmoid", "tanh", "relu", "none"]),
+    st.sampled_from([mse, binary_cross_entropy]),
+)
+def test_batched_replay_matches_eager_on_random_networks(nin, hidden, seed, activation, loss):
+    if loss is binary_cross_entropy:
+        activation = "sigmoid"
+    model = MLP(nin, [*hidden, 1], [activation] * len(hidden) + ["sigmoid"], seed=seed)
+    rng = np.random.default_rng(seed)
+    X, t = rng.uniform(-2, 2, (9, nin)), rng.integers(0, 2, (9, 1)).astype(float)
+    tape = BatchTape.record(lambda x, y: loss(model(x), y), (X[0].tolist(), t[0, 0]), model.parameters())
+    value, grads = tape.run([p.data for p in model.parameters()], np.hstack([X, t]))
+    eager = loss([model(x) for x in X.tolist()], t.ravel().tolist())
+    eager.backward()
+    assert value == pytest.approx(eager.data, rel=1e-12, abs=1e-15)
+    np.testing.assert_allclose(grads, [p.grad for p in model.parameters()], rtol=1e-9, atol=1e-14)
+
+
+@pytest.mark.parametrize("x", [1.0, 0.0, -1.0, 0.7, 1000.0])
+def test_maths_at_the_edges_falls_back_to_ieee_like_eager(x):
+    def f(v):  # exp overflows at v = 1; log is -inf at 1 and nan below; 1/(v - 1) is a pole
+        return (v * 1000.0).exp() + (v - 1.0).log() + 1.0 / (v - 1.0) + (v - 0.7) ** -1 + (v * -1000.0).sigmoid()
+
+    step = compile(f)
+    step(Value(0.5))
+    replayed = Value(x)
+    loss = step(replayed)  # no OverflowError, ValueError or ZeroDivisionError
+    eager = Value(x)
+    out = f(eager)
+    out.backward()
+    assert _bits(loss) == _bits(out.data) and _bits(replayed.grad) == _bits(eager.grad)
+    batch = BatchTape.record(f, (0.5,))
+    value, _ = batch.run([], [[x]])
+    assert _bits(value) == _bits(out.data) or value == pytest.approx(out.data, rel=1e-14)
+
+
+def test_a_new_argument_structure_is_recorded_anew():
+    calls = []
+
+    def f(xs):
+        calls.append(len(xs))
+        return Value.sum([Value(0.0) + x for x in xs])
+
+    step = compile(f)
+    assert step([1.0, 2.0]) == 3.0 and step([1.0, 2.0, 3.0]) == 6.0 and step([4.0, 5.0]) == 9.0
+    assert calls == [2, 3]  # the third call replayed the first recording
+    assert len(step.tapes) == 2
+
+
+def test_check_mode_catches_control_flow_on_the_data():
+    def f(x):
+        return x * 2.0 if x.data > 0 else x * 3.0
+
+    quiet = compile(f)
+    quiet(1.0)
+    assert quiet(-1.0) == -2.0  # replayed the branch it was recorded with: why check mode exists
+    strict = compile(f, check=True)
+    strict(1.0)
+    with pytest.raises(ReplayError, match="different graph"):
+        strict(-1.0)
+    every_second = compile(f, check=2)
+    every_second(1.0)
+    every_second(-1.0)  # first replay, not checked
+    with pytest.raises(ReplayError):
+        every_second(-1.0)
+
+
+def test_what_cannot_be_replayed_is_refused_clearly():
+    with pytest.raises(ReplayError, match="must return a Value"):
+        compile(lambda x: 3.0)(1.0)
+    with pytest.raises(TypeError, match="not str"):
+        compile(lambda x: x)("a")
+    w = Value(1.0)
+    with pytest.raises(ReplayError, match="computed Value"):
+        compile(lambda v: v * 2)(w * 3)
+    with pytest.raises(TypeError, match="takes a function"):
+        compile(3)
+    with pytest.raises(ValueError, match="check must be"):
+        Replay(lambda x: x, check="yes")
+
+
+def test_decorator_forms_and_readable_source():
+    @compile
+    def f(x, y):
+        return (x * y).sigmoid()
+
+    @compile(check=True)
+    def g(x):
+        return x.tanh()
+
+    assert f(1.0, 2.0) == f(1.0, 2.0)
+    assert g(0.5) == g(0.5) == math.tanh(0.5)
+    assert "def run(W, X):" in f.source and "1.0 / (1.0 + exp(-" in f.source
+
+
+def test_record_orders_parameters_as_asked():
+    model = MLP(2, [2, 1], seed=0)
+    tape, out, _ = record(lambda x: mse(model(x), 1.0), ([0.1, 0.2],), params=model.parameters())
+    assert tape.params[: len(model.parameters())] == model.parameters()
+    assert out.op == "square"
