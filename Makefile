@@ -9,7 +9,7 @@ PYTHON ?= python3
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup graphviz test demo lint bench clean
+.PHONY: setup graphviz test demo report lint bench clean
 
 setup: $(STAMP) graphviz
 
@@ -34,6 +34,9 @@ test: setup
 demo: setup
 	$(PY) examples/xor.py
 
+report: setup
+	$(VENV)/bin/tinygrad-hw report --out report
+
 lint: setup
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
@@ -44,4 +47,4 @@ bench: setup
 	$(PY) benchmarks/bench_replay.py
 
 clean:
-	rm -rf $(VENV) out .pytest_cache .hypothesis .ruff_cache *.egg-info
+	rm -rf $(VENV) out report .pytest_cache .hypothesis .ruff_cache *.egg-info

@@ -11,6 +11,7 @@ import sys
 from typing import Sequence
 
 from .experiment import OneLineParser, add_training_arguments, run_from_arguments
+from .train import ENGINES
 
 __all__ = ["main"]
 
@@ -26,6 +27,14 @@ def _graph(args: argparse.Namespace) -> int:
         print("tinygrad-hw: error: Graphviz's dot is not installed: sudo apt-get install graphviz", file=sys.stderr)
         return 1
     print("Wrote " + ", ".join(str(p) for p in written))
+    return 0
+
+
+def _report(args: argparse.Namespace) -> int:
+    from .report import write_report
+
+    path = write_report(args.out, quick=args.quick, engine=args.engine, progress=not args.no_progress)
+    print(f"Wrote {path} (figures in {path.parent / 'figures'}, run histories in {path.parent / 'runs'})")
     return 0
 
 
@@ -52,6 +61,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     graph.add_argument("--out", default="out", help="folder for the SVG files (default: out/)")
     graph.set_defaults(run=_graph)
+    report = commands.add_parser(
+        "report",
+        help="reproduce the whole lab report: results and discussion, as markdown with figures",
+        description="Run the report's results (linear and XOR) and discussion (learning rates, hidden units, "
+        "no activation) and the lab's extras (optimisers, activations), several seeds each, and write "
+        "OUT/report.md with its figures and every run's history.",
+    )
+    report.add_argument("--out", default="report", help="folder for report.md, figures/ and runs/ (default: report/)")
+    report.add_argument("--quick", action="store_true", help="a small version: fewer seeds and epochs")
+    report.add_argument("--engine", choices=ENGINES, default="replay", help="default: replay (exact, faster)")
+    report.add_argument("--no-progress", action="store_true", help="no progress bar")
+    report.set_defaults(run=_report)
     return parser
 
 

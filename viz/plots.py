@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 import os
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 from matplotlib.figure import Figure
@@ -17,7 +17,7 @@ from matplotlib.figure import Figure
 from tinygrad_hw.serialize import write_atomic
 from tinygrad_hw.train import History
 
-__all__ = ["accuracy_bars", "comparison", "learning_curve", "save_figure"]
+__all__ = ["accuracy_bars", "comparison", "learning_curve", "learning_curves", "save_figure"]
 
 RED, BLUE = "#d62728", "#1f77b4"  # label 0, label 1
 
@@ -94,6 +94,42 @@ def learning_curve(
     return _finish(fig, path)
 
 
+def learning_curves(
+    groups: Mapping[str, Sequence[History]],
+    *,
+    title: str = "Learning curves",
+    logy: bool = True,
+    path: str | os.PathLike[str] | None = None,
+) -> Figure:
+    """Several settings on one axis: every run drawn, one colour per setting.
+
+    A run that diverged ends in a cross at its last finite loss; one that never had
+    a finite loss is named in the legend.
+    """
+    fig = Figure(figsize=(7.2, 4.4))
+    ax = fig.subplots()
+    colours = [f"C{i}" for i in range(10)]
+    for (label, runs), colour in zip(groups.items(), colours * (len(groups) // 10 + 1)):
+        stopped = sorted({h.diverged_at for h in runs if h.diverged and not np.isfinite(h.loss).any()})
+        name = label + (f" (diverged at epoch {', '.join(map(str, stopped))})" if stopped else "")
+        ax.plot([], [], color=colour, label=name)
+        for h in runs:
+            losses = np.asarray(h.loss, dtype=float)
+            finite = np.isfinite(losses)
+            epochs = np.arange(1, len(losses) + 1)
+            ax.plot(epochs[finite], losses[finite], color=colour, alpha=0.75, linewidth=1.1)
+            if h.diverged and finite.any():
+                ax.plot([epochs[finite][-1]], [losses[finite][-1]], marker="x", color=colour, markersize=8, mew=2)
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("loss" + (" (log scale)" if logy else ""))
+    if logy:
+        ax.set_yscale("log")
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=9)
+    return _finish(fig, path)
+
+
 def accuracy_bars(
     labels: Sequence[str],
     accuracies: Sequence[float],
@@ -110,17 +146,18 @@ def accuracy_bars(
     values = [100 * a if math.isfinite(a) else 0.0 for a in accuracies]
     errors = None if spread is None else [100 * s for s in spread]
     bars = ax.bar(range(len(values)), values, yerr=errors, capsize=4, color=BLUE, alpha=0.85)
-    for bar, value in zip(bars, values):
+    tops = [v + (e if math.isfinite(e) else 0.0) for v, e in zip(values, errors or [0.0] * len(values))]
+    for bar, value, top in zip(bars, values, tops):
         ax.annotate(
             f"{value:.1f} %",
-            (bar.get_x() + bar.get_width() / 2, value),
+            (bar.get_x() + bar.get_width() / 2, top),  # above the error bar
             ha="center",
             va="bottom",
             xytext=(0, 3),
             textcoords="offset points",
         )
     ax.set_xticks(range(len(values)), labels)
-    ax.set_ylim(0, 110)
+    ax.set_ylim(0, max(110.0, max(tops, default=0.0) + 12))
     ax.set_ylabel("accuracy (%)")
     ax.set_title(title)
     return _finish(fig, path)
