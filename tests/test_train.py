@@ -24,7 +24,9 @@ def test_a_short_run_lowers_the_loss():
 def test_the_console_format_is_the_reports():
     X, y = generate_xor_easy()
     out = io.StringIO()
-    history = fit(MLP(2, [8, 8, 1], seed=1), X, y, epochs=3000, log_every=500, progress=False, file=out)
+    history = fit(
+        MLP(2, [8, 8, 1], seed=1), X, y, epochs=3000, log_every=500, progress=False, file=out, engine="replay"
+    )
     lines = out.getvalue().splitlines()
     epochs = [line for line in lines if line.startswith("Epoch")]
     assert [int(line.split()[1]) for line in epochs] == [1, 500, 1000, 1500, 2000, 2500, 3000]
