@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .checks import is_count
+
 __all__ = ["generate_linear", "generate_xor_easy"]
 
 
@@ -15,7 +17,7 @@ def generate_linear(n: int = 100, seed: int | None = None) -> tuple[np.ndarray, 
     With a seed the points are those of ``np.random.seed(seed)`` followed by the
     lab's generator; without one they come from numpy's global state, as in the lab.
     """
-    if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 1:
+    if not is_count(n):
         raise ValueError(f"n must be a positive integer, got {n!r}")
     uniform = np.random.uniform if seed is None else np.random.RandomState(seed).uniform
     points = uniform(0, 1, (int(n), 2))

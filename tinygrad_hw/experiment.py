@@ -132,24 +132,24 @@ def train_and_draw(
     return result
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a positive integer")
-    return value
+def _positive(kind: type, noun: str) -> Callable[[str], Any]:
+    """An argparse type: ``kind(text)``, finite and above zero, or a one-line error."""
+
+    def parse(text: str) -> Any:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not {'an' if noun[0] in 'aeiou' else 'a'} {noun}") from None
+        if not value < float("inf"):
+            raise argparse.ArgumentTypeError(f"{text!r} is not a finite {noun}")
+        if not value > 0:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a positive {noun}")
+        return value
+
+    return parse
 
 
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not 0 < value < float("inf"):
-        raise argparse.ArgumentTypeError(f"{text!r} is not a positive number")
-    return value
+_positive_int, _positive_float = _positive(int, "integer"), _positive(float, "number")
 
 
 def add_training_arguments(parser: argparse.ArgumentParser, dataset: str | None = None) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import random
 from typing import Callable, Iterable, Sequence, Union
 
+from .checks import is_count
 from .engine import Value
 
 __all__ = ["ACTIVATIONS", "MLP", "Layer", "Module", "Neuron"]
@@ -64,7 +65,7 @@ class Neuron(Module):
         seed: int | random.Random | None = None,
         bias: bool = True,
     ) -> None:
-        if not isinstance(nin, int) or isinstance(nin, bool) or nin < 1:
+        if not is_count(nin):
             raise ValueError(f"a neuron needs at least one input, got nin={nin!r}")
         rng = _rng(seed)
         self.activation = _activation(activation)
@@ -110,7 +111,7 @@ class Layer(Module):
         bias: bool = True,
         index: int | None = None,
     ) -> None:
-        if not isinstance(nout, int) or isinstance(nout, bool) or nout < 1:
+        if not is_count(nout):
             raise ValueError(f"a layer needs at least one neuron, got nout={nout!r}")
         rng = _rng(seed)
         self.neurons = [Neuron(nin, activation, seed=rng, bias=bias) for _ in range(nout)]
@@ -153,7 +154,7 @@ class MLP(Module):
         seed: int | random.Random | None = None,
         bias: bool = True,
     ) -> None:
-        if not isinstance(nin, int) or isinstance(nin, bool) or nin < 1:
+        if not is_count(nin):
             raise ValueError(f"an MLP needs at least one input, got nin={nin!r}")
         nouts = list(nouts) if not isinstance(nouts, int) else [nouts]
         if not nouts:

@@ -13,6 +13,7 @@ import tempfile
 from pathlib import Path
 from typing import Any, Callable, Union
 
+from .checks import is_count
 from .nn import ACTIVATIONS, MLP
 
 __all__ = ["FORMAT", "ModelFileError", "load", "model_from_dict", "model_to_dict", "save", "write_atomic"]
@@ -96,7 +97,7 @@ def model_from_dict(data: Any, source: str = "the data") -> MLP:
     if data.get("version") != VERSION:
         raise _fail(source, f"version {data.get('version')!r}; this tinygrad_hw reads version {VERSION}")
     nin, layers = data.get("nin"), data.get("layers")
-    if isinstance(nin, bool) or not isinstance(nin, int) or nin < 1:
+    if not is_count(nin):
         raise _fail(source, f"nin is {nin!r}, not a positive integer")
     if not isinstance(layers, list) or not layers or not all(isinstance(x, dict) for x in layers):
         raise _fail(source, "layers should be a non-empty list of objects")

@@ -20,6 +20,7 @@ import numpy as np
 from tqdm import tqdm
 
 from .batched import BatchTape
+from .checks import is_count
 from .engine import Value, no_grad
 from .losses import LOSSES, binary_cross_entropy, mse
 from .nn import MLP
@@ -131,7 +132,7 @@ def fit(
     (``tinygrad_hw.replay``) or, for batches, with numpy over the batch
     (``tinygrad_hw.batched``): the same numbers, several times faster.
     """
-    if not isinstance(epochs, int) or isinstance(epochs, bool) or epochs < 1:
+    if not is_count(epochs):
         raise ValueError(f"epochs must be a positive integer, got {epochs!r}")
     if engine not in ENGINES:
         raise ValueError(f"unknown engine {engine!r}: choose one of {', '.join(map(repr, ENGINES))}")
@@ -142,11 +143,11 @@ def fit(
     n = len(xs)
     if batch_size is None:
         batch_size = n
-    if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
+    if not is_count(batch_size):
         raise ValueError(f"batch_size must be a positive integer or None (full batch), got {batch_size!r}")
     if log_every is None:
         log_every = _nice_interval(epochs)
-    if not isinstance(log_every, int) or log_every < 1:
+    if not is_count(log_every):
         raise ValueError(f"log_every must be a positive integer, got {log_every!r}")
     opt = optimizer if optimizer is not None else SGD(model.parameters(), lr)
     out = file if file is not None else sys.stdout
