@@ -8,7 +8,7 @@ from matplotlib.figure import Figure
 
 from tinygrad_hw.data import generate_xor_easy
 from tinygrad_hw.train import History
-from viz.plots import accuracy_bars, comparison, learning_curve
+from viz.plots import accuracy_bars, comparison, learning_curve, learning_curves
 
 
 def test_comparison_is_two_panels_red_for_0_blue_for_1(tmp_path):
@@ -31,14 +31,18 @@ def test_learning_curves_one_line_per_run_and_divergence_marked(tmp_path):
     fig = learning_curve([ok, bad], ["lr 0.1", "lr 1"], logy=True, path=tmp_path / "l.png")
     ax = fig.axes[0]
     assert len(fig.axes) == 1 and ax.get_yscale() == "log"
-    lines = [line for line in ax.get_lines() if line.get_label() in ("lr 0.1", "lr 1")]
-    assert [len(line.get_xdata()) for line in lines] == [3, 2]  # the infinite point is not drawn
+    curves = [line for line in ax.get_lines() if line.get_marker() in ("None", "") and len(line.get_xdata())]
+    assert [len(line.get_xdata()) for line in curves] == [3, 2]  # the infinite point is not drawn
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["lr 0.1", "lr 1"]
     assert any("diverged at epoch 3" in t.get_text() for t in ax.texts)
     assert (tmp_path / "l.png").stat().st_size > 1000
     single = learning_curve(ok, path=tmp_path / "one.svg")
     assert len(single.axes) == 1 and (tmp_path / "one.svg").read_text().lstrip().startswith("<?xml")
     with pytest.raises(ValueError, match="1 labels for 2 histories"):
         learning_curve([ok, bad], ["only one"])
+    never = History(loss=[math.nan], diverged_at=1, epochs=5)
+    groups = learning_curves({"sigmoid": [ok, ok], "none": [never]}, path=tmp_path / "g.png").axes[0]
+    assert [t.get_text() for t in groups.get_legend().get_texts()] == ["sigmoid", "none (diverged at epoch 1)"]
 
 
 def test_accuracy_bars(tmp_path):

@@ -61,37 +61,12 @@ def learning_curve(
     logy: bool = False,
     path: str | os.PathLike[str] | None = None,
 ) -> Figure:
-    """Loss against epoch, one line per run; a diverged run ends in a cross and a note."""
+    """Loss against epoch, one line per run."""
     runs = [histories] if isinstance(histories, History) else list(histories)
     names = list(labels) if labels is not None else [""] * len(runs)
     if len(names) != len(runs):
         raise ValueError(f"{len(names)} labels for {len(runs)} histories")
-    fig = Figure(figsize=(6.4, 4.2))
-    ax = fig.subplots()
-    for run, name in zip(runs, names):
-        losses = np.asarray(run.loss, dtype=float)
-        epochs = np.arange(1, len(losses) + 1)
-        finite = np.isfinite(losses)
-        (line,) = ax.plot(epochs[finite], losses[finite], label=name or None)
-        if run.diverged:
-            last = losses[finite][-1] if finite.any() else 0.0
-            ax.plot([run.diverged_at], [last], marker="x", color=line.get_color(), markersize=10, mew=2)
-            ax.annotate(
-                f"diverged at epoch {run.diverged_at}",
-                (run.diverged_at, last),
-                textcoords="offset points",
-                xytext=(8, 8),
-                color=line.get_color(),
-            )
-    ax.set_xlabel("epoch")
-    ax.set_ylabel("loss")
-    if logy:
-        ax.set_yscale("log")
-    ax.set_title(title)
-    ax.grid(alpha=0.3)
-    if any(names):
-        ax.legend()
-    return _finish(fig, path)
+    return _curves([(name, [run]) for name, run in zip(names, runs)], title, logy, path)
 
 
 def learning_curves(
@@ -101,32 +76,46 @@ def learning_curves(
     logy: bool = True,
     path: str | os.PathLike[str] | None = None,
 ) -> Figure:
-    """Several settings on one axis: every run drawn, one colour per setting.
+    """Several settings on one axis: every run drawn, one colour per setting."""
+    return _curves(list(groups.items()), title, logy, path)
 
-    A run that diverged ends in a cross at its last finite loss; one that never had
-    a finite loss is named in the legend.
-    """
+
+def _curves(
+    groups: list[tuple[str, Sequence[History]]], title: str, logy: bool, path: str | os.PathLike[str] | None
+) -> Figure:
+    """Each group in its own colour. A run that diverged ends in a cross at its last
+    finite loss, with a note; one that never had a finite loss is named in the legend."""
     fig = Figure(figsize=(7.2, 4.4))
     ax = fig.subplots()
-    colours = [f"C{i}" for i in range(10)]
-    for (label, runs), colour in zip(groups.items(), colours * (len(groups) // 10 + 1)):
+    for k, (label, runs) in enumerate(groups):
+        colour = f"C{k % 10}"
         stopped = sorted({h.diverged_at for h in runs if h.diverged and not np.isfinite(h.loss).any()})
-        name = label + (f" (diverged at epoch {', '.join(map(str, stopped))})" if stopped else "")
-        ax.plot([], [], color=colour, label=name)
+        if label or stopped:
+            ax.plot(
+                [],
+                [],
+                color=colour,
+                label=label + (f" (diverged at epoch {', '.join(map(str, stopped))})" if stopped else ""),
+            )
         for h in runs:
             losses = np.asarray(h.loss, dtype=float)
             finite = np.isfinite(losses)
             epochs = np.arange(1, len(losses) + 1)
-            ax.plot(epochs[finite], losses[finite], color=colour, alpha=0.75, linewidth=1.1)
+            ax.plot(epochs[finite], losses[finite], color=colour, alpha=0.8, linewidth=1.2)
             if h.diverged and finite.any():
-                ax.plot([epochs[finite][-1]], [losses[finite][-1]], marker="x", color=colour, markersize=8, mew=2)
+                last = (epochs[finite][-1], losses[finite][-1])
+                ax.plot(*last, marker="x", color=colour, markersize=9, mew=2)
+                ax.annotate(
+                    f"diverged at epoch {h.diverged_at}", last, textcoords="offset points", xytext=(8, 8), color=colour
+                )
     ax.set_xlabel("epoch")
     ax.set_ylabel("loss" + (" (log scale)" if logy else ""))
     if logy:
         ax.set_yscale("log")
     ax.set_title(title)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=9)
+    if ax.get_legend_handles_labels()[1]:
+        ax.legend(fontsize=9)
     return _finish(fig, path)
 
 
