@@ -190,6 +190,7 @@ def test_dot_and_sum_are_single_nodes():
     assert b.grad == 1.0 and w[2].grad == 12.0  # 6 from before, 6 now
     assert Value.dot((v for v in w), iter(x), 1.0).data == 33.0
     assert Value.dot([], [], b).data == 0.5
+    assert Value.dot(np.array([1.0, 2.0]), [w[0], w[1]]).data == 5.0  # numbers in an array: leaves
     s = Value.sum([w[0], 2.0, w[0]])
     assert s.data == 4.0 and len(s._prev) == 3
     assert Value.sum([]).data == 0.0 and Value.dot([], []).data == 0.0

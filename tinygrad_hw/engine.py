@@ -6,7 +6,7 @@ graph nodes, ordering them, and running each op's backward step in reverse.
 Design notes (see docs/benchmarks.md for what each buys):
 
 * ``__slots__`` and no closures: a node is one small object and a tuple of children,
-  with no reference cycles, so memory per node is a third of micrograd's.
+  with no reference cycles, so memory per node is under a quarter of micrograd's.
 * Plain numbers are constants of the op (``2 * x`` is one node, not two).
 * ``Value.dot`` and ``Value.sum`` are single n-ary nodes, so a neuron's weighted
   sum is one node instead of two per input.
@@ -22,7 +22,7 @@ from . import ieee
 from .codegen import Kernel, compile_kernel
 from .ops import OPS, label
 
-__all__ = ["Value", "dot", "is_grad_enabled", "no_grad", "zero_grad"]
+__all__ = ["Value", "dot", "grad", "is_grad_enabled", "no_grad", "topological_order", "walk", "zero_grad"]
 
 
 class _GradMode:
@@ -170,7 +170,7 @@ class Value:
         instead of two per term. Numbers among the operands become leaves.
         """
         try:  # the common case, sequences of Values: no copies, no checks per item
-            if len(xs) == len(ys) and xs:  # type: ignore[arg-type]
+            if len(xs) == len(ys) > 0:  # type: ignore[arg-type]
                 return _dot(xs, ys, start)
         except (TypeError, AttributeError):
             pass  # iterators, or numbers among the operands: the careful path below
