@@ -90,6 +90,8 @@ def test_mini_batches_shuffling_and_other_optimisers():
         ({"loss": "hinge"}, ValueError, "unknown loss 'hinge'"),
         ({"engine": "jit"}, ValueError, "unknown engine 'jit'"),
         ({"batch_size": 0}, ValueError, "batch_size must be"),
+        ({"loss": lambda p, t: 3.0}, TypeError, "loss function must return a Value, not float"),
+        ({"loss": lambda p, t: 3.0, "engine": "replay"}, TypeError, "loss function must return a Value, not float"),
     ],
 )
 def test_bad_input_is_named(kwargs, error, message):

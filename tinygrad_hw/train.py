@@ -202,7 +202,10 @@ def _batch_loss(model: MLP, loss_fn: Callable[..., Value]) -> Callable[[Any, Any
     def batch_loss(xb: Sequence[Any], tb: Sequence[Any]) -> Value:
         preds = [p for x in xb for p in _outputs(model(x))]
         targets = [t for row in tb for t in row]
-        return loss_fn(preds[0] if len(preds) == 1 else preds, targets[0] if len(targets) == 1 else targets)
+        value = loss_fn(preds[0] if len(preds) == 1 else preds, targets[0] if len(targets) == 1 else targets)
+        if not isinstance(value, Value):
+            raise TypeError(f"the loss function must return a Value, not {type(value).__name__}")
+        return value
 
     return batch_loss
 
