@@ -22,13 +22,23 @@ from .optim import SGD, Adam, Optimizer
 from .serialize import save
 from .train import ENGINES, History, fit, predict
 
-__all__ = ["DATASETS", "OPTIMIZERS", "Result", "add_training_arguments", "make_optimizer", "train_and_draw"]
+__all__ = [
+    "DATASETS",
+    "DEFAULT_EPOCHS",
+    "OPTIMIZERS",
+    "Result",
+    "activations_for",
+    "add_training_arguments",
+    "make_optimizer",
+    "train",
+    "train_and_draw",
+]
 
 DATASETS: dict[str, Callable[[int], tuple[np.ndarray, np.ndarray]]] = {
     "xor": lambda seed: generate_xor_easy(),
     "linear": lambda seed: generate_linear(100, seed=seed),
 }
-DEFAULT_EPOCHS = {"xor": 3000, "linear": 300}
+DEFAULT_EPOCHS = {"xor": 3000, "linear": 1000}
 OPTIMIZERS = ("sgd", "momentum", "adam")
 
 
@@ -41,6 +51,37 @@ def make_optimizer(name: str, params: list[Any], lr: float) -> Optimizer:
     if name == "adam":
         return Adam(params, lr)
     raise ValueError(f"unknown optimizer {name!r}: choose one of {', '.join(OPTIMIZERS)}")
+
+
+def activations_for(layers: int, activation: str) -> list[str]:
+    """``activation`` on the hidden layers; the output stays a sigmoid (a probability to
+    compare with 0.5), except in the report's network without any activation at all."""
+    return [activation] * layers + ["none" if activation == "none" else "sigmoid"]
+
+
+def train(
+    dataset: str,
+    *,
+    hidden: Sequence[int] = (8, 8),
+    activation: str = "sigmoid",
+    lr: float = 0.1,
+    optimizer: str = "sgd",
+    epochs: int | None = None,
+    seed: int = 1,
+    **fit_options: Any,
+) -> tuple[MLP, np.ndarray, np.ndarray, History]:
+    """One run of the report's network on a lab data set: model, data, and its History.
+
+    The seed draws the initial weights (and the linear set's points); ``fit_options``
+    go to :func:`~tinygrad_hw.train.fit`.
+    """
+    if dataset not in DATASETS:
+        raise ValueError(f"unknown dataset {dataset!r}: choose one of {', '.join(DATASETS)}")
+    X, y = DATASETS[dataset](seed)
+    model = MLP(2, [*hidden, 1], activations_for(len(hidden), activation), seed=seed)
+    opt = make_optimizer(optimizer, model.parameters(), lr)
+    history = fit(model, X, y, epochs=epochs or DEFAULT_EPOCHS[dataset], optimizer=opt, **fit_options)
+    return model, X, y, history
 
 
 @dataclass
@@ -68,7 +109,7 @@ def train_and_draw(
     progress: bool = True,
     file: IO[str] | None = None,
 ) -> Result:
-    """Train ``MLP(2, [*hidden, 1])`` and write, into ``out``: ``{dataset}_comparison.png``,
+    """Train the report's network (``train``) and write, into ``out``: ``{dataset}_comparison.png``,
     ``{dataset}_learning_curve.png``, ``{dataset}_graph.svg`` and
     ``{dataset}_graph_neurons.svg`` (one training sample's graph after backward, every
     value and one box per neuron), ``{dataset}_model.json`` and ``{dataset}_history.csv``."""
@@ -83,15 +124,14 @@ def train_and_draw(
     stream = file if file is not None else sys.stdout
     folder = Path(out)
     folder.mkdir(parents=True, exist_ok=True)  # before training: a bad folder fails at once
-    X, y = DATASETS[dataset](seed)
-    model = MLP(2, [*hidden, 1], activation, seed=seed)
-    opt = make_optimizer(optimizer, model.parameters(), lr)
-    history = fit(
-        model,
-        X,
-        y,
-        epochs=epochs or DEFAULT_EPOCHS[dataset],
-        optimizer=opt,
+    model, X, y, history = train(
+        dataset,
+        hidden=hidden,
+        activation=activation,
+        lr=lr,
+        optimizer=optimizer,
+        epochs=epochs,
+        seed=seed,
         loss=loss,
         batch_size=batch_size,
         engine=engine,

@@ -102,7 +102,6 @@ class Tape:
     sgd: Callable[..., Any]
     source: str
     shape: tuple[Any, ...]
-    loss_label: str = ""
 
 
 def _shape(nodes: list[Value]) -> tuple[Any, ...]:
@@ -225,7 +224,7 @@ def record(fn: Callable[..., Value], args: Any, params: list[Value] | None = Non
         captured = list(params) + [v for v in captured if v not in listed]
     params = captured + from_args
     run, sgd, source = compile_tape(out, nodes, params, inputs)
-    tape = Tape(params, len(captured), value_args, input_args, run, sgd, source, _shape(nodes), out.label)
+    tape = Tape(params, len(captured), value_args, input_args, run, sgd, source, _shape(nodes))
     return tape, out, placeholders
 
 

@@ -26,15 +26,13 @@ from typing import IO, Callable, Sequence
 import numpy as np
 from tqdm import tqdm
 
-from .experiment import DATASETS, make_optimizer
-from .nn import MLP
+from .experiment import DATASETS, DEFAULT_EPOCHS, train
 from .serialize import write_atomic
-from .train import History, fit, predict
+from .train import History, predict
 
 __all__ = ["CONVERGED", "Outcome", "Setting", "write_report"]
 
 CONVERGED = 0.01  # a run has converged once its epoch loss is below this
-DEFAULT_EPOCHS = {"xor": 3000, "linear": 1000}
 
 
 @dataclass(frozen=True)
@@ -44,15 +42,10 @@ class Setting:
     label: str
     dataset: str = "xor"
     hidden: tuple[int, ...] = (8, 8)
-    activation: str = "sigmoid"  # of the hidden layers; the output stays a sigmoid unless "none"
+    activation: str = "sigmoid"  # of the hidden layers (see experiment.activations_for)
     lr: float = 0.1
     optimizer: str = "sgd"
     epochs: int = 3000
-
-    @property
-    def activations(self) -> list[str]:
-        out = "none" if self.activation == "none" else "sigmoid"
-        return [self.activation] * len(self.hidden) + [out]
 
     def describe(self) -> str:
         shape = "-".join(str(n) for n in (2, *self.hidden, 1))
@@ -251,15 +244,15 @@ def _slug(text: str) -> str:
 
 
 def _run(setting: Setting, seed: int, engine: str, folder: Path, experiment: str) -> tuple[History, str, np.ndarray]:
-    X, y = DATASETS[setting.dataset](seed)
-    model = MLP(2, [*setting.hidden, 1], setting.activations, seed=seed)
     console = io.StringIO()
-    history = fit(
-        model,
-        X,
-        y,
+    model, X, _, history = train(
+        setting.dataset,
+        hidden=setting.hidden,
+        activation=setting.activation,
+        lr=setting.lr,
+        optimizer=setting.optimizer,
         epochs=setting.epochs,
-        optimizer=make_optimizer(setting.optimizer, model.parameters(), setting.lr),
+        seed=seed,
         engine=engine,
         progress=False,
         log_every=max(1, setting.epochs // 10),
