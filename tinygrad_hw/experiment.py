@@ -53,6 +53,12 @@ def make_optimizer(name: str, params: list[Any], lr: float) -> Optimizer:
     raise ValueError(f"unknown optimizer {name!r}: choose one of {', '.join(OPTIMIZERS)}")
 
 
+def _generator(dataset: str) -> Callable[[int], tuple[np.ndarray, np.ndarray]]:
+    if dataset not in DATASETS:
+        raise ValueError(f"unknown dataset {dataset!r}: choose one of {', '.join(DATASETS)}")
+    return DATASETS[dataset]
+
+
 def activations_for(layers: int, activation: str) -> list[str]:
     """``activation`` on the hidden layers; the output stays a sigmoid (a probability to
     compare with 0.5), except in the report's network without any activation at all."""
@@ -75,9 +81,7 @@ def train(
     The seed draws the initial weights (and the linear set's points); ``fit_options``
     go to :func:`~tinygrad_hw.train.fit`.
     """
-    if dataset not in DATASETS:
-        raise ValueError(f"unknown dataset {dataset!r}: choose one of {', '.join(DATASETS)}")
-    X, y = DATASETS[dataset](seed)
+    X, y = _generator(dataset)(seed)
     model = MLP(2, [*hidden, 1], activations_for(len(hidden), activation), seed=seed)
     opt = make_optimizer(optimizer, model.parameters(), lr)
     history = fit(model, X, y, epochs=epochs or DEFAULT_EPOCHS[dataset], optimizer=opt, **fit_options)
@@ -119,8 +123,7 @@ def train_and_draw(
     from viz.gallery import save_svg
     from viz.plots import comparison, learning_curve
 
-    if dataset not in DATASETS:
-        raise ValueError(f"unknown dataset {dataset!r}: choose one of {', '.join(DATASETS)}")
+    _generator(dataset)  # a bad name fails before the output folder is made
     stream = file if file is not None else sys.stdout
     folder = Path(out)
     folder.mkdir(parents=True, exist_ok=True)  # before training: a bad folder fails at once
