@@ -8,7 +8,7 @@ import pytest
 from tinygrad_hw import Value
 from tinygrad_hw.codegen import compile_kernel
 from tinygrad_hw.engine import Value as EngineValue
-from tinygrad_hw.engine import _mode
+from tinygrad_hw.engine import _recording
 from tinygrad_hw.gradcheck import GradcheckError, gradcheck
 from tinygrad_hw.ops import OPS
 
@@ -23,7 +23,7 @@ def _wrong_sigmoid():
     """The report's misprinted σ' compiled as an op: a gradient that is wrong on purpose."""
     op = OPS["sigmoid"]
     wrong = type(op)(op.name, op.symbol, op.out, ("out / (1.0 - out)",), op.usage)
-    return compile_kernel(wrong, EngineValue, _mode).make
+    return compile_kernel(wrong, EngineValue, _recording).make
 
 
 def test_a_wrong_gradient_is_named_with_both_numbers():
@@ -50,7 +50,7 @@ def test_tolerances_are_torchs():
     # |a - n| <= atol + rtol * |n|; this op's derivative is 0.1 % too large
     op = OPS["mul_c"]
     bent_op = type(op)(op.name, op.symbol, op.out, ("c * 1.001",), op.usage, const=True)
-    bent = compile_kernel(bent_op, EngineValue, _mode).make
+    bent = compile_kernel(bent_op, EngineValue, _recording).make
     assert gradcheck(lambda x: bent(x, 3.0), [1.0], rtol=2e-3, atol=0.0)
     assert not gradcheck(lambda x: bent(x, 3.0), [1.0], rtol=5e-4, atol=0.0, raise_exception=False)
     assert gradcheck(lambda x: bent(x, 3.0), [1.0], rtol=0.0, atol=4e-3)

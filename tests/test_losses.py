@@ -51,3 +51,11 @@ def test_bad_arguments_are_named():
         mse(Value(0.5), "one")
     with pytest.raises(ValueError, match="at least one"):
         mse([], [])
+
+
+@pytest.mark.parametrize("target", [2.0, -0.5, 1.0000001, float("nan")])
+def test_bce_refuses_targets_outside_zero_one(target):
+    with pytest.raises(ValueError, match=r"targets in \[0, 1\]"):
+        binary_cross_entropy(Value(0.3), target)
+    with pytest.raises(ValueError, match=r"targets in \[0, 1\]"):
+        binary_cross_entropy([Value(0.3), Value(0.6)], [1.0, Value(target)])

@@ -83,7 +83,7 @@ def test_mini_batches_shuffling_and_other_optimisers():
     ("kwargs", "error", "message"),
     [
         ({"X": np.zeros((3, 3))}, ValueError, r"X has shape \(3, 3\); this model needs \(n, 2\)"),
-        ({"y": np.zeros((4, 1))}, ValueError, r"y has shape \(4, 1\); with 3 samples"),
+        ({"y": np.zeros((4, 1))}, ValueError, r"y has shape \(4, 1\); for 3 samples"),
         ({"X": [[0, 1], [math.nan, 0], [1, 1]]}, ValueError, "X holds nan at row 1"),
         ({"X": [["a", "b"]] * 3}, TypeError, "numeric"),
         ({"epochs": 0}, ValueError, "epochs must be a positive integer"),
@@ -115,3 +115,135 @@ def test_history_saves_as_json_and_csv(tmp_path):
     assert json.loads((tmp_path / "h.json").read_text())["loss"] == [0.5, 0.25]
     assert (tmp_path / "h.csv").read_text() == "epoch,loss\n1,0.5\n2,0.25\n"
     assert h.epochs_to(0.3) == 2 and h.epochs_to(0.1) is None and h.final_loss == 0.25
+
+
+# -- shapes are taken exactly as given, never reshaped (issue 10, finding 2) -----------------
+
+
+def test_predict_refuses_transposed_inputs_instead_of_inventing_samples():
+    X, _ = generate_xor_easy()
+    model = MLP(2, [8, 8, 1], seed=1)
+    with pytest.raises(ValueError, match=r"X has shape \(2, 21\).*\(n, 2\).*transposed"):
+        predict(model, X.T)
+    with pytest.raises(ValueError, match=r"X has shape \(2, 3\)"):
+        predict(model, np.zeros((2, 3)))
+    with pytest.raises(ValueError, match=r"X has shape \(4,\)"):
+        predict(model, np.zeros(4))
+    assert predict(model, [0.0, 1.0]).shape == (1, 1)  # a 1-D X of length nin is one sample
+    assert predict(model, X).shape == (21, 1)
+
+
+@pytest.mark.parametrize(
+    ("nouts", "y_shape", "message"),
+    [
+        ([2, 2], (2, 21), r"y has shape \(2, 21\); for 21 samples of a 2-output model it needs \(21, 2\)"),
+        ([2, 1], (7, 3), r"y has shape \(7, 3\); for 21 samples of a 1-output model it needs \(21, 1\) or \(21,\)"),
+        ([2, 1], (1, 21), r"y has shape \(1, 21\)"),
+        ([2, 2], (42,), r"y has shape \(42,\)"),
+        ([2, 2], (21,), r"y has shape \(21,\)"),
+    ],
+)
+def test_fit_refuses_targets_of_the_wrong_shape(nouts, y_shape, message):
+    X, _ = generate_xor_easy()
+    model = MLP(2, nouts, seed=0)
+    before = [p.data for p in model.parameters()]
+    for engine in ("eager", "replay"):
+        with pytest.raises(ValueError, match=message):
+            fit(model, X, np.zeros(y_shape), epochs=1, engine=engine, verbose=False, progress=False)
+    assert [p.data for p in model.parameters()] == before
+
+
+def test_fit_takes_the_shapes_that_are_not_ambiguous():
+    X, y = generate_xor_easy()
+    for targets in (y, y.ravel(), y.tolist()):
+        fit(MLP(2, [2, 1], seed=0), X, targets, epochs=1, verbose=False, progress=False)
+    fit(MLP(2, [2, 1], seed=0), [0.0, 1.0], 1.0, epochs=1, verbose=False, progress=False)  # one sample
+    fit(MLP(2, [3, 2], seed=0), X, np.zeros((21, 2)), epochs=1, verbose=False, progress=False)
+    with pytest.raises(ValueError, match=r"X has shape \(2, 21\)"):
+        fit(MLP(2, [2, 1], seed=0), X.T, y, epochs=1, verbose=False, progress=False)
+
+
+def test_bce_targets_outside_zero_one_are_refused_before_training():
+    X, y = generate_xor_easy()
+    model = MLP(2, [2, 1], seed=0)
+    before = [p.data for p in model.parameters()]
+    for engine in ("eager", "replay"):
+        with pytest.raises(ValueError, match=r"y holds 2\.0 at row 1: binary cross-entropy needs targets in \[0, 1\]"):
+            fit(model, X, y * 2.0, epochs=1, loss="bce", engine=engine, verbose=False, progress=False)
+    assert [p.data for p in model.parameters()] == before
+
+
+def test_accuracy_refuses_mismatched_shapes():
+    with pytest.raises(ValueError, match=r"y has shape \(2, 2\)"):
+        accuracy([[0.9], [0.1], [0.2], [0.7]], [[1, 0], [0, 1]])
+
+
+# -- an interrupted run keeps its last completed step (issue 10, finding 3) -------------------
+
+
+def _steps_by_hand(seed, hidden, X, y, steps, lr=0.1):
+    """The parameters after ``steps`` per-sample SGD steps in the data's order, eagerly."""
+    from tinygrad_hw.losses import mse
+    from tinygrad_hw.optim import SGD
+
+    model = MLP(2, hidden, seed=seed)
+    opt = SGD(model.parameters(), lr)
+    xs, ys = X.tolist(), y.ravel().tolist()
+    for k in range(steps):
+        opt.zero_grad()
+        mse(model(xs[k % len(xs)]), ys[k % len(xs)]).backward()
+        opt.step()
+    return [p.data for p in model.parameters()]
+
+
+@pytest.mark.parametrize("engine", ["eager", "replay"])
+def test_an_exception_mid_run_keeps_the_completed_steps(engine):
+    from tinygrad_hw.losses import mse
+
+    X, y = generate_xor_easy()
+
+    def loss(pred, target):  # not a mean-loss the batched replay knows: straight-line, one tape per size
+        if not isinstance(pred, list):  # one sample: fit passes its one prediction alone
+            raise RuntimeError("the last, short batch")
+        return mse(pred, target)
+
+    model = MLP(2, [4, 1], seed=2)
+    before = [p.data for p in model.parameters()]
+    with pytest.raises(RuntimeError, match="short batch") as caught:
+        fit(model, X, y, epochs=5, batch_size=5, loss=loss, engine=engine, verbose=False, progress=False)
+    history = caught.value.history
+    assert history.steps == 4 and history.loss == []  # four batches of five, then the 21st sample
+    assert "after step 4" in history.message
+    after = [p.data for p in model.parameters()]
+    assert after != before
+    reference = MLP(2, [4, 1], seed=2)  # the same four steps, one by one
+    fit(reference, X[:20], y[:20], epochs=1, batch_size=5, loss=mse, engine="eager", verbose=False, progress=False)
+    assert after == [p.data for p in reference.parameters()]
+
+
+@pytest.mark.parametrize("engine", ["eager", "replay"])
+def test_ctrl_c_leaves_the_parameters_of_the_last_completed_step(engine):
+    import os
+    import signal
+    import threading
+
+    X, y = generate_xor_easy()
+    model = MLP(2, [8, 8, 1], seed=1)
+    timer = threading.Timer(0.6, os.kill, (os.getpid(), signal.SIGINT))
+    timer.start()
+    try:
+        with pytest.raises(KeyboardInterrupt) as caught:
+            fit(model, X, y, epochs=10**6, engine=engine, verbose=False, progress=False)
+    finally:
+        timer.cancel()
+    history = caught.value.history
+    assert history.steps > 21 and len(history.loss) == history.steps // 21
+    assert [p.data for p in model.parameters()] == _steps_by_hand(1, [8, 8, 1], X, y, history.steps)
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_an_enormous_number_of_epochs_runs_until_it_stops():
+    X, y = generate_xor_easy()
+    model = MLP(2, [8, 8, 1], "none", seed=1)  # diverges in its first epoch
+    history = fit(model, X, y, epochs=10**23, verbose=False, progress=True)
+    assert history.diverged and history.diverged_at == 1 and history.epochs == 10**23

@@ -225,7 +225,7 @@ def _new_node(data: str, prev: str, const: str, indent: str) -> list[str]:
         f"{indent}v.data = {data}",
         f"{indent}v.grad = 0.0",
         f"{indent}v.label = ''",
-        f"{indent}if state.recording:",
+        f"{indent}if recording():",
         f"{indent}    v._prev = {prev}",
         f"{indent}    v._kernel = KERNEL",
         f"{indent}    v._const = {const}",
@@ -237,14 +237,14 @@ def _new_node(data: str, prev: str, const: str, indent: str) -> list[str]:
     ]
 
 
-def compile_kernel(op: Op, value_class: type, state: Any) -> Kernel:
+def compile_kernel(op: Op, value_class: type, recording: Callable[[], bool]) -> Kernel:
     """Compile one table row into functions that build ``value_class`` nodes.
 
-    ``state.recording`` is read at every op: false inside ``no_grad``.
+    ``recording()`` is called at every op: false inside ``no_grad``.
     """
     source = _nary_source(op) if op.nary else _fixed_source(op)
     scope: dict[str, Any] = dict(
-        NAMESPACE, Value=value_class, new=object.__new__, state=state, ARITH_ERRORS=ARITH_ERRORS
+        NAMESPACE, Value=value_class, new=object.__new__, recording=recording, ARITH_ERRORS=ARITH_ERRORS
     )
     exec(compile(source, f"<op {op.name}>", "exec"), scope)
     kernel = Kernel(op, scope["make"], scope["backward"], source)

@@ -15,6 +15,7 @@ Design notes (see docs/benchmarks.md for what each buys):
 
 from __future__ import annotations
 
+import contextvars
 import numbers
 from typing import Any, Callable, Iterable, Iterator
 
@@ -22,19 +23,26 @@ from . import ieee
 from .codegen import Kernel, compile_kernel
 from .ops import OPS, label
 
-__all__ = ["Value", "dot", "grad", "is_grad_enabled", "no_grad", "topological_order", "walk", "zero_grad"]
+__all__ = [
+    "Value",
+    "dot",
+    "enable_grad",
+    "grad",
+    "is_grad_enabled",
+    "no_grad",
+    "set_grad_enabled",
+    "topological_order",
+    "walk",
+    "zero_grad",
+]
 
 
-class _GradMode:
-    """Whether ops record the graph; generated op code reads ``recording`` each time."""
-
-    __slots__ = ("recording",)
-
-    def __init__(self) -> None:
-        self.recording = True
-
-
-_mode = _GradMode()
+# Whether ops record the graph. A context variable, as PyTorch's grad mode is
+# thread-local: each thread, and each asyncio task, has its own, so one thread's
+# ``no_grad()`` never switches recording off for another. Generated op code calls
+# ``_recording()`` at every op.
+_grad_enabled: contextvars.ContextVar[bool] = contextvars.ContextVar("tinygrad_hw_grad_enabled", default=True)
+_recording = _grad_enabled.get
 _new = object.__new__
 
 
@@ -276,7 +284,7 @@ class Value:
         return v
 
 
-K: dict[str, Kernel] = {name: compile_kernel(op, Value, _mode) for name, op in OPS.items()}
+K: dict[str, Kernel] = {name: compile_kernel(op, Value, _recording) for name, op in OPS.items()}
 _add, _sub, _mul, _div = K["add"].make, K["sub"].make, K["mul"].make, K["div"].make
 _add_c, _sub_c, _rsub_c = K["add_c"].make, K["sub_c"].make, K["rsub_c"].make
 _mul_c, _div_c, _rdiv_c, _pow_c = K["mul_c"].make, K["div_c"].make, K["rdiv_c"].make, K["pow_c"].make
@@ -368,30 +376,76 @@ def zero_grad(values: Iterable[Value]) -> None:
         v.grad = 0.0
 
 
-class no_grad:
-    """Context manager (or decorator): operations inside build no graph.
+class _GradModeSwitch:
+    """Set grad mode for a ``with`` block (or a decorated function), then restore it.
 
-    Results are leaves, so nothing is kept alive for a backward pass that will not
-    come -- for evaluation and for updating parameters. Not thread-local.
+    The setting is per thread and per asyncio task (a context variable), and the
+    same object may be entered again while it is active (nested, or recursive
+    decorated calls): each entry restores what it found.
     """
 
+    enabled = True
+
+    def __init__(self) -> None:
+        self._tokens: list[contextvars.Token[bool]] = []
+
     def __enter__(self) -> None:
-        self._previous = _mode.recording
-        _mode.recording = False
+        self._tokens.append(_grad_enabled.set(self.enabled))
 
     def __exit__(self, *exc: object) -> None:
-        _mode.recording = self._previous
+        _grad_enabled.reset(self._tokens.pop())
 
     def __call__(self, fn: Callable[..., Any]) -> Callable[..., Any]:
+        switch = no_grad if not self.enabled else enable_grad
+
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            with no_grad():
+            with switch():
                 return fn(*args, **kwargs)
 
         wrapper.__wrapped__ = fn  # type: ignore[attr-defined]
         wrapper.__name__ = getattr(fn, "__name__", "wrapper")
+        wrapper.__qualname__ = getattr(fn, "__qualname__", wrapper.__name__)
         wrapper.__doc__ = fn.__doc__
         return wrapper
 
 
+class no_grad(_GradModeSwitch):
+    """Context manager (or decorator): operations inside build no graph.
+
+    Results are leaves, so nothing is kept alive for a backward pass that will not
+    come -- for evaluation and for updating parameters. As in PyTorch, grad mode
+    belongs to the current thread and asyncio task: a ``no_grad()`` in one thread
+    does not stop another from recording.
+    """
+
+    enabled = False
+
+
+class enable_grad(_GradModeSwitch):
+    """Context manager (or decorator): record the graph, even inside ``no_grad()``."""
+
+    enabled = True
+
+
+class set_grad_enabled(_GradModeSwitch):
+    """PyTorch's ``set_grad_enabled(mode)``: sets grad mode for the current thread or
+    task at once; used in a ``with``, restores the previous mode on leaving it."""
+
+    def __init__(self, mode: bool) -> None:
+        super().__init__()
+        if not isinstance(mode, bool):
+            raise TypeError(f"set_grad_enabled() takes True or False, not {_type_name(mode)}")
+        self.enabled = mode
+        self._previous = _grad_enabled.get()
+        _grad_enabled.set(mode)
+
+    def __enter__(self) -> None:
+        pass
+
+    def __exit__(self, *exc: object) -> None:
+        _grad_enabled.set(self._previous)
+
+
 def is_grad_enabled() -> bool:
-    return _mode.recording
+    """Whether ops record the graph in the current thread and asyncio task."""
+    return _grad_enabled.get()

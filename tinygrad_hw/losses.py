@@ -8,9 +8,11 @@ from __future__ import annotations
 
 from typing import Any, Callable, Sequence, Union
 
+import numpy as np
+
 from .engine import Value
 
-__all__ = ["LOSSES", "binary_cross_entropy", "mse"]
+__all__ = ["LOSSES", "binary_cross_entropy", "check_targets", "mse"]
 
 Prediction = Union[Value, Sequence[Value]]
 Target = Union[float, Value, Sequence[Union[float, Value]]]
@@ -57,15 +59,26 @@ def mse(pred: Prediction, target: Target) -> Value:
     return _mean(terms)
 
 
+def _probability(y: float | Value) -> None:
+    t = y.data if isinstance(y, Value) else y
+    if not 0.0 <= t <= 1.0:
+        raise ValueError(f"binary cross-entropy needs targets in [0, 1] (probabilities or 0/1 labels), got {t!r}")
+
+
 def binary_cross_entropy(pred: Prediction, target: Target, eps: float = 1e-7) -> Value:
     """``-(y·log(ŷ + ε) + (1 - y)·log(1 - ŷ + ε))``, averaged over a batch.
 
-    ``pred`` are probabilities (a sigmoid output). ``ε`` keeps a saturated sigmoid
-    (exactly 0.0 or 1.0 in floating point) from giving an infinite loss; terms whose
-    weight is zero are left out, so ``0 · log(0)`` never makes a NaN.
+    ``pred`` are probabilities (a sigmoid output) and targets lie in [0, 1]; a
+    target outside is a ValueError, not a meaningless (even negative) loss. ``ε``
+    keeps a saturated sigmoid (exactly 0.0 or 1.0 in floating point) from giving
+    an infinite loss; terms whose weight is zero are left out, so ``0 · log(0)``
+    never makes a NaN.
     """
+    pairs = _pairs(pred, target)
+    for _, y in pairs:
+        _probability(y)
     terms = []
-    for p, y in _pairs(pred, target):
+    for p, y in pairs:
         parts = []
         if isinstance(y, Value) or y != 0.0:
             parts.append((p + eps).log() * y)
@@ -73,6 +86,16 @@ def binary_cross_entropy(pred: Prediction, target: Target, eps: float = 1e-7) ->
             parts.append((1.0 + eps - p).log() * (1.0 - y))
         terms.append(-(parts[0] if len(parts) == 1 else parts[0] + parts[1]))
     return _mean(terms)
+
+
+def check_targets(loss: Callable[..., Value], targets: Any) -> None:
+    """Refuse, before any training, targets the loss is not defined for."""
+    if loss is binary_cross_entropy:
+        t = np.asarray(targets, dtype=float)
+        outside = np.argwhere(~((t >= 0.0) & (t <= 1.0)))
+        if len(outside):
+            bad = float(t[tuple(outside[0])])
+            raise ValueError(f"y holds {bad!r} at row {outside[0][0]}: binary cross-entropy needs targets in [0, 1]")
 
 
 LOSSES: dict[str, Callable[[Prediction, Target], Value]] = {

@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from .codegen import ARITH_ERRORS, NAMESPACE, accumulate, contributions, expression, operand_order
-from .engine import Value, grad, topological_order, walk
+from .engine import Value, enable_grad, grad, topological_order, walk
 
 __all__ = ["Replay", "ReplayError", "Tape", "compile", "record"]
 
@@ -206,7 +206,8 @@ def record(fn: Callable[..., Value], args: Any, params: list[Value] | None = Non
     Returns the tape, the loss node and the placeholders."""
     signature, flat = _flatten(args)
     placeholders = [x if isinstance(x, Value) else Value(x, f"input {i}") for i, x in enumerate(flat)]
-    out = fn(*_unflatten(signature, placeholders))
+    with enable_grad():  # a step compiled inside no_grad() still has a graph to record
+        out = fn(*_unflatten(signature, placeholders))
     if not isinstance(out, Value):
         raise ReplayError(f"the function must return a Value (its loss), not {type(out).__name__}")
     value_args = [i for i, x in enumerate(flat) if isinstance(x, Value)]

@@ -11,10 +11,12 @@ from __future__ import annotations
 import json
 import math
 import random
+import signal
 import sys
+import threading
 import time
 from dataclasses import asdict, dataclass, field
-from typing import IO, Any, Callable, Sequence
+from typing import IO, Any, Callable, Iterator, Sequence
 
 import numpy as np
 from tqdm import tqdm
@@ -22,13 +24,13 @@ from tqdm import tqdm
 from .batched import BatchTape
 from .checks import is_count
 from .engine import Value, no_grad
-from .losses import LOSSES, binary_cross_entropy, mse
+from .losses import LOSSES, binary_cross_entropy, check_targets, mse
 from .nn import MLP
 from .optim import SGD, Optimizer
 from .replay import record
 from .serialize import PathLike, write_atomic
 
-__all__ = ["ENGINES", "History", "accuracy", "fit", "predict", "print_predictions"]
+__all__ = ["ENGINES", "History", "accuracy", "as_inputs", "as_targets", "fit", "predict", "print_predictions"]
 
 ENGINES = ("eager", "replay")
 
@@ -41,6 +43,7 @@ class History:
     accuracy: float | None = None  # fraction of training samples right after training
     diverged_at: int | None = None  # the epoch whose loss was not finite
     epochs: int = 0  # epochs asked for
+    steps: int = 0  # optimisation steps completed
     seconds: float = 0.0
     engine: str = "eager"
     message: str = ""
@@ -69,25 +72,52 @@ class History:
         write_atomic(path, text)
 
 
+def _array(data: Any, name: str) -> np.ndarray:
+    try:
+        return np.asarray(data, dtype=float)
+    except (TypeError, ValueError) as error:
+        raise TypeError(f"{name} must be a numeric array: {error}") from None
+
+
+def as_inputs(model: MLP, X: Any) -> np.ndarray:
+    """X as an (n, nin) float array: exactly that shape, or one sample as a 1-D array of
+    length nin. Anything else is refused, never reshaped: a transposed X would
+    otherwise be read as other samples."""
+    xs = _array(X, "X")
+    if xs.ndim == 1 and len(xs) == model.nin:
+        xs = xs.reshape(1, -1)
+    if xs.ndim != 2 or xs.shape[1] != model.nin or len(xs) == 0:
+        raise ValueError(
+            f"X has shape {xs.shape}; this model needs (n, {model.nin}) with n >= 1 "
+            f"(or ({model.nin},) for one sample)"
+            + (f": is X transposed? X.T has shape {xs.T.shape}" if xs.ndim == 2 and xs.shape[0] == model.nin else "")
+        )
+    return xs
+
+
+def as_targets(y: Any, n: int, nout: int) -> np.ndarray:
+    """y as an (n, nout) float array: given as (n, nout), or (n,) when nout is 1 (also
+    () or (nout,) for one sample). Anything else is refused, never reshaped."""
+    ys = _array(y, "y")
+    accepted = {(n, nout)} | ({(n,)} if nout == 1 else set()) | ({(), (nout,)} if n == 1 else set())
+    if ys.shape not in accepted:
+        shapes = " or ".join(str(s) for s in sorted(accepted, key=len, reverse=True))
+        raise ValueError(f"y has shape {ys.shape}; for {n} samples of a {nout}-output model it needs {shapes}")
+    return ys.reshape(n, nout)
+
+
+def _finite(name: str, a: np.ndarray) -> None:
+    bad = np.argwhere(~np.isfinite(a))
+    if len(bad):
+        raise ValueError(f"{name} holds {a[tuple(bad[0])]} at row {bad[0][0]}: training needs finite numbers")
+
+
 def _dataset(model: MLP, X: Any, y: Any) -> tuple[list[list[float]], list[list[float]]]:
     """X and y as lists of float rows, checked against the model's shape."""
-    try:
-        xs = np.asarray(X, dtype=float)
-        ys = np.asarray(y, dtype=float)
-    except (TypeError, ValueError) as error:
-        raise TypeError(f"X and y must be numeric arrays: {error}") from None
-    if xs.ndim == 1:
-        xs = xs.reshape(1, -1) if len(xs) == model.nin else xs.reshape(-1, 1)
-    if xs.ndim != 2 or xs.shape[1] != model.nin or len(xs) == 0:
-        raise ValueError(f"X has shape {xs.shape}; this model needs (n, {model.nin}) with n >= 1")
-    nout = model.sizes[-1]
-    if ys.size != len(xs) * nout:
-        raise ValueError(f"y has shape {ys.shape}; with {len(xs)} samples it needs ({len(xs)}, {nout})")
-    ys = ys.reshape(len(xs), nout)
-    for name, a in (("X", xs), ("y", ys)):
-        bad = np.argwhere(~np.isfinite(a))
-        if len(bad):
-            raise ValueError(f"{name} holds {a[tuple(bad[0])]} at row {bad[0][0]}: training needs finite numbers")
+    xs = as_inputs(model, X)
+    ys = as_targets(y, len(xs), model.sizes[-1])
+    _finite("X", xs)
+    _finite("y", ys)
     return xs.tolist(), ys.tolist()
 
 
@@ -129,8 +159,14 @@ def fit(
     when a run takes more than a second. ``shuffle`` reorders the samples every
     epoch with a ``random.Random(seed)``; without it they go in the data's order.
     ``engine="replay"`` records the step once and replays it as generated code
-    (``tinygrad_hw.replay``) or, for batches, with numpy over the batch
-    (``tinygrad_hw.batched``): the same numbers, several times faster.
+    (``tinygrad_hw.replay``; per sample, the same bits as eager) or, for batches,
+    with numpy over the batch (``tinygrad_hw.batched``; equal to about 1e-15).
+
+    Interrupted (Ctrl-C, or any exception from a step), ``fit`` leaves the
+    parameters as the last completed step left them, on every engine, and
+    re-raises the exception with the run so far attached as ``error.history``
+    (its ``loss`` holds the completed epochs, ``steps`` the completed steps). A
+    first Ctrl-C takes effect when the current step ends; a second one at once.
     """
     if not is_count(epochs):
         raise ValueError(f"epochs must be a positive integer, got {epochs!r}")
@@ -140,6 +176,7 @@ def fit(
     if loss_fn is None or not callable(loss_fn):
         raise ValueError(f"unknown loss {loss!r}: choose one of {', '.join(map(repr, LOSSES))} or pass a function")
     xs, ys = _dataset(model, X, y)
+    check_targets(loss_fn, ys)
     n = len(xs)
     if batch_size is None:
         batch_size = n
@@ -152,39 +189,24 @@ def fit(
     opt = optimizer if optimizer is not None else SGD(model.parameters(), lr)
     out = file if file is not None else sys.stdout
     say = (lambda line: tqdm.write(line, file=out)) if verbose else (lambda line: None)
-    order = list(range(n))
-    rng = random.Random(seed)
     history = History(epochs=epochs, engine=engine)
-    start = time.perf_counter()
-
     if engine == "replay":
         steps: _EagerSteps = _ReplaySteps(model, loss_fn, opt, xs, ys, batch_size)
     else:
         steps = _EagerSteps(model, loss_fn, opt, xs, ys)
-    bar = tqdm(range(1, epochs + 1), disable=None if progress else True, delay=1.0, unit="epoch", leave=False)
-    for epoch in bar:
-        if shuffle:
-            rng.shuffle(order)
-        total = 0.0
-        for b in range(0, n, batch_size):
-            batch = order[b : b + batch_size]
-            value = steps(batch)
-            if not math.isfinite(value):
-                history.loss.append(value)
-                history.diverged_at = epoch
-                history.message = (
-                    f"Stopped at epoch {epoch}: the loss is {value} (training diverged; "
-                    "a smaller learning rate or an activation function keeps it finite)"
-                )
-                break
-            total += value * len(batch)
-        if history.diverged:
-            break
-        history.loss.append(total / n)
-        if epoch == 1 or epoch % log_every == 0 or epoch == epochs:
-            say(f"Epoch {epoch} loss: {history.loss[-1]:.6f}")
-    steps.finish()
-    bar.close()
+    schedule = _Schedule(n, batch_size, shuffle, seed)
+    start = time.perf_counter()
+    bar = tqdm(total=epochs, disable=None if progress else True, delay=1.0, unit="epoch", leave=False)
+    try:
+        with _InterruptAfterStep() as interrupt:
+            _train(steps, schedule, history, bar, interrupt, say, log_every)
+    except BaseException as error:
+        history.seconds = time.perf_counter() - start
+        _attach(error, history)
+        raise
+    finally:
+        steps.finish()  # the replay's flat weights back into the model, whatever happened
+        bar.close()
     history.seconds = time.perf_counter() - start
     if history.diverged:
         say(f"Epoch {history.diverged_at} loss: {history.loss[-1]}")
@@ -194,6 +216,110 @@ def fit(
     if verbose:
         print_predictions(pred, history.accuracy, file=out)
     return history
+
+
+class _Schedule:
+    """Which samples each step of an epoch takes: in order, or shuffled by ``seed``."""
+
+    def __init__(self, n: int, batch_size: int, shuffle: bool, seed: int | None) -> None:
+        self.n, self.batch_size, self.shuffle = n, batch_size, shuffle
+        self.order = list(range(n))
+        self.rng = random.Random(seed)
+
+    def batches(self) -> Iterator[list[int]]:
+        if self.shuffle:
+            self.rng.shuffle(self.order)
+        for b in range(0, self.n, self.batch_size):
+            yield self.order[b : b + self.batch_size]
+
+
+def _train(
+    steps: _EagerSteps,
+    schedule: _Schedule,
+    history: History,
+    bar: Any,
+    interrupt: _InterruptAfterStep,
+    say: Callable[[str], None],
+    log_every: int,
+) -> None:
+    """The epochs of ``fit``: a step per batch, the mean loss per epoch, stopping at the
+    first non-finite loss (nothing is updated by that step)."""
+    epoch = 0
+    while epoch < history.epochs:  # a loop, not range(): any number of epochs, however large
+        epoch += 1
+        total = 0.0
+        for batch in schedule.batches():
+            value = steps(batch)
+            if not math.isfinite(value):
+                history.loss.append(value)
+                history.diverged_at = epoch
+                history.message = (
+                    f"Stopped at epoch {epoch}: the loss is {value} (training diverged; "
+                    "a smaller learning rate or an activation function keeps it finite)"
+                )
+                return
+            history.steps += 1
+            total += value * len(batch)
+            interrupt.check()
+        history.loss.append(total / schedule.n)
+        bar.update()
+        if epoch == 1 or epoch % log_every == 0 or epoch == history.epochs:
+            say(f"Epoch {epoch} loss: {history.loss[-1]:.6f}")
+
+
+def _attach(error: BaseException, history: History) -> None:
+    """Give an exception that ended a run the run so far (``error.history``)."""
+    completed = len(history.loss)
+    history.message = (
+        f"Interrupted by {type(error).__name__} in epoch {completed + 1}: the parameters are those after "
+        f"step {history.steps} (epoch {completed} completed); the history so far is error.history"
+    )
+    try:
+        error.history = history  # type: ignore[attr-defined]
+    except AttributeError:  # an exception type with __slots__: nothing to attach it to
+        return
+    if hasattr(error, "add_note"):
+        error.add_note(f"tinygrad_hw.fit: {history.message}")
+
+
+class _InterruptAfterStep:
+    """Ctrl-C while training: finish the current step, then raise KeyboardInterrupt.
+
+    An update cut in half would leave some parameters stepped and others not;
+    deferring the first Ctrl-C to the end of the step keeps the model at a step
+    boundary. A second Ctrl-C raises at once. Only in the main thread, and only
+    when Python's own handler is in place (a program's own handler is left alone).
+    """
+
+    def __init__(self) -> None:
+        self.pending = False
+        self.installed = False
+
+    def __enter__(self) -> _InterruptAfterStep:
+        if threading.current_thread() is threading.main_thread():
+            try:
+                if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+                    signal.signal(signal.SIGINT, self._handle)
+                    self.installed = True
+            except (ValueError, OSError):  # no signals here (an embedded interpreter)
+                pass
+        return self
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        if self.pending:
+            signal.default_int_handler(signum, frame)
+        self.pending = True
+
+    def check(self) -> None:
+        if self.pending:
+            self.pending = False
+            raise KeyboardInterrupt
+
+    def __exit__(self, kind: type[BaseException] | None, *rest: object) -> None:
+        if self.installed:
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+        if kind is None:
+            self.check()  # a Ctrl-C during the last step is not lost
 
 
 def _batch_loss(model: MLP, loss_fn: Callable[..., Value]) -> Callable[[Any, Any], Value]:
@@ -291,8 +417,10 @@ class _ReplaySteps(_EagerSteps):
 
 
 def predict(model: MLP, X: Any) -> np.ndarray:
-    """The model's outputs for each row of X, shape (n, nout); builds no graph."""
-    rows = np.asarray(X, dtype=float).reshape(-1, model.nin).tolist()
+    """The model's outputs for each row of X (n, nin), shape (n, nout); builds no graph.
+
+    A 1-D X of length nin is one sample; any other shape is a ValueError."""
+    rows = as_inputs(model, X).tolist()
     with no_grad():
         return np.array([[v.data for v in _outputs(model(row))] for row in rows])
 
@@ -300,7 +428,11 @@ def predict(model: MLP, X: Any) -> np.ndarray:
 def accuracy(pred: Any, y: Any, threshold: float = 0.5) -> float:
     """Fraction of outputs on the right side of ``threshold`` (NaN counts as wrong)."""
     p = np.asarray(pred, dtype=float)
-    t = np.asarray(y, dtype=float).reshape(p.shape)
+    if p.ndim == 1:
+        p = p.reshape(-1, 1)
+    if p.ndim != 2:
+        raise ValueError(f"predictions have shape {p.shape}; accuracy needs (n, nout) or (n,)")
+    t = as_targets(y, len(p), p.shape[1])
     right = np.where(np.isfinite(p), (p > threshold) == (t > threshold), False)
     return float(right.mean())
 
