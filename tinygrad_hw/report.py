@@ -26,8 +26,8 @@ from typing import IO, Callable, Sequence
 import numpy as np
 from tqdm import tqdm
 
+from .atomic import write_atomic
 from .experiment import DATASETS, DEFAULT_EPOCHS, train
-from .serialize import write_atomic
 from .train import History, predict
 
 __all__ = ["CONVERGED", "Outcome", "Setting", "write_report"]

@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import tempfile
 from pathlib import Path
-from typing import Any, Callable, Union
+from typing import Any
 
+from .atomic import PathLike, write_atomic
 from .checks import is_count
 from .nn import ACTIVATIONS, MLP
 
@@ -20,40 +19,10 @@ __all__ = ["FORMAT", "ModelFileError", "load", "model_from_dict", "model_to_dict
 
 FORMAT = "tinygrad_hw.mlp"
 VERSION = 1
-PathLike = Union[str, "os.PathLike[str]"]
 
 
 class ModelFileError(ValueError):
     """The file is not a tinygrad_hw model, or not a whole one."""
-
-
-def _default_mode() -> int:
-    """The permissions ``open()`` would give a new file (0o666 less the umask)."""
-    umask = os.umask(0)
-    os.umask(umask)
-    return 0o666 & ~umask
-
-
-def write_atomic(path: PathLike, data: str | bytes, writer: Callable[[str], None] | None = None) -> None:
-    """Write ``path`` all at once: into a temporary file beside it, then rename.
-
-    ``data`` is the content, or ``writer(temporary_path)`` fills the file (a figure).
-    """
-    target = Path(path)
-    handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.stem}.", suffix=target.suffix)
-    try:
-        with os.fdopen(handle, "wb") as f:
-            if writer is None:
-                f.write(data.encode("utf-8") if isinstance(data, str) else data)
-        if writer is not None:
-            writer(temporary)
-        with open(temporary, "rb+") as f:
-            os.fsync(f.fileno())
-        os.chmod(temporary, _default_mode())
-        os.replace(temporary, target)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
 
 
 def model_to_dict(model: MLP) -> dict[str, Any]:

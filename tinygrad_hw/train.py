@@ -21,6 +21,7 @@ from typing import IO, Any, Callable, Iterator, Sequence
 import numpy as np
 from tqdm import tqdm
 
+from .atomic import PathLike, write_atomic
 from .batched import BatchTape
 from .checks import is_count
 from .engine import Value, no_grad
@@ -28,7 +29,6 @@ from .losses import LOSSES, binary_cross_entropy, check_targets, mse
 from .nn import MLP
 from .optim import SGD, Optimizer
 from .replay import record
-from .serialize import PathLike, write_atomic
 
 __all__ = ["ENGINES", "History", "accuracy", "as_inputs", "as_targets", "fit", "predict", "print_predictions"]
 

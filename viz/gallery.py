@@ -7,10 +7,10 @@ from pathlib import Path
 import graphviz
 
 from tinygrad_hw import Value
+from tinygrad_hw.atomic import write_atomic
 from tinygrad_hw.data import generate_xor_easy
 from tinygrad_hw.losses import mse
 from tinygrad_hw.nn import MLP
-from tinygrad_hw.serialize import write_atomic
 
 from .graph import draw_graph
 

@@ -14,7 +14,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 from matplotlib.figure import Figure
 
-from tinygrad_hw.serialize import write_atomic
+from tinygrad_hw.atomic import write_atomic
 from tinygrad_hw.train import History
 
 __all__ = ["accuracy_bars", "comparison", "learning_curve", "learning_curves", "save_figure"]
@@ -24,7 +24,8 @@ RED, BLUE = "#d62728", "#1f77b4"  # label 0, label 1
 
 def save_figure(fig: Figure, path: str | os.PathLike[str], dpi: int = 120) -> Path:
     """Write ``fig`` to ``path`` (format from its suffix), atomically."""
-    write_atomic(path, b"", writer=lambda temporary: fig.savefig(temporary, dpi=dpi, bbox_inches="tight"))
+    kind = Path(path).suffix.lstrip(".").lower() or "png"
+    write_atomic(path, writer=lambda f: fig.savefig(f, format=kind, dpi=dpi, bbox_inches="tight"))
     return Path(path)
 
 
