@@ -2,9 +2,13 @@
 
 import json
 import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from tinygrad_hw import serialize
 from tinygrad_hw.nn import MLP
@@ -96,3 +100,116 @@ def test_saved_files_get_ordinary_permissions(tmp_path):
     umask = os.umask(0)
     os.umask(umask)
     assert path.stat().st_mode & 0o777 == 0o666 & ~umask
+
+
+# -- every malformed file is a ModelFileError, in time and memory in proportion to it (issue 10, 5-6)
+
+
+def _small_model_text():
+    """A small model file whose first bias, 0.125, is written nowhere else."""
+    model = MLP(2, [3, 1], seed=0)
+    model.layers[0].neurons[0].b.data = 0.125
+    return json.dumps(serialize.model_to_dict(model), indent=1)
+
+
+@pytest.mark.parametrize("nin", ["1000000000", "100000000000000000000000000000"])
+def test_claimed_sizes_are_checked_against_the_arrays_before_anything_is_built(tmp_path, nin):
+    """A 141-byte file claiming a billion inputs used to allocate them (MemoryError after
+    17 s), and 10**29 never returned. Run under a 2 GB address-space cap and a timeout."""
+    path = tmp_path / "claims.json"
+    layers = [{"activation": "sigmoid", "weights": [[0.5]], "bias": [0.0]}]
+    path.write_text(f'{{"format": "tinygrad_hw.mlp", "version": 1, "nin": {nin}, "layers": {json.dumps(layers)}}}')
+    code = (
+        "import resource, sys\n"
+        "resource.setrlimit(resource.RLIMIT_AS, (2 << 30, 2 << 30))\n"
+        "from tinygrad_hw.serialize import ModelFileError, load\n"
+        "try:\n"
+        f"    load({str(path)!r})\n"
+        "except ModelFileError as error:\n"
+        "    print(error)\n"
+        "    sys.exit(0)\n"
+        "sys.exit(5)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr[-500:]
+    assert "nin is" in done.stdout and "1 weights each" in done.stdout
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (lambda t: t.replace('"activation": "sigmoid"', '"activation": []', 1), "unknown activation \\[\\]"),
+        (lambda t: t.replace("0.125", "1" * 401, 1), "a 401-digit integer"),
+        (lambda t: t.replace("0.125", "-" + "9" * 5001, 1), "a 5001-digit integer"),
+        (lambda t: "[" * 999 + "]" * 999, 'no "format"|nested too deeply'),
+        (lambda t: "[" * 100_000 + "]" * 100_000, "nested too deeply"),
+        (lambda t: t.replace('"nin": 2', '"nin": 1e400', 1), "nin is inf"),
+        (lambda t: t.replace('"version": 1', '"version": true', 1), "version True"),
+        (lambda t: t.replace("0.125", "NaN", 1), "holds nan"),
+        (lambda t: '{"format": "tinygrad_hw.mlp", "version": 1, "nin": 2, "layers": [{}]}', "unknown activation None"),
+        (lambda t: t.replace('"nin": 2', '"nin": 3', 1), "nin is 3, but layer 1's neurons have 2 weights"),
+    ],
+)
+def test_malformed_files_raise_model_file_errors_naming_the_problem(tmp_path, text, message):
+    path = tmp_path / "bad.json"
+    path.write_text(text(_small_model_text()))
+    with pytest.raises(ModelFileError, match=message) as caught:
+        load(path)
+    assert str(path) in str(caught.value)
+
+
+def _load_outcome(tmp_path, content: bytes) -> str:
+    path = tmp_path / "fuzzed.json"
+    path.write_bytes(content)
+    try:
+        model = load(path)
+    except ModelFileError as error:
+        assert str(path) in str(error)
+        return "refused"
+    assert isinstance(model, MLP) and all(np.isfinite(p.data) for p in model.parameters())
+    return "loaded"
+
+
+def test_a_file_cut_at_every_byte_is_refused_cleanly(tmp_path):
+    data = _small_model_text().encode()
+    outcomes = [_load_outcome(tmp_path, data[:cut]) for cut in range(len(data))]
+    assert outcomes.count("loaded") == 0  # a JSON document cut short is never whole
+
+
+@given(st.data())
+def test_fuzzed_model_files_load_or_raise_model_file_error(tmp_path_factory, data):
+    text = _small_model_text()
+    kind = data.draw(st.sampled_from(["flip", "swap", "nest", "number"]))
+    if kind == "flip":  # bytes changed anywhere
+        raw = bytearray(text.encode())
+        for _ in range(data.draw(st.integers(1, 4))):
+            raw[data.draw(st.integers(0, len(raw) - 1))] = data.draw(st.integers(0, 255))
+        content = bytes(raw)
+    elif kind == "swap":  # a value of another type where one was expected
+        tree = json.loads(text)
+        json_values = st.recursive(
+            st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=5),
+            lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3),
+            max_leaves=6,
+        )
+        node, parent, key = tree, None, None
+        for _ in range(data.draw(st.integers(1, 5))):
+            keys = list(node) if isinstance(node, dict) else list(range(len(node)))
+            if not keys:
+                break
+            parent, key = node, data.draw(st.sampled_from(keys))
+            if not isinstance(node[key], (dict, list)) or data.draw(st.booleans()):
+                break
+            node = node[key]
+        if parent is not None:
+            parent[key] = data.draw(json_values)
+        content = json.dumps(tree).encode()
+    elif kind == "nest":  # a value wrapped in many lists
+        depth = data.draw(st.integers(1, 3000))
+        content = text.replace("0.125", "[" * depth + "0.125" + "]" * depth, 1).encode()
+    else:  # numbers no float holds
+        literal = data.draw(
+            st.sampled_from(["1" * 400, "-" + "7" * 4400, "1e999", "-1e999", "Infinity", "NaN", "1" * 31])
+        )
+        content = text.replace(data.draw(st.sampled_from(["0.125", '"nin": 2', "1"])), literal, 1).encode()
+    _load_outcome(tmp_path_factory.mktemp("fuzz"), content)

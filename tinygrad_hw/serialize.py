@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
-from typing import Any
+from typing import Any, Union
 
 from .atomic import PathLike, write_atomic
 from .checks import is_count
@@ -50,6 +50,19 @@ def _fail(source: str, why: str) -> ModelFileError:
     return ModelFileError(f"{source} is not a tinygrad_hw model: {why}")
 
 
+class _LongInteger(str):
+    """An integer literal too long to be a weight or a size (kept as text, never converted)."""
+
+    def __repr__(self) -> str:
+        return f"a {len(self.lstrip('-'))}-digit integer"
+
+
+def _integer(text: str) -> int | _LongInteger:
+    """JSON integers up to 30 digits; a longer one would cost time to convert and
+    could never be a size or a finite float weight anyway."""
+    return int(text) if len(text) <= 30 else _LongInteger(text)
+
+
 def _numbers(value: Any, length: int, what: str, source: str) -> list[float]:
     if not isinstance(value, list) or len(value) != length:
         raise _fail(source, f"{what} should be a list of {length} numbers")
@@ -59,46 +72,67 @@ def _numbers(value: Any, length: int, what: str, source: str) -> list[float]:
     return [float(x) for x in value]
 
 
-def model_from_dict(data: Any, source: str = "the data") -> MLP:
-    """Rebuild the MLP a ``model_to_dict`` made, checking every field on the way."""
+def _header(data: Any, source: str) -> tuple[int, list[dict[str, Any]]]:
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise _fail(source, f'no "format": "{FORMAT}" field')
-    if data.get("version") != VERSION:
-        raise _fail(source, f"version {data.get('version')!r}; this tinygrad_hw reads version {VERSION}")
+    version = data.get("version")
+    if isinstance(version, bool) or version != VERSION:
+        raise _fail(source, f"version {version!r}; this tinygrad_hw reads version {VERSION}")
     nin, layers = data.get("nin"), data.get("layers")
     if not is_count(nin):
         raise _fail(source, f"nin is {nin!r}, not a positive integer")
     if not isinstance(layers, list) or not layers or not all(isinstance(x, dict) for x in layers):
         raise _fail(source, "layers should be a non-empty list of objects")
-    sizes, activations = [nin], []
+    return nin, layers
+
+
+_Layer = tuple[str, list[list[float]], Union[list[float], None]]  # activation, weights, biases
+
+
+def _layers(nin: int, layers: list[dict[str, Any]], source: str) -> list[_Layer]:
+    """Every layer checked against the arrays actually in the file -- before anything
+    is allocated, so the work is in proportion to the file, whatever sizes it claims."""
+    checked: list[_Layer] = []
+    width = nin
+    has_bias = layers[0].get("bias") is not None
     for k, layer in enumerate(layers, start=1):
+        activation = layer.get("activation")
+        if not isinstance(activation, str) or activation not in ACTIVATIONS:
+            raise _fail(source, f"layer {k} has unknown activation {activation!r}")
         weights = layer.get("weights")
         if not isinstance(weights, list) or not weights:
             raise _fail(source, f"layer {k} has no weights")
-        sizes.append(len(weights))
-        activation = layer.get("activation")
-        if activation not in ACTIVATIONS:
-            raise _fail(source, f"layer {k} has unknown activation {activation!r}")
-        activations.append(activation)
-    bias = layers[0].get("bias") is not None
-    model = MLP(nin, sizes[1:], activations, bias=bias)
-    for k, (layer, data_layer) in enumerate(zip(model.layers, layers), start=1):
-        bias_data = data_layer.get("bias")
-        if (bias_data is not None) != bias:
-            raise _fail(source, f"layer {k} {'lacks' if bias else 'has'} biases, unlike layer 1")
-        if bias:
-            biases = _numbers(bias_data, len(layer.neurons), f"layer {k} bias", source)
+        if k == 1 and isinstance(weights[0], list) and len(weights[0]) != nin:
+            raise _fail(source, f"nin is {nin!r}, but layer 1's neurons have {len(weights[0])} weights each")
+        rows = [_numbers(row, width, f"layer {k} neuron {i + 1} weights", source) for i, row in enumerate(weights)]
+        bias = layer.get("bias")
+        if (bias is not None) != has_bias:
+            raise _fail(source, f"layer {k} {'lacks' if has_bias else 'has'} biases, unlike layer 1")
+        biases = _numbers(bias, len(rows), f"layer {k} bias", source) if has_bias else None
+        checked.append((activation, rows, biases))
+        width = len(rows)
+    return checked
+
+
+def model_from_dict(data: Any, source: str = "the data") -> MLP:
+    """Rebuild the MLP a ``model_to_dict`` made, checking every field first."""
+    nin, layers = _header(data, source)
+    checked = _layers(nin, layers, source)
+    has_bias = checked[0][2] is not None
+    model = MLP(nin, [len(rows) for _, rows, _ in checked], [a for a, _, _ in checked], bias=has_bias, seed=0)
+    for layer, (_, rows, biases) in zip(model.layers, checked):
         for i, neuron in enumerate(layer.neurons):
-            row = _numbers(data_layer["weights"][i], sizes[k - 1], f"layer {k} neuron {i + 1} weights", source)
-            for w, x in zip(neuron.w, row):
+            for w, x in zip(neuron.w, rows[i]):
                 w.data = x
-            if bias:
+            if biases is not None:
                 neuron.b.data = biases[i]  # type: ignore[union-attr]
     return model
 
 
 def load(path: PathLike) -> MLP:
-    """Read a model ``save`` wrote; a missing, truncated or foreign file raises a clear error."""
+    """Read a model ``save`` wrote. A missing file is a FileNotFoundError; anything in
+    the file that is not a whole, consistent model is a :class:`ModelFileError`
+    naming the path and the problem, in time and memory proportional to the file."""
     source = str(path)
     try:
         text = Path(path).read_text(encoding="utf-8")
@@ -107,9 +141,13 @@ def load(path: PathLike) -> MLP:
     except UnicodeDecodeError:
         raise _fail(source, "it is not UTF-8 text") from None
     try:
-        data = json.loads(text)
+        data = json.loads(text, parse_int=_integer)
     except json.JSONDecodeError as error:
         raise ModelFileError(
             f"{source} is not valid JSON (truncated?): {error.msg} at line {error.lineno} column {error.colno}"
         ) from None
+    except RecursionError:
+        raise _fail(source, "its JSON is nested too deeply") from None
+    except (ValueError, OverflowError) as error:
+        raise _fail(source, f"its JSON could not be read ({error})") from None
     return model_from_dict(data, source)
