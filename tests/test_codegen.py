@@ -20,4 +20,5 @@ def test_only_ops_that_can_raise_pay_for_a_try():
 
 def test_expression_substitutes_operands():
     assert expression("out * (1.0 - out)", {"out": "v7"}) == "v7 * (1.0 - v7)"
-    assert expression("a / b", {"a": "x", "b": "y + 1"}, safe=True) == "safe_div(x, y + 1)"
+    assert expression("a / b", {"a": "x", "b": "y + 1"}, safe=True) == "safe_div(x, (y + 1))"
+    assert expression("a * b", {"a": "x", "b": "y + 1"}) == "x * (y + 1)"  # spliced in, precedence kept

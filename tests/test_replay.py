@@ -24,6 +24,10 @@ def _bits(x: float) -> tuple[bool, float]:
 
 @given(expressions(), st.floats(-0.5, 0.5))
 def test_replay_gives_the_eager_engines_bits_on_random_graphs(expr, shift):
+    _check_the_eager_bits(expr, shift)
+
+
+def _check_the_eager_bits(expr, shift):
     step = compile(expr)
     step(*[Value(x) for x in expr.inputs])  # first call: recorded (and run eagerly)
     point = [x + shift for x in expr.inputs]  # new inputs: the replay, not the recording
@@ -205,7 +209,7 @@ def test_decorator_forms_and_readable_source():
 
     assert f(1.0, 2.0) == f(1.0, 2.0)
     assert g(0.5) == g(0.5) == math.tanh(0.5)
-    assert "def run(W, X):" in f.source and "1.0 / (1.0 + exp(-" in f.source
+    assert "def step(W, X, lr=None):" in f.source and "1.0 / (1.0 + exp(-" in f.source
 
 
 def test_record_orders_parameters_as_asked():
@@ -213,3 +217,105 @@ def test_record_orders_parameters_as_asked():
     tape, out, _ = record(lambda x: mse(model(x), 1.0), ([0.1, 0.2],), params=model.parameters())
     assert tape.params[: len(model.parameters())] == model.parameters()
     assert out.op == "square"
+
+
+# -- every constant, every width, every depth eager handles (issue 10, findings 7 and 8) ------
+
+
+@pytest.fixture(params=["straight-line", "looped"])
+def executor(request, monkeypatch):
+    """Run a test on both replay executors: generated code, and the loop over the graph."""
+    import tinygrad_hw.replay as replay
+
+    if request.param == "looped":
+        monkeypatch.setattr(replay, "STRAIGHT_LINE_LIMIT", 0, raising=False)
+    return request.param
+
+
+CONSTANTS = [math.nan, math.inf, -math.inf, 10**400, -(10**400), 0.0, -0.0, 5e-324, 1e308, -1e-300, 2.0, -3.5]
+CONSTANT_OPS = {
+    "x + c": lambda x, c: x + c,
+    "c + x": lambda x, c: c + x,
+    "x - c": lambda x, c: x - c,
+    "c - x": lambda x, c: c - x,
+    "x * c": lambda x, c: x * c,
+    "c * x": lambda x, c: c * x,
+    "x / c": lambda x, c: x / c,
+    "c / x": lambda x, c: c / x,
+    "x ** c": lambda x, c: x**c,
+}
+
+
+@pytest.mark.parametrize("c", CONSTANTS, ids=repr)
+@pytest.mark.parametrize("spelling", CONSTANT_OPS)
+def test_every_constant_eager_accepts_replays_bit_for_bit(executor, spelling, c):
+    op = CONSTANT_OPS[spelling]
+    w = Value(0.75)
+
+    def f(x):
+        return op(x * w, c).sigmoid() + op(x, c)
+
+    step = compile(f)
+    step(Value(0.5))  # recorded
+    for point in (-1.5, 0.0, 2.0):
+        replayed = Value(point)
+        w.grad = 0.0
+        loss = step(replayed)  # replayed
+        replayed_w = w.grad
+        eager = Value(point)
+        w.grad = 0.0
+        out = f(eager)
+        out.backward()
+        assert _bits(loss) == _bits(out.data)
+        assert (_bits(replayed.grad), _bits(replayed_w)) == (_bits(eager.grad), _bits(w.grad))
+
+
+@given(expressions(), st.floats(-0.5, 0.5))
+def test_the_loop_over_the_graph_gives_the_eager_bits_too(expr, shift):
+    import tinygrad_hw.replay as replay
+
+    saved, replay.STRAIGHT_LINE_LIMIT = replay.STRAIGHT_LINE_LIMIT, 0
+    try:
+        _check_the_eager_bits(expr, shift)
+    finally:
+        replay.STRAIGHT_LINE_LIMIT = saved
+
+
+def test_a_neuron_of_thousands_of_inputs_trains_as_eager():
+    rng = np.random.default_rng(0)
+    X, y = rng.uniform(-1, 1, (4, 3000)), np.array([0.0, 1.0, 1.0, 0.0])
+    runs = []
+    for engine in ("eager", "replay"):
+        model = MLP(3000, [1], seed=1)
+        history = fit(model, X, y, epochs=2, engine=engine, verbose=False, progress=False)
+        runs.append((history.loss, [p.data for p in model.parameters()]))
+    assert runs[0] == runs[1]
+
+
+def test_a_sum_of_five_thousand_terms_replays(executor):
+    def total(xs):
+        return Value.sum([x * x for x in xs])
+
+    step = compile(total)
+    xs = [Value(i / 5000) for i in range(5000)]
+    step(xs)
+    again = [Value(i / 5000) for i in range(5000)]
+    assert step(again) == total([Value(i / 5000) for i in range(5000)]).data
+    assert [x.grad for x in again] == [2 * i / 5000 for i in range(5000)]
+
+
+def test_a_chain_of_a_hundred_thousand_ops_replays_as_eager():
+    def chain(x):
+        y = x
+        for _ in range(50_000):
+            y = y * 1.0000001 + x
+        return y
+
+    step = compile(chain)
+    step(Value(0.5))
+    replayed = Value(0.25)
+    loss = step(replayed)
+    eager = Value(0.25)
+    out = chain(eager)
+    out.backward()
+    assert loss == out.data and replayed.grad == eager.grad

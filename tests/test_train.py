@@ -242,6 +242,35 @@ def test_ctrl_c_leaves_the_parameters_of_the_last_completed_step(engine):
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
 
 
+@pytest.mark.parametrize("engine", ["eager", "replay"])
+def test_ctrl_c_in_the_middle_of_an_update_waits_for_the_update_to_finish(engine):
+    import signal
+
+    from tinygrad_hw.optim import SGD
+
+    class InterruptedSGD(SGD):  # Ctrl-C arrives after half the parameters have moved, at step 30
+        calls = 0
+
+        def step(self):
+            InterruptedSGD.calls += 1
+            if InterruptedSGD.calls != 30:
+                return super().step()
+            half = len(self.params) // 2
+            for p in self.params[:half]:
+                p.data -= self.lr * p.grad
+            signal.raise_signal(signal.SIGINT)
+            for p in self.params[half:]:
+                p.data -= self.lr * p.grad
+
+    X, y = generate_xor_easy()
+    model = MLP(2, [8, 8, 1], seed=1)
+    with pytest.raises(KeyboardInterrupt) as caught:
+        fit(model, X, y, epochs=5, optimizer=InterruptedSGD(model.parameters(), 0.1), engine=engine, verbose=False)
+    history = caught.value.history
+    assert history.steps == 30 and len(history.loss) == 1  # one whole epoch of 21 steps, then 9 more
+    assert [p.data for p in model.parameters()] == _steps_by_hand(1, [8, 8, 1], X, y, 30)
+
+
 def test_an_enormous_number_of_epochs_runs_until_it_stops():
     X, y = generate_xor_easy()
     model = MLP(2, [8, 8, 1], "none", seed=1)  # diverges in its first epoch

@@ -14,6 +14,7 @@ cannot raise (``+``, ``*``, comparisons) get no ``try`` at all.
 from __future__ import annotations
 
 import ast
+import functools
 import math
 from dataclasses import dataclass
 from typing import Any, Callable
@@ -32,6 +33,8 @@ NAMESPACE: dict[str, Any] = {
     "safe_tanh": math.tanh,
     "safe_pow": ieee.safe_pow,
     "safe_div": ieee.safe_div,
+    "INF": math.inf,
+    "NAN": math.nan,
 }
 ARITH_ERRORS = (ArithmeticError, ValueError)
 
@@ -61,6 +64,7 @@ def safe_form(text: str) -> str:
 _NEVER_RAISE = {"tanh"}  # math functions defined for every float
 
 
+@functools.cache
 def can_raise(text: str) -> bool:
     """Whether evaluating the text on floats can raise (a division, or exp/log/pow)."""
     return any(
@@ -70,24 +74,53 @@ def can_raise(text: str) -> bool:
     )
 
 
-def names_in(text: str) -> set[str]:
-    return {n.id for n in ast.walk(ast.parse(text, mode="eval")) if isinstance(n, ast.Name)}
+@functools.cache
+def names_in(text: str) -> frozenset[str]:
+    return frozenset(n.id for n in ast.walk(ast.parse(text, mode="eval")) if isinstance(n, ast.Name))
 
 
-class _Renamer(ast.NodeTransformer):
-    def __init__(self, names: dict[str, str]):
-        self.names = names
+OPERAND_NAMES = ("a", "b", "c", "out")  # the names op text may read
 
-    def visit_Name(self, node: ast.Name) -> ast.AST:
-        if node.id in self.names:
-            return ast.copy_location(ast.parse(self.names[node.id], mode="eval").body, node)
-        return node
+
+@functools.cache
+def template(text: str, safe: bool = False) -> str:
+    """An op's text as a ``str.format`` template over ``{a}``, ``{b}``, ``{c}``, ``{out}``.
+
+    Parsed once per text (and form): generating code for a graph is then string
+    formatting, not a parse per term. Operands filled in must be names or
+    parenthesised expressions (see :func:`constant`)."""
+    tree = ast.parse(safe_form(text) if safe else text, mode="eval")
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and node.id in OPERAND_NAMES:
+            node.id = f"__{node.id}__"
+    code = ast.unparse(tree).replace("{", "{{").replace("}", "}}")
+    for name in OPERAND_NAMES:
+        code = code.replace(f"__{name}__", "{" + name + "}")
+    return code
+
+
+def _operand(text: str) -> str:
+    """A name stays as it is; anything else is parenthesised before it is spliced in."""
+    return text if text.isidentifier() else f"({text})"
 
 
 def expression(text: str, names: dict[str, str], safe: bool = False) -> str:
-    """An op's text with its names (``a``, ``b``, ``c``, ``out``) replaced by expressions."""
-    tree = ast.parse(safe_form(text) if safe else text, mode="eval")
-    return ast.unparse(_Renamer(names).visit(tree))
+    """An op's text with its names (``a``, ``b``, ``c``, ``out``) replaced by expressions
+    (a name not given stays as it is)."""
+    filled = {name: name for name in OPERAND_NAMES}
+    filled.update((k, _operand(v)) for k, v in names.items())
+    return template(text, safe).format(**filled)
+
+
+def constant(c: float) -> str:
+    """A constant as Python source giving exactly that float: ``repr`` where it round-trips,
+    names for the non-finite ones (``inf`` is not a Python literal)."""
+    if c != c:
+        return "NAN"
+    if c in (math.inf, -math.inf):
+        return "INF" if c > 0 else "(-INF)"
+    text = repr(float(c))
+    return f"({text})" if text.startswith("-") else text
 
 
 def assign(target: str, texts: list[str], names: dict[str, str], indent: str) -> list[str]:
@@ -111,30 +144,34 @@ def accumulate(target: str, partial: str, grad: str, first: bool = False) -> str
         return f"{target} = {grad}" if first else f"{target} += {grad}"
     if partial == "-1.0":
         return f"{target} = -{grad}" if first else f"{target} -= {grad}"
-    return f"{target} {'=' if first else '+='} ({partial}) * {grad}"
+    factor = partial if partial.isidentifier() else f"({partial})"  # computed first, as eager does
+    return f"{target} {'=' if first else '+='} {factor} * {grad}"
 
 
-def operand_order(op: Op, n_prev: int) -> tuple[int | None, list[dict[str, int]]]:
+@functools.lru_cache(maxsize=4096)
+def operand_order(op: Op, n_prev: int) -> tuple[int | None, tuple[dict[str, int], ...]]:
     """For a node with ``n_prev`` children: the position of an n-ary start (or None),
     and for each application of the rule (one, or one per term), which child each
-    of its names ``a``, ``b`` reads."""
+    of its names ``a``, ``b`` reads. (Cached: read it, do not change it.)"""
     k = op.arity
     if not op.nary:
-        return None, [{name: i for i, name in enumerate(OPERANDS[:k])}]
+        return None, ({name: i for i, name in enumerate(OPERANDS[:k])},)
     start = n_prev - 1 if k > 1 and n_prev % k else None
     n = n_prev // k if k > 1 else n_prev
-    return start, [{name: g * n + t for g, name in enumerate(OPERANDS[:k])} for t in range(n)]
+    return start, tuple({name: g * n + t for g, name in enumerate(OPERANDS[:k])} for t in range(n))
 
 
-def contributions(op: Op, n_prev: int) -> list[tuple[int, str, dict[str, int]]]:
-    """(child position, local derivative text, the children the text reads), in the
-    order the eager backward step adds them: replaying them in this order gives the
-    same floating-point result."""
+@functools.lru_cache(maxsize=4096)
+def contributions(op: Op, n_prev: int) -> tuple[tuple[int, int | None, dict[str, int]], ...]:
+    """(child position, which local derivative -- an index into ``op.grads``, or None for
+    an n-ary start, whose derivative is 1 --, the children it reads), in the order the
+    eager backward step adds them: replaying them in this order gives the same
+    floating-point result. (Cached: read it, do not change it.)"""
     start, terms = operand_order(op, n_prev)
-    out = [(start, "1.0", {})] if start is not None else []
+    out: list[tuple[int, int | None, dict[str, int]]] = [(start, None, {})] if start is not None else []
     for binds in terms:
-        out += [(binds[name], grad, binds) for name, grad in zip(OPERANDS[: op.arity], op.grads)]
-    return out
+        out += [(binds[name], k, binds) for k, name in enumerate(OPERANDS[: op.arity])]
+    return tuple(out)
 
 
 def is_trivial(text: str) -> bool:

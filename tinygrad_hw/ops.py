@@ -36,7 +36,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # one object per op: compared and hashed by identity, cheaply
 class Op:
     name: str
     symbol: str  # how the op reads in a graph drawing; ``{c}`` is replaced by the constant

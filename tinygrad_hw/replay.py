@@ -28,13 +28,15 @@ graph or the numbers differ; use it while developing.
 
 from __future__ import annotations
 
-import builtins
 import math
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Callable, Union
 
-from .codegen import ARITH_ERRORS, NAMESPACE, accumulate, contributions, expression, operand_order
-from .engine import Value, enable_grad, grad, topological_order, walk
+from .engine import Value, enable_grad, grad, walk
+from .looped import LoopedStep
+from .straightline import StraightLine, build
+
+Step = Union[StraightLine, LoopedStep]
 
 __all__ = ["Replay", "ReplayError", "Tape", "compile", "record"]
 
@@ -98,105 +100,25 @@ class Tape:
     captured: int  # how many of ``params`` are captured (the rest come from the arguments)
     value_args: list[int]  # positions of Value arguments among the flat arguments
     input_args: list[int]  # positions of number arguments
-    run: Callable[..., Any]
-    sgd: Callable[..., Any]
-    source: str
+    step: Step  # straight-line code, or a loop over the graph
     shape: tuple[Any, ...]
+
+    def run(self, W: Any, X: Any) -> tuple[float, tuple[float, ...]]:
+        return self.step(W, X)  # type: ignore[no-any-return]
+
+    def sgd(self, W: Any, X: Any, lr: float) -> tuple[float, tuple[float, ...]]:
+        return self.step(W, X, lr)  # type: ignore[no-any-return]
+
+    @property
+    def source(self) -> str:
+        return self.step.source
 
 
 def _shape(nodes: list[Value]) -> tuple[Any, ...]:
-    """What makes a graph the same graph: each node's op, constant and children."""
+    """What makes a graph the same graph: each node's op, constant and children.
+    Constants by ``repr``, so that a NaN constant equals itself."""
     index = {v: i for i, v in enumerate(nodes)}
-    return tuple((v.op, v._const, tuple(index[c] for c in v._prev)) for v in nodes)
-
-
-def generate(root: Value, nodes: list[Value], params: list[Value], inputs: list[Value], safe: bool = False) -> str:
-    """Python source of ``run(W, X)`` and ``sgd(W, X, lr)`` for this graph.
-
-    Forward in ``nodes`` order (children first); backward in the reverse of
-    ``topological_order``, adding each contribution in ``contributions`` order:
-    exactly the eager engine's arithmetic. ``safe`` writes the IEEE-safe forms.
-    """
-    var: dict[Value, str] = {p: f"w{i}" for i, p in enumerate(params)}
-    var.update({x: f"x{i}" for i, x in enumerate(inputs)})
-    forward: list[str] = []
-    for k, v in enumerate(nodes):
-        if v.is_leaf:
-            if v not in var:
-                raise ReplayError("internal: a leaf that is neither a parameter nor an input")
-            continue
-        var[v] = f"v{k}"
-        op = v._kernel.op  # type: ignore[union-attr]
-        start, terms = operand_order(op, len(v._prev))
-        const = {"c": repr(v._const)} if op.const else {}
-        parts = [expression(op.out, {**{n: var[v._prev[i]] for n, i in b.items()}, **const}, safe) for b in terms]
-        if op.nary:
-            head = [var[v._prev[start]]] if start is not None else []
-            forward.append(f"{var[v]} = " + " + ".join(head + [f"({p})" for p in parts]))
-        else:
-            forward.append(f"{var[v]} = {parts[0]}")
-
-    backward: list[str] = []
-    gname = {v: "g" + var[v] for v in var}
-    assigned: set[Value] = set()
-    if not root.is_leaf:
-        backward.append(f"{gname[root]} = 1.0")
-        assigned.add(root)
-    inputs_set = set(inputs)
-    for v in reversed(topological_order(root)):
-        op = v._kernel.op  # type: ignore[union-attr]
-        for position, partial, binds in contributions(op, len(v._prev)):
-            child = v._prev[position]
-            if child in inputs_set:
-                continue  # nobody reads the gradient of an input number
-            names = {n: var[v._prev[i]] for n, i in binds.items()}
-            names["out"] = var[v]
-            if op.const:
-                names["c"] = repr(v._const)
-            text = partial if partial in ("1.0", "-1.0") else expression(partial, names, safe)
-            backward.append(accumulate(gname[child], text, gname[v], first=child not in assigned))
-            assigned.add(child)
-    grads = [gname[p] if p in assigned else ("1.0" if p is root else "0.0") for p in params]
-    unpack = [f"{', '.join(var[p] for p in params)}, = W"] if params else []
-    unpack += [f"{', '.join(var[x] for x in inputs)}, = X"] if inputs else []
-    body = "\n".join("    " + line for line in unpack + forward + backward)
-    tuple_of = (lambda items: f"({', '.join(items)},)") if params else (lambda items: "()")
-    return (
-        f"def run(W, X):\n{body}\n    return {var[root]}, {tuple_of(grads)}\n\n"
-        f"def sgd(W, X, lr):\n{body}\n"
-        f"    return {var[root]}, {tuple_of([f'{var[p]} - lr * {g}' for p, g in zip(params, grads)])}\n"
-    )
-
-
-def compile_tape(
-    root: Value, nodes: list[Value], params: list[Value], inputs: list[Value]
-) -> tuple[Callable[..., Any], Callable[..., Any], str]:
-    """``run`` and ``sgd`` for this graph, and their source.
-
-    Each is generated twice, as the op table writes it and IEEE-safe; the fast one
-    runs and the safe one only if the fast one raises (they are pure, so a rerun
-    is harmless).
-    """
-    fast: dict[str, Any] = dict(NAMESPACE)
-    safe: dict[str, Any] = dict(NAMESPACE)
-    source = generate(root, nodes, params, inputs)
-    exec(builtins.compile(source, "<replay>", "exec"), fast)
-    exec(builtins.compile(generate(root, nodes, params, inputs, safe=True), "<replay, IEEE-safe>", "exec"), safe)
-    fast_run, safe_run, fast_sgd, safe_sgd = fast["run"], safe["run"], fast["sgd"], safe["sgd"]
-
-    def run(W: Any, X: Any) -> Any:
-        try:
-            return fast_run(W, X)
-        except ARITH_ERRORS:
-            return safe_run(W, X)
-
-    def sgd(W: Any, X: Any, lr: float) -> Any:
-        try:
-            return fast_sgd(W, X, lr)
-        except ARITH_ERRORS:
-            return safe_sgd(W, X, lr)
-
-    return run, sgd, source
+    return tuple((v.op, repr(v._const), tuple(index[c] for c in v._prev)) for v in nodes)
 
 
 def record(fn: Callable[..., Value], args: Any, params: list[Value] | None = None) -> tuple[Tape, Value, list[Value]]:
@@ -224,9 +146,22 @@ def record(fn: Callable[..., Value], args: Any, params: list[Value] | None = Non
         listed = set(params)
         captured = list(params) + [v for v in captured if v not in listed]
     params = captured + from_args
-    run, sgd, source = compile_tape(out, nodes, params, inputs)
-    tape = Tape(params, len(captured), value_args, input_args, run, sgd, source, _shape(nodes))
+    tape = Tape(params, len(captured), value_args, input_args, _executor(fn, out, nodes, params, inputs), _shape(nodes))
     return tape, out, placeholders
+
+
+STRAIGHT_LINE_LIMIT = 20_000  # graph size (nodes + edges) up to which generated code pays for its compiling
+
+
+def _executor(
+    fn: Callable[..., Value], out: Value, nodes: list[Value], params: list[Value], inputs: list[Value]
+) -> Step:
+    """Straight-line code for graphs of moderate size; a loop over the graph beyond
+    (compiling costs tens of microseconds per statement: minutes for a million)."""
+    size = len(nodes) + sum(len(v._prev) for v in nodes)
+    if size <= STRAIGHT_LINE_LIMIT:
+        return build(out, nodes, params, inputs, getattr(fn, "__qualname__", type(fn).__name__))
+    return LoopedStep(out, nodes, params, inputs)
 
 
 class Replay:

@@ -249,6 +249,7 @@ def _train(
         epoch += 1
         total = 0.0
         for batch in schedule.batches():
+            interrupt.check()  # a Ctrl-C during the previous step (or its epoch's bookkeeping) stops here
             value = steps(batch)
             if not math.isfinite(value):
                 history.loss.append(value)
@@ -260,7 +261,6 @@ def _train(
                 return
             history.steps += 1
             total += value * len(batch)
-            interrupt.check()
         history.loss.append(total / schedule.n)
         bar.update()
         if epoch == 1 or epoch % log_every == 0 or epoch == history.epochs:
