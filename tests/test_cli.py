@@ -66,3 +66,62 @@ def test_graph_writes_three_svgs(tmp_path, capsys):
     names = sorted(p.name for p in tmp_path.iterdir())
     assert names == ["neuron_graph.svg", "xor_sample_graph.svg", "xor_sample_neurons.svg"]
     assert str(tmp_path) in capsys.readouterr().out
+
+
+# -- arguments checked before any work, errors in one line (issue 10, finding 12) ---------------
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["train", "--seed", "-1"], "argument --seed: -1 is not a seed: seeds run from 0 to 4294967295"),
+        (["train", "--seed", str(2**32)], "argument --seed"),
+        (["train", "--out", ""], "argument --out: an empty name is no folder"),
+        (["report", "--out", ""], "argument --out: an empty name is no folder"),
+        (["graph", "--out", ""], "argument --out: an empty name is no folder"),
+    ],
+)
+def test_bad_seeds_and_folders_are_usage_errors(args, message):
+    done = run(*args)
+    assert done.returncode == 2 and done.stdout == "" and len(done.stderr.strip().splitlines()) == 1
+    assert done.stderr.startswith("tinygrad-hw") and message in done.stderr
+
+
+def test_out_naming_a_file_is_refused_before_training(tmp_path):
+    blocker = tmp_path / "results.txt"
+    blocker.write_text("keep me")
+    for command in ("train", "report", "graph"):
+        done = run(command, "--out", str(blocker))
+        assert done.returncode == 2 and "Errno" not in done.stderr, command
+        assert f"argument --out: {blocker} is a file, not a folder" in done.stderr
+    assert blocker.read_text() == "keep me"
+
+
+def test_an_unwritable_out_is_found_before_training(tmp_path):
+    done = run("train", "--epochs", "1000", "--out", "/proc/tinygrad-hw-cannot-be-here", "--no-progress")
+    assert done.returncode == 1 and "Epoch" not in done.stdout  # refused before the first epoch
+    assert done.stderr.startswith("tinygrad-hw: error: /proc/tinygrad-hw-cannot-be-here")
+    assert len(done.stderr.strip().splitlines()) == 1
+
+
+def test_errors_at_run_time_share_the_commands_prefix(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    done = run("train", "--epochs", "1", "--out", str(blocker / "out"))
+    assert done.returncode == 1 and done.stderr.startswith("tinygrad-hw: error: ")
+
+
+def test_help_states_the_defaults_the_code_uses():
+    from tinygrad_hw.experiment import DEFAULT_EPOCHS
+
+    text = " ".join(run("train", "--help").stdout.split())
+    for dataset, epochs in DEFAULT_EPOCHS.items():
+        assert f"{epochs} for {dataset}" in text
+    assert "the same bits as eager" in text and "batches equal to about 1e-15" in text
+
+
+def test_enormous_epoch_counts_and_wide_layers_run(tmp_path):
+    done = run("train", "--activation", "none", "--epochs", "9" * 23, "--out", str(tmp_path), "--no-progress")
+    assert "Traceback" not in done.stderr and "Stopped at epoch 1" in done.stdout  # diverges at once: exit 1
+    done = run("train", "--hidden", "3000", "--epochs", "2", "--out", str(tmp_path), "--no-progress")
+    assert done.returncode == 0 and "Traceback" not in done.stderr and "Accuracy:" in done.stdout

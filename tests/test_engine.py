@@ -348,3 +348,15 @@ def test_the_engine_imports_only_the_standard_library():
     code = f"import sys, tinygrad_hw; print(sorted({{m.split('.')[0] for m in sys.modules}} & {third_party}))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_relu_passes_the_gradient_at_nan_as_pytorch_does():
+    # PyTorch's threshold_backward zeroes the gradient where relu(x) <= 0, which NaN is not
+    x = Value(math.nan)
+    y = x.relu() * 3.0
+    y.backward()
+    assert math.isnan(y.data) and x.grad == 3.0
+    for value, slope in ((-1.0, 0.0), (0.0, 0.0), (-0.0, 0.0), (2.0, 1.0), (math.inf, 1.0), (-math.inf, 0.0)):
+        v = Value(value)
+        v.relu().backward()
+        assert v.grad == slope, value

@@ -319,3 +319,21 @@ def test_a_chain_of_a_hundred_thousand_ops_replays_as_eager():
     out = chain(eager)
     out.backward()
     assert loss == out.data and replayed.grad == eager.grad
+
+
+@pytest.mark.slow
+def test_a_chain_of_a_million_ops_replays_as_eager():
+    def chain(x):
+        y = x
+        for _ in range(500_000):
+            y = y * 1.0000001 + x
+        return y
+
+    step = compile(chain)
+    step(Value(0.5))
+    replayed = Value(0.25)
+    loss = step(replayed)
+    eager = Value(0.25)
+    out = chain(eager)
+    out.backward()
+    assert loss == out.data and replayed.grad == eager.grad

@@ -87,3 +87,73 @@ def test_the_verdicts_can_agree_or_disagree_with_the_report():
     widths = [_outcome("2 units", bad), _outcome("4 units", good)]
     assert _hidden_units_verdict(widths)[0].startswith("As the report found")
     assert "only in part" in _hidden_units_verdict(widths[::-1])[0]
+
+
+# -- the report owns its folder (issue 10, finding 13) ----------------------------------------
+
+
+@pytest.fixture
+def tiny_plan(monkeypatch):
+    """The quick plan cut to one seed and a few epochs: enough to write a whole report."""
+    import dataclasses
+
+    import tinygrad_hw.report as report
+
+    full = report._plan
+
+    def tiny(quick):
+        plans = full(True)
+        for plan in plans:
+            plan.settings = [dataclasses.replace(s, epochs=3) for s in plan.settings]
+            plan.seeds = [1]
+        return plans
+
+    monkeypatch.setattr(report, "_plan", tiny)
+
+
+def _tree(folder):
+    return sorted(str(p.relative_to(folder)) for p in folder.rglob("*"))
+
+
+def test_a_report_replaces_an_earlier_one_whole(tmp_path, tiny_plan):
+    out = tmp_path / "report"
+    assert main(["report", "--out", str(out), "--no-progress"]) == 0
+    first = _tree(out)
+    (out / "runs" / "stale_run_seed9.json").write_text("{}")
+    (out / "notes.txt").write_text("from the earlier report's folder")
+    assert main(["report", "--out", str(out), "--no-progress"]) == 0
+    assert _tree(out) == first  # nothing stale mixed with the new
+    assert _tree(tmp_path) == ["report", *(f"report/{p}" for p in first)]  # no building folder left beside it
+
+
+def test_an_interrupted_report_leaves_the_earlier_one_as_it_was(tmp_path, tiny_plan, monkeypatch):
+    import tinygrad_hw.report as report
+
+    out = tmp_path / "report"
+    assert main(["report", "--out", str(out), "--no-progress"]) == 0
+    before = {p: (out / p).read_bytes() for p in _tree(out) if (out / p).is_file()}
+    calls = []
+    real_run = report._run
+
+    def interrupted(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return real_run(*args, **kwargs)
+
+    monkeypatch.setattr(report, "_run", interrupted)
+    assert main(["report", "--out", str(out), "--no-progress"]) == 130
+    assert {p: (out / p).read_bytes() for p in _tree(out) if (out / p).is_file()} == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["report"]
+
+
+def test_a_folder_of_other_files_is_refused_unless_forced(tmp_path, tiny_plan, capsys):
+    out = tmp_path / "mine"
+    out.mkdir()
+    (out / "thesis.tex").write_text("months of work")
+    assert main(["report", "--out", str(out), "--no-progress"]) == 1
+    error = capsys.readouterr().err
+    assert len(error.strip().splitlines()) == 1 and str(out) in error and "--force" in error
+    assert _tree(out) == ["thesis.tex"]
+    assert main(["report", "--out", str(out), "--no-progress", "--force"]) == 0
+    assert (out / "report.md").exists() and not (out / "thesis.tex").exists()

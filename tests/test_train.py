@@ -276,3 +276,28 @@ def test_an_enormous_number_of_epochs_runs_until_it_stops():
     model = MLP(2, [8, 8, 1], "none", seed=1)  # diverges in its first epoch
     history = fit(model, X, y, epochs=10**23, verbose=False, progress=True)
     assert history.diverged and history.diverged_at == 1 and history.epochs == 10**23
+
+
+def test_a_diverged_runs_history_is_strict_json(tmp_path):
+    X, y = generate_xor_easy()
+    history = fit(MLP(2, [8, 8, 1], "none", seed=1), X, y, epochs=5, verbose=False, progress=False)
+    assert history.diverged and not math.isfinite(history.loss[-1])
+    path = tmp_path / "run.json"
+    history.save(path)
+
+    def refuse(constant):
+        raise ValueError(f"not JSON: {constant}")
+
+    data = json.loads(path.read_text(), parse_constant=refuse)  # a strict parser: NaN and Infinity are errors
+    assert data["loss"][-1] is None and data["diverged_at"] == 1
+
+
+def test_a_long_list_of_predictions_is_summarised():
+    X, y = generate_linear(100, seed=0)
+    out = io.StringIO()
+    fit(MLP(2, [4, 1], seed=0), X, y, epochs=1, progress=False, file=out)
+    lines = out.getvalue().splitlines()
+    assert lines[-1].startswith("Accuracy: ")
+    listing = lines[lines.index(next(line for line in lines if not line.startswith("Epoch"))) : -1]
+    assert len(listing) == 21 and listing[10] == "... 80 more predictions (predict(model, X) gives them all) ..."
+    assert all(0.0 <= float(line) <= 1.0 for line in listing[:10] + listing[11:])

@@ -6,6 +6,8 @@ import subprocess
 import xml.etree.ElementTree as ET
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from tinygrad_hw import Value
 from tinygrad_hw.losses import mse
@@ -17,7 +19,7 @@ from viz.graph import number
 needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz's dot is not installed")
 SVG = "{http://www.w3.org/2000/svg}"
 
-SMALL = """digraph {
+SMALL = """digraph "computation graph" {
 	graph [fontname=Helvetica newrank=true nodesep=0.12 rankdir=LR]
 	node [fontname=Helvetica fontsize=11]
 	v0 [label="{ x | data 2.0000 | grad 3.0000 }" color="#666666" fillcolor=white fontcolor=black penwidth=1.2 shape=record style="filled,dashed"]
@@ -176,3 +178,57 @@ def test_labels_are_escaped_for_records():
         assert 'a|b{c}<d>"e' in text
     model = MLP(2, [1], seed=0)
     assert "W1[1,1]" in draw_graph(mse(model([1.0, 2.0]), 0.0), model=model).source
+
+
+# -- any string draws: valid DOT, well-formed SVG, the text shown (issue 10, findings 10 and 15) --
+
+_ODD = ["end\\", "<b>bold</b>", "<<x>>", "a&amp;b", "&#65;", "\\N \\G \\l", "x\x00y", "\x01", "esc\x1b[0m", "\ud800",
+        "two\nlines", "{a|b}", 'q"uote', "tab\there", "\ufffe\uffff", "\x85", "", " ", "π ∂C/∂z"]  # fmt: skip
+
+
+def _svg_text(svg: bytes) -> list[str]:
+    return ["".join(t.itertext()) for t in ET.fromstring(svg).iter(f"{SVG}text")]
+
+
+def _shown(text: str) -> list[str]:
+    """The lines of ``text`` as the drawing must show them: verbatim, except characters
+    SVG cannot hold, which appear as their Python escape."""
+    visible = re.sub(
+        "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]",
+        lambda m: m.group().encode("unicode_escape").decode("ascii"),
+        text,
+    )
+    return [line.strip() for line in visible.split("\n") if line.strip()]
+
+
+def _check_drawn(text: str) -> None:
+    x = Value(1.5, text)
+    y = (x * 2.0).tanh()
+    y.label = text
+    y.backward()
+    svg = draw_graph(y, title=text).pipe(format="svg")  # dot accepts the DOT text ...
+    shown = " ".join(" ".join(t.split()) for t in _svg_text(svg))  # ... the SVG is well-formed XML ...
+    for line in _shown(text):  # ... and every line of the label appears, as written
+        assert " ".join(line.split()) in shown, (line, shown)
+    assert b"<title>%3</title>" not in svg
+
+
+@needs_dot
+@pytest.mark.parametrize("text", _ODD, ids=repr)
+def test_odd_labels_and_titles_draw_verbatim(text):
+    _check_drawn(text)
+
+
+@needs_dot
+@given(st.text(st.characters(codec=None, categories=None), max_size=12))
+def test_any_label_draws_into_well_formed_svg(text):
+    _check_drawn(text)
+
+
+def test_a_model_whose_parameters_are_not_in_the_graph_is_refused():
+    _, loss = xor_sample()
+    other = MLP(2, [8, 8, 1], seed=2)
+    with pytest.raises(ValueError, match="none of the model's parameters is in this graph"):
+        draw_graph(loss, model=other)
+    with pytest.raises(TypeError, match="title must be a str"):
+        draw_graph(loss, title=3)

@@ -10,7 +10,7 @@ import argparse
 import sys
 from typing import Sequence
 
-from .experiment import OneLineParser, add_training_arguments, run_from_arguments
+from .experiment import OneLineParser, add_training_arguments, describe, output_folder, run_from_arguments
 from .train import ENGINES
 
 __all__ = ["main"]
@@ -33,7 +33,7 @@ def _graph(args: argparse.Namespace) -> int:
 def _report(args: argparse.Namespace) -> int:
     from .report import write_report
 
-    path = write_report(args.out, quick=args.quick, engine=args.engine, progress=not args.no_progress)
+    path = write_report(args.out, quick=args.quick, engine=args.engine, progress=not args.no_progress, force=args.force)
     print(f"Wrote {path} (figures in {path.parent / 'figures'}, run histories in {path.parent / 'runs'})")
     return 0
 
@@ -59,7 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Draw one sigmoid neuron op by op, and one XOR sample through the report's network "
         "(every value, and one box per neuron), as SVG files in --out.",
     )
-    graph.add_argument("--out", default="out", help="folder for the SVG files (default: out/)")
+    graph.add_argument("--out", type=output_folder, default="out", help="folder for the SVG files (default: out/)")
     graph.set_defaults(run=_graph)
     report = commands.add_parser(
         "report",
@@ -68,7 +68,15 @@ def build_parser() -> argparse.ArgumentParser:
         "no activation) and the lab's extras (optimisers, activations), several seeds each, and write "
         "OUT/report.md with its figures and every run's history.",
     )
-    report.add_argument("--out", default="report", help="folder for report.md, figures/ and runs/ (default: report/)")
+    report.add_argument(
+        "--out",
+        type=output_folder,
+        default="report",
+        help="folder for report.md, figures/ and runs/ (default: report/); the report replaces it whole",
+    )
+    report.add_argument(
+        "--force", action="store_true", help="replace --out even if it holds files that are not an earlier report"
+    )
     report.add_argument("--quick", action="store_true", help="a small version: fewer seeds and epochs")
     report.add_argument("--engine", choices=ENGINES, default="replay", help="default: replay (exact, faster)")
     report.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -84,7 +92,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("tinygrad-hw: interrupted", file=sys.stderr)
         return 130
     except (OSError, ValueError) as error:
-        print(f"tinygrad-hw: error: {error}", file=sys.stderr)
+        print(f"tinygrad-hw: error: {describe(error)}", file=sys.stderr)
         return 1
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, Callable, Sequence
@@ -16,11 +17,12 @@ from typing import IO, Any, Callable, Sequence
 import numpy as np
 
 from .data import generate_linear, generate_xor_easy
+from .history import History
 from .losses import LOSSES
 from .nn import ACTIVATIONS, MLP
 from .optim import SGD, Adam, Optimizer
 from .serialize import save
-from .train import ENGINES, History, fit, predict
+from .train import ENGINES, fit, predict
 
 __all__ = [
     "DATASETS",
@@ -125,8 +127,7 @@ def train_and_draw(
 
     _generator(dataset)  # a bad name fails before the output folder is made
     stream = file if file is not None else sys.stdout
-    folder = Path(out)
-    folder.mkdir(parents=True, exist_ok=True)  # before training: a bad folder fails at once
+    folder = prepare_folder(Path(out))  # before training: a folder we cannot write fails at once
     model, X, y, history = train(
         dataset,
         hidden=hidden,
@@ -193,6 +194,37 @@ def _positive(kind: type, noun: str) -> Callable[[str], Any]:
 
 
 _positive_int, _positive_float = _positive(int, "integer"), _positive(float, "number")
+SEEDS = range(2**32)  # what numpy's and random's generators accept alike
+
+
+def _seed(text: str) -> int:
+    """An argparse type: a seed numpy accepts (0 to 2**32 - 1), or a one-line error."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    if value not in SEEDS:
+        raise argparse.ArgumentTypeError(f"{value} is not a seed: seeds run from 0 to {SEEDS[-1]}")
+    return value
+
+
+def output_folder(text: str) -> Path:
+    """An argparse type: a folder to write into -- not empty, not an existing file."""
+    if not text:
+        raise argparse.ArgumentTypeError("an empty name is no folder: name one ('.' is this one)")
+    path = Path(text)
+    if path.exists() and not path.is_dir():
+        raise argparse.ArgumentTypeError(f"{text} is a file, not a folder")
+    return path
+
+
+def prepare_folder(folder: Path) -> Path:
+    """Make ``folder`` and check that files can be written into it -- before any work
+    whose results would have nowhere to go."""
+    folder.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryFile(dir=folder):
+        pass
+    return folder
 
 
 def add_training_arguments(parser: argparse.ArgumentParser, dataset: str | None = None) -> None:
@@ -214,9 +246,8 @@ def add_training_arguments(parser: argparse.ArgumentParser, dataset: str | None 
         help="activation of every layer (default: sigmoid)",
     )
     parser.add_argument("--lr", type=_positive_float, default=0.1, help="learning rate (default: 0.1)")
-    parser.add_argument(
-        "--epochs", type=_positive_int, default=None, help="epochs (default: 3000 for xor, 300 for linear)"
-    )
+    defaults = ", ".join(f"{n} for {name}" for name, n in DEFAULT_EPOCHS.items() if dataset in (None, name))
+    parser.add_argument("--epochs", type=_positive_int, default=None, help=f"epochs (default: {defaults})")
     parser.add_argument("--optimizer", choices=OPTIMIZERS, default="sgd", help="default: sgd, the report's rule")
     parser.add_argument(
         "--loss",
@@ -227,14 +258,17 @@ def add_training_arguments(parser: argparse.ArgumentParser, dataset: str | None 
     parser.add_argument(
         "--batch-size", type=_positive_int, default=1, help="samples per update (default: 1, per-sample SGD)"
     )
-    parser.add_argument("--seed", type=int, default=1, help="seed of the initial weights and the linear data")
+    parser.add_argument(
+        "--seed", type=_seed, default=1, help="seed of the initial weights and the linear data (0 to 2**32 - 1)"
+    )
     parser.add_argument(
         "--engine",
         choices=ENGINES,
         default="replay",
-        help="replay (default: the step recorded once, the same numbers as eager, faster) or eager",
+        help="replay (default: the step recorded once and replayed, faster; per sample the same bits as eager, "
+        "batches equal to about 1e-15) or eager",
     )
-    parser.add_argument("--out", default="out", help="folder for the figures (default: out/)")
+    parser.add_argument("--out", type=output_folder, default=Path("out"), help="folder for the figures (default: out/)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
@@ -245,7 +279,7 @@ class OneLineParser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
 
 
-def run_from_arguments(args: argparse.Namespace, dataset: str | None = None) -> int:
+def run_from_arguments(args: argparse.Namespace, dataset: str | None = None, prog: str = "tinygrad-hw") -> int:
     try:
         result = train_and_draw(
             dataset or args.dataset,
@@ -262,9 +296,16 @@ def run_from_arguments(args: argparse.Namespace, dataset: str | None = None) -> 
             progress=not args.no_progress,
         )
     except (OSError, ValueError) as error:
-        print(f"error: {error}", file=sys.stderr)
+        print(f"{prog}: error: {describe(error)}", file=sys.stderr)
         return 1
     return 1 if result.history.diverged else 0
+
+
+def describe(error: Exception) -> str:
+    """An error as one line for the console: an OSError names its file plainly."""
+    if isinstance(error, OSError) and error.filename is not None and error.strerror:
+        return f"{error.filename}: {error.strerror}"
+    return str(error)
 
 
 def example_main(dataset: str, argv: Sequence[str] | None = None) -> int:
@@ -274,4 +315,4 @@ def example_main(dataset: str, argv: Sequence[str] | None = None) -> int:
         description=f"Train the report's 2-8-8-1 sigmoid network on the lab's {dataset} set and draw the results.",
     )
     add_training_arguments(parser, dataset)
-    return run_from_arguments(parser.parse_args(argv), dataset)
+    return run_from_arguments(parser.parse_args(argv), dataset, prog=parser.prog)

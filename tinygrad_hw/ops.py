@@ -118,7 +118,7 @@ OPS: dict[str, Op] = _table(
        grads=("1.0 - out * out",)),
     Op("relu", "ReLU",              usage=("a.relu()",),
        out="0.0 if a < 0.0 else a",
-       grads=("1.0 if a > 0.0 else 0.0",),
+       grads=("0.0 if a <= 0.0 else 1.0",),  # at NaN: 1, passing the gradient on, as PyTorch does
        smooth="abs(a) > 1e-3"),
     Op("square", "^2",              usage=("a.square()",),
        out="a * a",

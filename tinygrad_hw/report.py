@@ -10,11 +10,14 @@ run's numbers; nothing is canned.
 
 from __future__ import annotations
 
+import errno
 import io
 import itertools
 import math
+import os
 import platform
 import re
+import shutil
 import statistics
 import sys
 import time
@@ -28,7 +31,8 @@ from tqdm import tqdm
 
 from .atomic import write_atomic
 from .experiment import DATASETS, DEFAULT_EPOCHS, train
-from .train import History, predict
+from .history import History
+from .train import predict
 
 __all__ = ["CONVERGED", "Outcome", "Setting", "write_report"]
 
@@ -318,15 +322,100 @@ def _plan(quick: bool) -> list[_Plan]:
     ]
 
 
+REPORT_MARK = ".tinygrad-hw-report"  # in a folder a report wrote: it may be replaced by the next one
+TITLE = "# Backpropagation from scratch, reproduced"
+
+
 def write_report(
-    out: str | Path, *, quick: bool = False, engine: str = "replay", progress: bool = True, file: IO[str] | None = None
+    out: str | Path,
+    *,
+    quick: bool = False,
+    engine: str = "replay",
+    progress: bool = True,
+    file: IO[str] | None = None,
+    force: bool = False,
 ) -> Path:
-    """Run every experiment and write ``out/report.md``; return its path."""
+    """Run every experiment and write ``out/report.md`` with ``figures/`` and ``runs/``;
+    return the path of ``report.md``.
+
+    The report owns its folder: it is built in a hidden sibling folder and swapped in
+    whole when complete, so an interrupted run leaves the previous report as it was
+    and a new one never mixes with an old one's files. A folder holding anything but
+    an earlier report is refused unless ``force``."""
+    folder = Path(out)
+    _check_ownership(folder, force)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    _remove_leftovers(folder)
+    staging = folder.parent / f".{folder.name}.tghw-{os.getpid()}-building"
+    try:
+        _build_report(staging, quick=quick, engine=engine, progress=progress)
+        _swap_in(staging, folder)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return folder / "report.md"
+
+
+def _is_report(folder: Path) -> bool:
+    """A folder an earlier ``tinygrad-hw report`` wrote (marked, or, before the mark
+    existed, a report.md under our title)."""
+    if (folder / REPORT_MARK).is_file():
+        return True
+    try:
+        with open(folder / "report.md", encoding="utf-8") as f:
+            return f.readline().strip() == TITLE
+    except (OSError, UnicodeDecodeError):
+        return False
+
+
+def _check_ownership(folder: Path, force: bool) -> None:
+    if folder.exists() and not folder.is_dir():
+        raise NotADirectoryError(errno.ENOTDIR, "is a file, not a folder for the report", str(folder))
+    if folder.is_dir() and any(folder.iterdir()) and not _is_report(folder) and not force:
+        raise FileExistsError(
+            errno.EEXIST,
+            "holds files that are not a tinygrad-hw report, and the report replaces its folder whole; "
+            "choose another --out, or pass --force to replace it",
+            str(folder),
+        )
+
+
+def _swap_in(staging: Path, folder: Path) -> None:
+    """Put the finished report where the old one was, in two renames."""
+    if folder.exists():
+        old = folder.parent / f".{folder.name}.tghw-{os.getpid()}-old"
+        os.rename(folder, old)
+        os.rename(staging, folder)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        os.rename(staging, folder)
+
+
+def _remove_leftovers(folder: Path) -> None:
+    """Half-built reports of runs that were killed, beside ``folder``."""
+    pattern = re.compile(rf"^\.{re.escape(folder.name)}\.tghw-(\d+)-(building|old)$")
+    for entry in folder.parent.iterdir():
+        match = pattern.match(entry.name)
+        if match and (int(match.group(1)) == os.getpid() or not _running(int(match.group(1)))):
+            shutil.rmtree(entry, ignore_errors=True)
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True
+    return True
+
+
+def _build_report(folder: Path, *, quick: bool, engine: str, progress: bool) -> None:
+    """Every experiment run, and report.md with its figures, written into ``folder``."""
     from viz.plots import accuracy_bars, comparison, learning_curves
 
-    folder = Path(out)
-    (folder / "figures").mkdir(parents=True, exist_ok=True)
-    (folder / "runs").mkdir(exist_ok=True)
+    (folder / "figures").mkdir(parents=True)
+    (folder / "runs").mkdir()
+    (folder / REPORT_MARK).write_text("written by tinygrad-hw report; the next report replaces this folder\n")
     plans = _plan(quick)
     started = time.perf_counter()
     outcomes: dict[str, list[Outcome]] = {}
@@ -454,9 +543,7 @@ def write_report(
         if plan.key == "no_activation":
             lines += _divergence_log(group)
     lines += _how_made(quick, engine, seconds)
-    path = folder / "report.md"
-    write_atomic(path, "\n".join(lines) + "\n")
-    return path
+    write_atomic(folder / "report.md", "\n".join(lines) + "\n")
 
 
 def _no_activation_text(group: Sequence[Outcome]) -> list[str]:
@@ -490,7 +577,7 @@ def _divergence_log(group: Sequence[Outcome]) -> list[str]:
 def _front_matter(quick: bool, engine: str, seconds: float, plans: Sequence[_Plan]) -> list[str]:
     runs = sum(len(p.settings) * len(p.seeds) for p in plans)
     return [
-        "# Backpropagation from scratch, reproduced",
+        TITLE,
         "",
         f"Generated by `tinygrad-hw report{' --quick' if quick else ''}` on "
         f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC: {runs} training runs in {seconds:.0f} s "

@@ -8,23 +8,21 @@ ends at that epoch with a one-line message; its history is returned, not lost.
 
 from __future__ import annotations
 
-import json
 import math
 import random
 import signal
 import sys
 import threading
 import time
-from dataclasses import asdict, dataclass, field
 from typing import IO, Any, Callable, Iterator, Sequence
 
 import numpy as np
 from tqdm import tqdm
 
-from .atomic import PathLike, write_atomic
 from .batched import BatchTape
 from .checks import is_count
 from .engine import Value, no_grad
+from .history import History
 from .losses import LOSSES, binary_cross_entropy, check_targets, mse
 from .nn import MLP
 from .optim import SGD, Optimizer
@@ -33,43 +31,6 @@ from .replay import record
 __all__ = ["ENGINES", "History", "accuracy", "as_inputs", "as_targets", "fit", "predict", "print_predictions"]
 
 ENGINES = ("eager", "replay")
-
-
-@dataclass
-class History:
-    """What a training run did, epoch by epoch."""
-
-    loss: list[float] = field(default_factory=list)  # mean training loss of each epoch run
-    accuracy: float | None = None  # fraction of training samples right after training
-    diverged_at: int | None = None  # the epoch whose loss was not finite
-    epochs: int = 0  # epochs asked for
-    steps: int = 0  # optimisation steps completed
-    seconds: float = 0.0
-    engine: str = "eager"
-    message: str = ""
-
-    @property
-    def diverged(self) -> bool:
-        return self.diverged_at is not None
-
-    @property
-    def final_loss(self) -> float:
-        return self.loss[-1] if self.loss else math.nan
-
-    def epochs_to(self, threshold: float) -> int | None:
-        """The first epoch whose loss is below ``threshold`` (None if never)."""
-        return next((i + 1 for i, x in enumerate(self.loss) if x < threshold), None)
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    def save(self, path: PathLike) -> None:
-        """JSON (``.json``) or CSV of epoch and loss (any other suffix), written atomically."""
-        if str(path).endswith(".json"):
-            text = json.dumps(self.to_dict(), indent=1, default=float)
-        else:
-            text = "epoch,loss\n" + "".join(f"{i + 1},{x!r}\n" for i, x in enumerate(self.loss))
-        write_atomic(path, text)
 
 
 def _array(data: Any, name: str) -> np.ndarray:
@@ -437,9 +398,17 @@ def accuracy(pred: Any, y: Any, threshold: float = 0.5) -> float:
     return float(right.mean())
 
 
-def print_predictions(pred: Sequence[Any] | np.ndarray, acc: float, file: IO[str] | None = None) -> None:
-    """The report's listing: each prediction on its own line, then the accuracy."""
+def print_predictions(
+    pred: Sequence[Any] | np.ndarray, acc: float, file: IO[str] | None = None, limit: int = 25
+) -> None:
+    """The report's listing: each prediction on its own line, then the accuracy. Beyond
+    ``limit`` rows, the first and last ten with a count of those left out between."""
     out = file if file is not None else sys.stdout
-    for row in np.asarray(pred, dtype=float).tolist():
-        print(*row, file=out)
+    rows = np.asarray(pred, dtype=float).tolist()
+    shown = rows if len(rows) <= limit else [*rows[:10], None, *rows[-10:]]
+    for row in shown:
+        if row is None:
+            print(f"... {len(rows) - 20} more predictions (predict(model, X) gives them all) ...", file=out)
+        else:
+            print(*row, file=out)
     print(f"Accuracy: {acc * 100:.1f} %", file=out)

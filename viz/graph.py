@@ -18,6 +18,7 @@ torchviz's ``make_dot``:
 from __future__ import annotations
 
 import math
+import re
 from collections import defaultdict, deque
 from contextlib import nullcontext
 from typing import Any, Iterable
@@ -68,10 +69,34 @@ def number(x: float) -> str:
     return f"{x:.{max(4, 3 - magnitude)}f}"
 
 
-def _escape(text: str) -> str:
-    for ch in '\\{}|<>"':
+# Characters XML 1.0 (and so SVG) cannot hold even as references, C1 controls, and
+# lone surrogates (not UTF-8): drawn as their Python escape, visibly, instead.
+_UNDRAWABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
+
+
+def _visible(text: str) -> str:
+    r"""``text`` with every character SVG cannot show replaced by its escape (``\x01``)."""
+    return _UNDRAWABLE.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text.replace("\r\n", "\n"))
+
+
+def _dot_text(text: str) -> str:
+    """Backslashes doubled (no ``\\N`` or ``\\G`` expansion), ``&`` as an entity (so that
+    ``&amp;`` shows as ``&amp;``), and nothing SVG cannot hold."""
+    return _visible(text).replace("\\", "\\\\").replace("&", "&amp;")
+
+
+def plain_label(text: str) -> str:
+    """Any string as a Graphviz label that shows it verbatim, newlines as line breaks,
+    never read as an HTML-like label (``<b>x</b>`` stays text)."""
+    return graphviz.nohtml(_dot_text(text).replace("\n", "\\n"))
+
+
+def _field(text: str) -> str:
+    """Any string as one field of a record label, where ``{ } | < > "`` are syntax."""
+    text = _dot_text(text)
+    for ch in '{}|<>"':
         text = text.replace(ch, "\\" + ch)
-    return text
+    return text.replace("\n", "\\n")
 
 
 def _parameters(params: Any) -> list[Value]:
@@ -142,8 +167,14 @@ def draw_graph(
         raise ValueError("level='neuron' needs the model: draw_graph(loss, model=model, level='neuron')")
     if not isinstance(max_nodes, int) or max_nodes < 1:
         raise ValueError(f"max_nodes must be a positive integer, got {max_nodes!r}")
+    if not isinstance(title, str):
+        raise TypeError(f"title must be a str, not {type(title).__name__}")
     everything = walk(root)
     total = len(everything)
+    if model is not None and not set(_owners(model)) & set(everything):
+        raise ValueError(
+            f"none of the model's parameters is in this graph: was it computed by another model? ({model!r})"
+        )
     note = ""
     if total > max_nodes:
         if not collapse:
@@ -172,24 +203,26 @@ def draw_graph(
     graph_attr = {"rankdir": rankdir, "fontname": "Helvetica", "newrank": "true", "nodesep": "0.12"}
     label = "\n".join(x for x in (title, note) if x)
     if label:
-        graph_attr.update(label=label, labelloc="t", fontsize="16")
-    dot = graphviz.Digraph(graph_attr=graph_attr, node_attr={"fontname": "Helvetica", "fontsize": "11"})
+        graph_attr.update(label=plain_label(label), labelloc="t", fontsize="16")
+    dot = graphviz.Digraph(
+        name="computation graph", graph_attr=graph_attr, node_attr={"fontname": "Helvetica", "fontsize": "11"}
+    )
     top = _scale_top([v for v in nodes if v is not root] or nodes, color_by)  # not the seed ∂root/∂root = 1
 
     def add_value(target: graphviz.Digraph, v: Value) -> None:
-        fields = ([_escape(v.label)] if v.label else []) + [f"data {number(v.data)}", f"grad {number(v.grad)}"]
+        fields = ([_field(v.label)] if v.label else []) + [f"data {number(v.data)}", f"grad {number(v.grad)}"]
         attrs = dict(KIND_STYLE[kinds[v]])
         attrs["fillcolor"], attrs["fontcolor"] = _fill(v, color_by, top)
         target.node(ids[v], "{ " + " | ".join(fields) + " }", shape="record", **attrs)
         if not v.is_leaf:
-            target.node(ids[v] + "_op", _escape(v._op), **OP_STYLE)
+            target.node(ids[v] + "_op", plain_label(v._op), **OP_STYLE)
 
     def add_neuron(target: graphviz.Digraph, key: tuple[int, int], values: list[Value]) -> None:
         sums = [v for v in values if v.op == "dot"]
         shown = [v for v in values if not v.is_leaf][:2]  # the first sample's z (and a)
         weights = [v for v in values if v.is_leaf]
         fields = [f"neuron {key[1]} of layer {key[0]}" + (f" ({len(sums)} samples)" if len(sums) > 1 else "")]
-        fields += [f"{_escape(v.label or v.op)}: data {number(v.data)} grad {number(v.grad)}" for v in shown]
+        fields += [f"{_field(v.label or v.op)}: data {number(v.data)} grad {number(v.grad)}" for v in shown]
         if weights:
             largest = max(abs(w.grad) for w in weights)
             fields.append(f"{len(weights)} parameters, largest \\|grad\\| {number(largest)}")
@@ -240,7 +273,7 @@ def draw_graph(
                 if (copy, head) not in drawn:
                     dot.node(
                         copy,
-                        _escape(child.label or "value") + f" ({number(child.data)})",
+                        plain_label((child.label or "value") + f" ({number(child.data)})"),
                         shape="box",
                         style="dotted,rounded",
                         color="#666666",

@@ -15,7 +15,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from tinygrad_hw.atomic import write_atomic
-from tinygrad_hw.train import History
+from tinygrad_hw.history import History
 
 __all__ = ["accuracy_bars", "comparison", "learning_curve", "learning_curves", "save_figure"]
 
