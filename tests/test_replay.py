@@ -337,3 +337,28 @@ def test_a_chain_of_a_million_ops_replays_as_eager():
     out = chain(eager)
     out.backward()
     assert loss == out.data and replayed.grad == eager.grad
+
+
+@given(
+    st.sampled_from(sorted(CONSTANT_OPS)),
+    st.one_of(st.floats(), st.integers(-(10**400), 10**400), st.sampled_from(CONSTANTS)),
+    st.floats(-3.0, 3.0),
+)
+def test_fuzzed_constants_replay_bit_for_bit(spelling, c, point):
+    op = CONSTANT_OPS[spelling]
+    w = Value(-1.25)
+
+    def f(x):
+        return op(x * w, c).tanh() * op(x, c)
+
+    step = compile(f)
+    step(Value(0.5))
+    replayed = Value(point)
+    w.grad = 0.0
+    loss = step(replayed)
+    replayed_w = w.grad
+    eager, w.grad = Value(point), 0.0
+    out = f(eager)
+    out.backward()
+    assert _bits(loss) == _bits(out.data)
+    assert (_bits(replayed.grad), _bits(replayed_w)) == (_bits(eager.grad), _bits(w.grad))
