@@ -6,11 +6,11 @@ import re
 import pytest
 
 from tinygrad_hw import Value
-from tinygrad_hw.codegen import compile_kernel
 from tinygrad_hw.engine import Value as EngineValue
 from tinygrad_hw.engine import _recording
 from tinygrad_hw.gradcheck import GradcheckError, gradcheck
-from tinygrad_hw.ops import OPS
+from tinygrad_hw.kernels import compile_kernel
+from tinygrad_hw.ops import Op
 
 
 def test_a_correct_gradient_passes_from_numbers_or_values():
@@ -19,11 +19,14 @@ def test_a_correct_gradient_passes_from_numbers_or_values():
     assert gradcheck(lambda x: [x * 2, x.exp()], [0.1])  # several outputs
 
 
+def misprinted_sigmoid(a):
+    out = 1.0 / (1.0 + math.exp(-a))
+    return out, (out / (1.0 - out),)  # the report's misprint: a gradient that is wrong on purpose
+
+
 def _wrong_sigmoid():
-    """The report's misprinted σ' compiled as an op: a gradient that is wrong on purpose."""
-    op = OPS["sigmoid"]
-    wrong = type(op)(op.name, op.symbol, op.out, ("out / (1.0 - out)",), op.usage)
-    return compile_kernel(wrong, EngineValue, _recording).make
+    """The report's misprinted σ' compiled as an op."""
+    return compile_kernel(Op(misprinted_sigmoid, "σ?", ("a.sigmoid()",)), EngineValue, _recording).forward
 
 
 def test_a_wrong_gradient_is_named_with_both_numbers():
@@ -46,11 +49,14 @@ def test_raise_exception_false_returns_false():
     assert gradcheck(lambda x: x.relu(), [0.0], raise_exception=False) is False  # a kink
 
 
+def bent_mul_c(a, c):
+    out = a * c
+    return out, (c * 1.001,)  # 0.1 % too large
+
+
 def test_tolerances_are_torchs():
     # |a - n| <= atol + rtol * |n|; this op's derivative is 0.1 % too large
-    op = OPS["mul_c"]
-    bent_op = type(op)(op.name, op.symbol, op.out, ("c * 1.001",), op.usage, const=True)
-    bent = compile_kernel(bent_op, EngineValue, _recording).make
+    bent = compile_kernel(Op(bent_mul_c, "*{c}", ("a * c",)), EngineValue, _recording).forward
     assert gradcheck(lambda x: bent(x, 3.0), [1.0], rtol=2e-3, atol=0.0)
     assert not gradcheck(lambda x: bent(x, 3.0), [1.0], rtol=5e-4, atol=0.0, raise_exception=False)
     assert gradcheck(lambda x: bent(x, 3.0), [1.0], rtol=0.0, atol=4e-3)

@@ -37,14 +37,14 @@ def test_each_spelling_builds_its_own_op_with_the_rule_as_forward(name):
         else:
             terms = [tuple(names[k] for k in "ab"[: op.arity])]
         expected = names.get("s", 0.0)
-        expected += sum(eval(op.out, dict(NAMESPACE, c=names.get("c"), **dict(zip("ab", t)))) for t in terms)
+        expected += sum(eval(op.forward, dict(NAMESPACE, c=names.get("c"), **dict(zip("ab", t)))) for t in terms)
         assert node.data == pytest.approx(expected, rel=1e-15), usage
 
 
 def test_the_table_is_well_formed():
     for name, op in OPS.items():
         assert op.name == name
-        texts = [op.out, *op.grads, op.smooth]
+        texts = [op.forward, *op.partials, op.smooth]
         names = {n.id for t in texts for n in ast.walk(ast.parse(t, mode="eval")) if isinstance(n, ast.Name)}
         allowed = {"a", "b", "out", "exp", "log", "tanh", "pow", "abs", "True"} | ({"c"} if op.const else set())
         if op.nary:

@@ -27,9 +27,9 @@ from typing import Any, Callable
 
 import numpy as np
 
-from .codegen import OPERANDS, operand_order
+from .codegen import operand_order
 from .engine import Value, walk
-from .ops import Op
+from .ops import OPERANDS, Op
 from .replay import record
 
 __all__ = ["BatchTape"]
@@ -119,9 +119,9 @@ class BatchTape:
             if v.is_leaf:
                 depth[v] = 0
                 continue
-            depth[v] = 1 + max(depth[c] for c in v._prev)
-            op = v._kernel.op  # type: ignore[union-attr]
-            start, terms = operand_order(op, len(v._prev))
+            depth[v] = 1 + max(depth[c] for c in v.children)
+            op = v.operation  # type: ignore[assignment]
+            start, terms = operand_order(op, len(v.children))
             groups[(depth[v], op.name, len(terms) if op.nary else 0, start is not None)].append(v)
         row: dict[Value, int] = {p: i for i, p in enumerate(params)}
         row.update({x: len(params) + i for i, x in enumerate(inputs)})
@@ -138,18 +138,20 @@ class BatchTape:
         )
 
     def _group(self, members: list[Value], row: dict[Value, int]) -> _Group:
-        op = members[0]._kernel.op  # type: ignore[union-attr]
-        orders = [operand_order(op, len(v._prev)) for v in members]
+        op = members[0].operation  # type: ignore[assignment]
+        orders = [operand_order(op, len(v.children)) for v in members]
         names = OPERANDS[: op.arity]
         if op.nary:
             operands = [
-                np.array([[row[v._prev[b[name]]] for b in terms] for v, (_, terms) in zip(members, orders)])
+                np.array([[row[v.children[b[name]]] for b in terms] for v, (_, terms) in zip(members, orders)])
                 for name in names
             ]
         else:
-            operands = [np.array([row[v._prev[orders[0][1][0][name]]] for v in members]) for name in names]
-        start = np.array([row[v._prev[s]] for v, (s, _) in zip(members, orders)]) if orders[0][0] is not None else None
-        const = np.array([[v._const] for v in members], dtype=float) if op.const else None
+            operands = [np.array([row[v.children[orders[0][1][0][name]]] for v in members]) for name in names]
+        start = (
+            np.array([row[v.children[s]] for v, (s, _) in zip(members, orders)]) if orders[0][0] is not None else None
+        )
+        const = np.array([[v.constant] for v in members], dtype=float) if op.const else None
         out = slice(row[members[0]], row[members[-1]] + 1)
         dense = (
             op.name == "dot"
@@ -160,7 +162,7 @@ class BatchTape:
             and (start is None or ((start < self.n_params).all() and len(np.unique(start)) == len(start)))
         )
         takes = [_rows(operands[1][0]) if dense and k == 1 else _rows(ix) for k, ix in enumerate(operands)]
-        partials = [None if g == "1.0" else _array_function(g) for g in op.grads]
+        partials = [None if g == "1.0" else _array_function(g) for g in op.partials]
         return _Group(
             op,
             out,
@@ -168,7 +170,7 @@ class BatchTape:
             takes,
             _rows(start) if start is not None else None,
             const,
-            _array_function(op.out),
+            _array_function(op.forward),
             partials,
             [_Scatter.to(ix) for ix in operands],
             _Scatter.to(start) if start is not None else None,

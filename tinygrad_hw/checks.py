@@ -2,9 +2,32 @@
 
 from __future__ import annotations
 
+import math
 import numbers
+
+__all__ = ["as_number", "is_count", "type_name"]
 
 
 def is_count(x: object) -> bool:
     """A positive integer (a bool is not a count, though Python calls it an int)."""
     return isinstance(x, numbers.Integral) and not isinstance(x, bool) and int(x) >= 1
+
+
+def as_number(x: object) -> float | None:
+    """``x`` as a float if it is a real number (int, float, numpy scalar), else None.
+
+    An integer too large for a float becomes ±inf, as in numpy."""
+    if type(x) is float:
+        return x  # type: ignore[return-value]
+    if not isinstance(x, numbers.Real):
+        return None
+    try:
+        return float(x)
+    except OverflowError:
+        return math.inf if x > 0 else -math.inf  # type: ignore[operator]
+
+
+def type_name(x: object) -> str:
+    """A value's type as an error message should name it: ``str``, ``numpy.ndarray``."""
+    t = type(x)
+    return t.__name__ if t.__module__ == "builtins" else f"{t.__module__}.{t.__qualname__}"

@@ -16,12 +16,11 @@ Design notes (see docs/benchmarks.md for what each buys):
 from __future__ import annotations
 
 import contextvars
-import numbers
 from typing import Any, Callable, Iterable, Iterator
 
-from . import ieee
-from .codegen import Kernel, compile_kernel
-from .ops import OPS, label
+from .checks import as_number, type_name
+from .kernels import Kernel, compile_kernel
+from .ops import OPS, Op, label
 
 __all__ = [
     "Value",
@@ -46,18 +45,8 @@ _recording = _grad_enabled.get
 _new = object.__new__
 
 
-def _number(x: object) -> float | None:
-    """``x`` as a float if it is a real number (int, float, numpy scalar), else None."""
-    if type(x) is float:
-        return x  # type: ignore[return-value]
-    if isinstance(x, numbers.Real):
-        return ieee.to_float(x)
-    return None
-
-
-def _type_name(x: object) -> str:
-    t = type(x)
-    return t.__name__ if t.__module__ == "builtins" else f"{t.__module__}.{t.__qualname__}"
+_number = as_number  # the names this module used before they were public in checks.py
+_type_name = type_name
 
 
 class Value:
@@ -141,25 +130,25 @@ class Value:
         return _pow_c(self, c)
 
     def __neg__(self) -> Value:
-        return K["neg"].make(self)
+        return KERNELS["neg"].forward(self)
 
     def exp(self) -> Value:
-        return K["exp"].make(self)
+        return KERNELS["exp"].forward(self)
 
     def log(self) -> Value:
-        return K["log"].make(self)
+        return KERNELS["log"].forward(self)
 
     def sigmoid(self) -> Value:
-        return K["sigmoid"].make(self)
+        return KERNELS["sigmoid"].forward(self)
 
     def tanh(self) -> Value:
-        return K["tanh"].make(self)
+        return KERNELS["tanh"].forward(self)
 
     def relu(self) -> Value:
-        return K["relu"].make(self)
+        return KERNELS["relu"].forward(self)
 
     def square(self) -> Value:
-        return K["square"].make(self)
+        return KERNELS["square"].forward(self)
 
     @staticmethod
     def sum(values: Iterable[Value | float]) -> Value:
@@ -232,6 +221,21 @@ class Value:
         return (lambda: None) if kernel is None else (lambda: kernel.backward(self))
 
     @property
+    def children(self) -> tuple[Value, ...]:
+        """The values this node was computed from, in order (micrograd's ``_prev``)."""
+        return self._prev
+
+    @property
+    def operation(self) -> Op | None:
+        """The row of the op table (``ops.OPS``) that made this node; None for a leaf."""
+        return None if self._kernel is None else self._kernel.op
+
+    @property
+    def constant(self) -> float | None:
+        """The plain number the op took (the 2 of ``2 * x``), or None."""
+        return self._const
+
+    @property
     def is_leaf(self) -> bool:
         return self._kernel is None
 
@@ -284,11 +288,17 @@ class Value:
         return v
 
 
-K: dict[str, Kernel] = {name: compile_kernel(op, Value, _recording) for name, op in OPS.items()}
-_add, _sub, _mul, _div = K["add"].make, K["sub"].make, K["mul"].make, K["div"].make
-_add_c, _sub_c, _rsub_c = K["add_c"].make, K["sub_c"].make, K["rsub_c"].make
-_mul_c, _div_c, _rdiv_c, _pow_c = K["mul_c"].make, K["div_c"].make, K["rdiv_c"].make, K["pow_c"].make
-_sum, _dot = K["sum"].make, K["dot"].make
+KERNELS: dict[str, Kernel] = {name: compile_kernel(op, Value, _recording) for name, op in OPS.items()}
+K = KERNELS  # its name before 0.2
+_add, _sub, _mul, _div = KERNELS["add"].forward, KERNELS["sub"].forward, KERNELS["mul"].forward, KERNELS["div"].forward
+_add_c, _sub_c, _rsub_c = KERNELS["add_c"].forward, KERNELS["sub_c"].forward, KERNELS["rsub_c"].forward
+_mul_c, _div_c, _rdiv_c, _pow_c = (
+    KERNELS["mul_c"].forward,
+    KERNELS["div_c"].forward,
+    KERNELS["rdiv_c"].forward,
+    KERNELS["pow_c"].forward,
+)
+_sum, _dot = KERNELS["sum"].forward, KERNELS["dot"].forward
 
 
 def _leaf(data: float, grad: float, label: str) -> Value:

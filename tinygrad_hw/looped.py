@@ -43,8 +43,8 @@ def _compiled(text: str, params: str) -> Rule:
 def _rules(op: Op) -> tuple[Rule, tuple[Rule | float, ...]]:
     """An op's forward rule ``f(a, b, c)`` and its partials ``d(a, b, c, out)``; a partial
     of ±1 is kept as the number (added without a multiply, as eager does)."""
-    partials = tuple(float(p) if p in ("1.0", "-1.0") else _compiled(p, "a, b, c, out") for p in op.grads)
-    return _compiled(op.out, "a, b, c"), partials
+    partials = tuple(float(p) if p in ("1.0", "-1.0") else _compiled(p, "a, b, c, out") for p in op.partials)
+    return _compiled(op.forward, "a, b, c"), partials
 
 
 @functools.lru_cache(maxsize=4096)
@@ -86,23 +86,23 @@ class LoopedStep:
                     raise ValueError("internal: a leaf that is neither a parameter nor an input")
                 continue
             slot[v] = len(slot)
-            op = v._kernel.op  # type: ignore[union-attr]
-            kids = [slot[c] for c in v._prev]
+            op = v.operation  # type: ignore[assignment]
+            kids = [slot[c] for c in v.children]
             start, terms = _terms(op, len(kids))
             operands = [(kids[a], kids[b]) for a, b in terms]
             head = kids[start] if start is not None else None
-            self.forward.append((_rules(op)[0], slot[v], op.nary, head, operands, v._const))
+            self.forward.append((_rules(op)[0], slot[v], op.nary, head, operands, v.constant))
         self.backward: list[tuple[Any, ...]] = []
         inputs_at = range(self.n_params, self.n_params + self.n_inputs)
         for v in reversed(topological_order(root)):
-            op = v._kernel.op  # type: ignore[union-attr]
-            kids = [slot[c] for c in v._prev]
+            op = v.operation  # type: ignore[assignment]
+            kids = [slot[c] for c in v.children]
             steps = [
                 (kids[child], kind, rule, (kids[a], kids[b]))
                 for child, kind, rule, (a, b) in _steps(op, len(kids))
                 if kids[child] not in inputs_at  # nobody reads the gradient of an input number
             ]
-            self.backward.append((slot[v], v._const, steps))
+            self.backward.append((slot[v], v.constant, steps))
         self.size, self.root = len(slot), slot[root]
 
     def __call__(self, W: Any, X: Any, lr: float | None = None) -> tuple[float, tuple[float, ...]]:

@@ -118,7 +118,7 @@ def _shape(nodes: list[Value]) -> tuple[Any, ...]:
     """What makes a graph the same graph: each node's op, constant and children.
     Constants by ``repr``, so that a NaN constant equals itself."""
     index = {v: i for i, v in enumerate(nodes)}
-    return tuple((v.op, repr(v._const), tuple(index[c] for c in v._prev)) for v in nodes)
+    return tuple((v.op, repr(v.constant), tuple(index[c] for c in v.children)) for v in nodes)
 
 
 def record(fn: Callable[..., Value], args: Any, params: list[Value] | None = None) -> tuple[Tape, Value, list[Value]]:
@@ -158,7 +158,7 @@ def _executor(
 ) -> Step:
     """Straight-line code for graphs of moderate size; a loop over the graph beyond
     (compiling costs tens of microseconds per statement: minutes for a million)."""
-    size = len(nodes) + sum(len(v._prev) for v in nodes)
+    size = len(nodes) + sum(len(v.children) for v in nodes)
     if size <= STRAIGHT_LINE_LIMIT:
         return build(out, nodes, params, inputs, getattr(fn, "__qualname__", type(fn).__name__))
     return LoopedStep(out, nodes, params, inputs)

@@ -44,22 +44,22 @@ class Line:
 
 def _forward(v: Value, var: dict[Value, str]) -> list[Line]:
     """The assignment(s) computing node ``v`` from its children."""
-    op = v._kernel.op  # type: ignore[union-attr]
+    op = v.operation  # type: ignore[assignment]
     target = var[v]
-    start, terms = operand_order(op, len(v._prev))
-    const = {"c": constant(v._const)} if op.const else {}  # type: ignore[arg-type]
-    binds = [{n: var[v._prev[i]] for n, i in b.items()} for b in terms]
-    risky = can_raise(op.out)
+    start, terms = operand_order(op, len(v.children))
+    const = {"c": constant(v.constant)} if op.const else {}  # type: ignore[arg-type]
+    binds = [{n: var[v.children[i]] for n, i in b.items()} for b in terms]
+    risky = can_raise(op.forward)
 
     def term(names: dict[str, str], safe: bool) -> str:
-        text = expression(op.out, {**names, **const}, safe)
+        text = expression(op.forward, {**names, **const}, safe)
         return text if text.isidentifier() else f"({text})"
 
     if not op.nary:
-        text = f"{target} = {expression(op.out, {**binds[0], **const})}"
-        safe = f"{target} = {expression(op.out, {**binds[0], **const}, True)}" if risky else None
+        text = f"{target} = {expression(op.forward, {**binds[0], **const})}"
+        safe = f"{target} = {expression(op.forward, {**binds[0], **const}, True)}" if risky else None
         return [Line(text, safe)]
-    head = [var[v._prev[start]]] if start is not None else []
+    head = [var[v.children[start]]] if start is not None else []
     lines = []
     for first in range(0, len(binds), TERMS_PER_LINE):
         group = binds[first : first + TERMS_PER_LINE]
@@ -79,22 +79,22 @@ def _backward(root: Value, var: dict[Value, str], inputs: set[Value]) -> tuple[l
         lines.append(Line(f"g{var[root]} = 1.0", None))
         assigned.add(root)
     for v in reversed(topological_order(root)):
-        op = v._kernel.op  # type: ignore[union-attr]
+        op = v.operation  # type: ignore[assignment]
         upstream = "g" + var[v]
-        for position, which, binds in contributions(op, len(v._prev)):
-            child = v._prev[position]
+        for position, which, binds in contributions(op, len(v.children)):
+            child = v.children[position]
             if child in inputs:
                 continue  # nobody reads the gradient of an input number
-            partial = "1.0" if which is None else op.grads[which]
+            partial = "1.0" if which is None else op.partials[which]
             target, first = "g" + var[child], child not in assigned
             assigned.add(child)
             if partial in ("1.0", "-1.0"):
                 lines.append(Line(accumulate(target, partial, upstream, first), None))
                 continue
-            names = {n: var[v._prev[i]] for n, i in binds.items()}
+            names = {n: var[v.children[i]] for n, i in binds.items()}
             names["out"] = var[v]
             if op.const:
-                names["c"] = constant(v._const)  # type: ignore[arg-type]
+                names["c"] = constant(v.constant)  # type: ignore[arg-type]
             text = accumulate(target, expression(partial, names), upstream, first)
             safe = accumulate(target, expression(partial, names, True), upstream, first) if can_raise(partial) else None
             lines.append(Line(text, safe))

@@ -122,7 +122,7 @@ def _keep_nearest(root: Value, limit: int) -> list[Value]:
     kept = {root: None}
     queue = deque([root])
     while queue and len(kept) < limit:
-        for child in queue.popleft()._prev:
+        for child in queue.popleft().children:
             if child not in kept:
                 kept[child] = None
                 queue.append(child)
@@ -264,7 +264,7 @@ def draw_graph(
         head = display[v] if collapsed and v in neuron else ids[v] + "_op"
         if head != display[v]:
             edge(head, ids[v])
-        for child in v._prev:
+        for child in v.children:
             if child not in ids:
                 edge("more", head, style="dashed", color="#999999")
             elif depth[v] - depth[child] > MAX_SPAN and display[child] == ids[child]:
@@ -294,10 +294,10 @@ def _depths(nodes: list[Value], ids: dict[Value, str]) -> dict[Value, int]:
     """Levels from the inputs, a leaf placed just before its first consumer."""
     depth: dict[Value, int] = {}
     for v in nodes:  # children first
-        depth[v] = 1 + max((depth[c] for c in v._prev if c in ids), default=-1)
+        depth[v] = 1 + max((depth[c] for c in v.children if c in ids), default=-1)
     first: dict[Value, int] = {}
     for v in nodes:
-        for c in v._prev:
+        for c in v.children:
             if c in ids and c.is_leaf:
                 first[c] = min(first.get(c, depth[v]), depth[v])
     for c, d in first.items():
@@ -310,11 +310,11 @@ def _assign_neurons(nodes: list[Value], owners: dict[Value, tuple[int, int]]) ->
     neuron = {v: owners[v] for v in nodes if v in owners}
     for v in nodes:  # children come first, so a dot is assigned before its activation
         if v.op == "dot":
-            owner = next((owners[c] for c in v._prev if c in owners), None)
+            owner = next((owners[c] for c in v.children if c in owners), None)
             if owner is not None:
                 neuron[v] = owner
-        elif v.op in ACTIVATION_OPS and v._prev[0] in neuron and v._prev[0].op == "dot":
-            neuron[v] = neuron[v._prev[0]]
+        elif v.op in ACTIVATION_OPS and v.children[0] in neuron and v.children[0].op == "dot":
+            neuron[v] = neuron[v.children[0]]
     return neuron
 
 
@@ -332,7 +332,7 @@ def _kinds(
         outputs = {output}
     elif model is not None and neuron:
         last = len(model.layers)
-        consumed = {c for v in nodes if v in neuron for c in v._prev if c in neuron and neuron[c] == neuron[v]}
+        consumed = {c for v in nodes if v in neuron for c in v.children if c in neuron and neuron[c] == neuron[v]}
         outputs = {v for v, (k, _) in neuron.items() if k == last and not v.is_leaf and v not in consumed}
     for v in outputs:
         if v in kinds:
