@@ -9,7 +9,7 @@ PYTHON ?= python3
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup graphviz test demo report lint bench clean
+.PHONY: setup graphviz test demo report lint bench docs clean
 
 setup: $(STAMP) graphviz
 
@@ -45,6 +45,9 @@ bench: setup
 	$(PY) -m pip install --quiet -e '.[bench]'
 	$(PY) benchmarks/bench_engine.py
 	$(PY) benchmarks/bench_replay.py
+
+docs: setup
+	$(PY) -c "from tinygrad_hw.kernels import kernels_markdown; print(kernels_markdown())" > docs/kernels.md
 
 clean:
 	rm -rf $(VENV) out report .pytest_cache .hypothesis .ruff_cache *.egg-info

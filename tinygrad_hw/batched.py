@@ -21,13 +21,14 @@ the numbers match the eager engine to about 1e-15 relative, not bit for bit.
 from __future__ import annotations
 
 import ast
+import functools
 from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any, Callable
 
 import numpy as np
 
-from .codegen import operand_order
+from .codegen import load, operand_order
 from .engine import Value, walk
 from .ops import OPERANDS, Op
 from .replay import record
@@ -46,10 +47,13 @@ class _Vectorize(ast.NodeTransformer):
         return ast.copy_location(call, node)
 
 
-def _array_function(text: str) -> Callable[..., Any]:
-    """The op text as ``f(a, b, c, out)`` on numpy arrays."""
+@functools.cache
+def _array_function(text: str, name: str) -> Callable[..., Any]:
+    """The rule's text as ``name(a, b, c, out)`` on numpy arrays, registered with
+    linecache so that it debugs like written code."""
     tree = ast.fix_missing_locations(_Vectorize().visit(ast.parse(text, mode="eval")))
-    return eval(f"lambda a, b, c, out: {ast.unparse(tree)}", dict(_NUMPY))
+    source = f"def {name}(a, b, c, out):\n    return {ast.unparse(tree)}\n"
+    return load(source, f"<tinygrad_hw batched: {name}>", dict(_NUMPY, __name__=__name__))[name]  # type: ignore[no-any-return]
 
 
 def _rows(index: np.ndarray) -> slice | np.ndarray:
@@ -162,7 +166,10 @@ class BatchTape:
             and (start is None or ((start < self.n_params).all() and len(np.unique(start)) == len(start)))
         )
         takes = [_rows(operands[1][0]) if dense and k == 1 else _rows(ix) for k, ix in enumerate(operands)]
-        partials = [None if g == "1.0" else _array_function(g) for g in op.partials]
+        partials = [
+            None if p == "1.0" else _array_function(p, f"{op.name}_partial{i}_arrays")
+            for i, p in enumerate(op.partials)
+        ]
         return _Group(
             op,
             out,
@@ -170,7 +177,7 @@ class BatchTape:
             takes,
             _rows(start) if start is not None else None,
             const,
-            _array_function(op.forward),
+            _array_function(op.forward, f"{op.name}_forward_arrays"),
             partials,
             [_Scatter.to(ix) for ix in operands],
             _Scatter.to(start) if start is not None else None,

@@ -174,3 +174,26 @@ def compile_kernel(op: Op, value_class: type, recording: Callable[[], bool]) -> 
     kernel = Kernel(op, scope[f"{op.name}_forward"], scope[f"{op.name}_backward"], source, filename)
     scope["KERNEL"] = kernel
     return kernel
+
+
+def kernels_markdown() -> str:
+    """``docs/kernels.md``: every op's rule and the kernels generated from it, from the code."""
+    import inspect
+    import textwrap
+
+    from .engine import KERNELS
+
+    intro = (
+        "Made by `make docs` from the code itself; a test keeps this file current. Each op's rule is the "
+        "plain function in `tinygrad_hw/ops.py`; its kernels are what `kernels.py` generates from the "
+        "rule's text and the eager engine runs: `<op>_forward` builds a node, `<op>_backward` adds "
+        "`∂out/∂operand × node.grad` into each child's grad (the chain rule). Where Python's maths can "
+        "raise, a kernel retries with the IEEE-754 forms (`safe_div`, `safe_exp`, ...: `inf` and `nan` "
+        "instead of exceptions). In a traceback, pdb or `inspect.getsource`, a kernel's file is "
+        "`<tinygrad_hw kernel: NAME>`."
+    )
+    parts = ["# The kernels, generated from the rules", "", *textwrap.wrap(intro, 100), ""]
+    for name, kernel in KERNELS.items():
+        parts += [f"## `{name}`", "", "The rule:", "", "```python", inspect.getsource(kernel.op.rule).rstrip(), "```"]
+        parts += ["", "Its kernels:", "", "```python", kernel.source.rstrip(), "```", ""]
+    return "\n".join(parts)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import functools
 from typing import Any, Callable
 
-from .codegen import ARITH_ERRORS, NAMESPACE, can_raise, contributions, expression, operand_order
+from .codegen import ARITH_ERRORS, NAMESPACE, can_raise, contributions, expression, load, operand_order
 from .engine import Value, topological_order
 from .ops import Op
 
@@ -23,18 +23,22 @@ __all__ = ["LoopedStep"]
 Rule = Callable[..., Any]
 
 
-def _compiled(text: str, params: str) -> Rule:
-    """``lambda <params>: <text>``, falling back to the IEEE-safe text where Python raises."""
-    fast = eval(f"lambda {params}: {expression(text, {})}", dict(NAMESPACE))
+def _compiled(text: str, params: str, name: str) -> Rule:
+    """``def name(<params>): return <text>``, falling back to the IEEE-safe text where
+    Python raises; registered with linecache, so that it debugs like written code."""
+    fast = f"def {name}({params}):\n    return {expression(text, {})}\n"
+    scope = load(fast, f"<tinygrad_hw looped: {name}>", dict(NAMESPACE, __name__=__name__))
     if not can_raise(text):
-        return fast  # type: ignore[no-any-return]
-    safe = eval(f"lambda {params}: {expression(text, {}, safe=True)}", dict(NAMESPACE))
+        return scope[name]  # type: ignore[no-any-return]
+    safe = f"def {name}_ieee({params}):\n    return {expression(text, {}, safe=True)}\n"
+    load(safe, f"<tinygrad_hw looped: {name}_ieee>", scope)
+    fast_rule, safe_rule = scope[name], scope[f"{name}_ieee"]
 
     def rule(*args: float) -> float:
         try:
-            return fast(*args)  # type: ignore[no-any-return]
+            return fast_rule(*args)  # type: ignore[no-any-return]
         except ARITH_ERRORS:
-            return safe(*args)  # type: ignore[no-any-return]
+            return safe_rule(*args)  # type: ignore[no-any-return]
 
     return rule
 
@@ -43,8 +47,11 @@ def _compiled(text: str, params: str) -> Rule:
 def _rules(op: Op) -> tuple[Rule, tuple[Rule | float, ...]]:
     """An op's forward rule ``f(a, b, c)`` and its partials ``d(a, b, c, out)``; a partial
     of ±1 is kept as the number (added without a multiply, as eager does)."""
-    partials = tuple(float(p) if p in ("1.0", "-1.0") else _compiled(p, "a, b, c, out") for p in op.partials)
-    return _compiled(op.forward, "a, b, c"), partials
+    partials = tuple(
+        float(p) if p in ("1.0", "-1.0") else _compiled(p, "a, b, c, out", f"{op.name}_partial{i}")
+        for i, p in enumerate(op.partials)
+    )
+    return _compiled(op.forward, "a, b, c", f"{op.name}_forward"), partials
 
 
 @functools.lru_cache(maxsize=4096)
