@@ -5,7 +5,7 @@
 
 (d) One epoch of per-sample SGD on the lab's XOR set with the report's 2-8-8-1
     sigmoid network, lr 0.1, loss (ŷ - y)², all from the same weights: micrograd
-    0.1.0, our eager engine, the replay through its public ``compile()`` (gradients
+    0.1.0, our eager engine, the replay through its public ``jit()`` (gradients
     into ``.grad``, then ``SGD.step()``), the replay as ``fit(engine="replay")`` runs
     it (the SGD update fused into the generated code), and per-sample SGD written by
     hand in Python floats (``handwritten.float_epoch``).
@@ -45,7 +45,7 @@ from tinygrad_hw.batched import BatchTape
 from tinygrad_hw.data import generate_linear
 from tinygrad_hw.losses import mse
 from tinygrad_hw.optim import SGD
-from tinygrad_hw.replay import compile, record
+from tinygrad_hw.replay import jit, record
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -85,7 +85,7 @@ def per_sample_runs(epochs: int) -> tuple[dict[str, Callable[[], list[float]]], 
         return [p.data for p in model.parameters()]
 
     compiled_model = our_model(weights)
-    step = compile(lambda x, y: mse(compiled_model(x), y))
+    step = jit(lambda x, y: mse(compiled_model(x), y))
     started = time.perf_counter()
     step(list(xs[0]), ys[0])  # the first call records and compiles
     compile_seconds = time.perf_counter() - started
@@ -121,7 +121,7 @@ def per_sample_runs(epochs: int) -> tuple[dict[str, Callable[[], list[float]]], 
     runs = {
         "micrograd 0.1.0": micrograd,
         "tinygrad_hw eager": eager,
-        "tinygrad_hw replay, compile() + SGD.step()": replay_compile,
+        "tinygrad_hw replay, jit() + SGD.step()": replay_compile,
         "tinygrad_hw replay, as fit() runs it": replay_fused,
         "hand-written Python floats": by_hand,
     }

@@ -6,7 +6,7 @@ through the report's 2-8-8-1 network (every value, then one box per neuron).
 
 import sys
 
-from tinygrad_hw.cli import main
+from lab.cli import main
 
 if __name__ == "__main__":
     sys.exit(main(["graph", *sys.argv[1:]]))

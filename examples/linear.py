@@ -7,7 +7,7 @@ figure, the learning curve and one training sample's computation graph (SVG) to 
 
 import sys
 
-from tinygrad_hw.experiment import example_main
+from lab.cli import example_main
 
 if __name__ == "__main__":
     sys.exit(example_main("linear"))

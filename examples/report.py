@@ -6,7 +6,7 @@ and write report/report.md with its figures.
 
 import sys
 
-from tinygrad_hw.cli import main
+from lab.cli import main
 
 if __name__ == "__main__":
     sys.exit(main(["report", *sys.argv[1:]]))

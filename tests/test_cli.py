@@ -6,13 +6,13 @@ import sys
 
 import pytest
 
-from tinygrad_hw.cli import main
+from lab.cli import main
 
 needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz's dot is not installed")
 
 
 def run(*args):
-    return subprocess.run([sys.executable, "-m", "tinygrad_hw.cli", *args], capture_output=True, text=True, timeout=120)
+    return subprocess.run([sys.executable, "-m", "lab.cli", *args], capture_output=True, text=True, timeout=120)
 
 
 @pytest.mark.parametrize("args", [[], ["train"], ["graph"]])
@@ -112,7 +112,7 @@ def test_errors_at_run_time_share_the_commands_prefix(tmp_path):
 
 
 def test_help_states_the_defaults_the_code_uses():
-    from tinygrad_hw.experiment import DEFAULT_EPOCHS
+    from lab.experiment import DEFAULT_EPOCHS
 
     text = " ".join(run("train", "--help").stdout.split())
     for dataset, epochs in DEFAULT_EPOCHS.items():

@@ -14,7 +14,7 @@ from tinygrad_hw.kernels import compile_kernel, kernels_markdown
 from tinygrad_hw.losses import mse
 from tinygrad_hw.nn import MLP
 from tinygrad_hw.ops import Op
-from tinygrad_hw.replay import compile
+from tinygrad_hw.replay import jit
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -43,7 +43,7 @@ def test_inspect_shows_kernels_and_replays():
     assert source.startswith("def sigmoid_backward(node):") and "d0 = out * (1.0 - out)" in source
     assert KERNELS["sigmoid"].forward.__name__ == "sigmoid_forward"
     model = MLP(2, [2, 1], seed=0)
-    step = compile(lambda x, y: mse(model(x), y))
+    step = jit(lambda x, y: mse(model(x), y))
     step([0.5, 0.5], 1.0)
     replayed = next(iter(step.tapes.values())).step.fast
     assert inspect.getsource(replayed).startswith("def step(W, X, lr=None):")

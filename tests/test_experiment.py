@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tinygrad_hw.experiment import train_and_draw
+from lab.experiment import train_and_draw
 from tinygrad_hw.serialize import load
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -9,7 +9,7 @@ import pytest
 from tinygrad_hw import Value, is_grad_enabled, no_grad
 from tinygrad_hw.data import generate_xor_easy
 from tinygrad_hw.nn import MLP
-from tinygrad_hw.replay import compile
+from tinygrad_hw.replay import jit
 from tinygrad_hw.train import fit, predict
 
 
@@ -122,7 +122,7 @@ def test_one_no_grad_object_can_be_entered_again_while_active():
 
 def test_a_replay_compiled_inside_no_grad_still_records_its_graph():
     w = Value(2.0)
-    step = compile(lambda x: (w * x).sigmoid())
+    step = jit(lambda x: (w * x).sigmoid())
     with no_grad():
         first = step(0.5)
     second = step(0.5)

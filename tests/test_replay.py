@@ -13,7 +13,7 @@ from tinygrad_hw.data import generate_linear, generate_xor_easy
 from tinygrad_hw.losses import binary_cross_entropy, mse
 from tinygrad_hw.nn import MLP
 from tinygrad_hw.optim import SGD, Adam
-from tinygrad_hw.replay import Replay, ReplayError, compile, record
+from tinygrad_hw.replay import Replay, ReplayError, jit, record
 from tinygrad_hw.testing import expressions
 from tinygrad_hw.train import fit
 
@@ -28,7 +28,7 @@ def test_replay_gives_the_eager_engines_bits_on_random_graphs(expr, shift):
 
 
 def _check_the_eager_bits(expr, shift):
-    step = compile(expr)
+    step = jit(expr)
     step(*[Value(x) for x in expr.inputs])  # first call: recorded (and run eagerly)
     point = [x + shift for x in expr.inputs]  # new inputs: the replay, not the recording
     replayed = [Value(x) for x in point]
@@ -42,7 +42,7 @@ def _check_the_eager_bits(expr, shift):
 
 @given(expressions())
 def test_number_arguments_are_inputs_too(expr):
-    step = compile(expr)
+    step = jit(expr)
     first = step(*expr.inputs)
     assert _bits(step(*expr.inputs)) == _bits(first) == _bits(expr(*[Value(x) for x in expr.inputs]).data)
 
@@ -52,7 +52,7 @@ def test_number_arguments_are_inputs_too(expr):
 )
 def test_mlp_gradients_are_the_eager_ones_bit_for_bit(sizes, activation):
     model = MLP(3, sizes, activation, seed=4)
-    step = compile(lambda x, y: mse(model(x), y))
+    step = jit(lambda x, y: mse(model(x), y))
     target = [0.5] * sizes[-1] if sizes[-1] > 1 else 0.5
     step([0.1, 0.2, 0.3], target)
     model.zero_grad()
@@ -66,7 +66,7 @@ def test_mlp_gradients_are_the_eager_ones_bit_for_bit(sizes, activation):
 
 def test_gradients_accumulate_like_backward():
     w = Value(2.0)
-    step = compile(lambda x: w * x)
+    step = jit(lambda x: w * x)
     step(3.0)
     step(4.0)
     assert w.grad == 7.0
@@ -140,7 +140,7 @@ def test_maths_at_the_edges_falls_back_to_ieee_like_eager(x):
     def f(v):  # exp overflows at v = 1; log is -inf at 1 and nan below; 1/(v - 1) is a pole
         return (v * 1000.0).exp() + (v - 1.0).log() + 1.0 / (v - 1.0) + (v - 0.7) ** -1 + (v * -1000.0).sigmoid()
 
-    step = compile(f)
+    step = jit(f)
     step(Value(0.5))
     replayed = Value(x)
     loss = step(replayed)  # no OverflowError, ValueError or ZeroDivisionError
@@ -160,7 +160,7 @@ def test_a_new_argument_structure_is_recorded_anew():
         calls.append(len(xs))
         return Value.sum([Value(0.0) + x for x in xs])
 
-    step = compile(f)
+    step = jit(f)
     assert step([1.0, 2.0]) == 3.0 and step([1.0, 2.0, 3.0]) == 6.0 and step([4.0, 5.0]) == 9.0
     assert calls == [2, 3]  # the third call replayed the first recording
     assert len(step.tapes) == 2
@@ -170,14 +170,14 @@ def test_check_mode_catches_control_flow_on_the_data():
     def f(x):
         return x * 2.0 if x.data > 0 else x * 3.0
 
-    quiet = compile(f)
+    quiet = jit(f)
     quiet(1.0)
     assert quiet(-1.0) == -2.0  # replayed the branch it was recorded with: why check mode exists
-    strict = compile(f, check=True)
+    strict = jit(f, check=True)
     strict(1.0)
     with pytest.raises(ReplayError, match="different graph"):
         strict(-1.0)
-    every_second = compile(f, check=2)
+    every_second = jit(f, check=2)
     every_second(1.0)
     every_second(-1.0)  # first replay, not checked
     with pytest.raises(ReplayError):
@@ -186,24 +186,24 @@ def test_check_mode_catches_control_flow_on_the_data():
 
 def test_what_cannot_be_replayed_is_refused_clearly():
     with pytest.raises(ReplayError, match="must return a Value"):
-        compile(lambda x: 3.0)(1.0)
+        jit(lambda x: 3.0)(1.0)
     with pytest.raises(TypeError, match="not str"):
-        compile(lambda x: x)("a")
+        jit(lambda x: x)("a")
     w = Value(1.0)
     with pytest.raises(ReplayError, match="computed Value"):
-        compile(lambda v: v * 2)(w * 3)
+        jit(lambda v: v * 2)(w * 3)
     with pytest.raises(TypeError, match="takes a function"):
-        compile(3)
+        jit(3)
     with pytest.raises(ValueError, match="check must be"):
         Replay(lambda x: x, check="yes")
 
 
 def test_decorator_forms_and_readable_source():
-    @compile
+    @jit
     def f(x, y):
         return (x * y).sigmoid()
 
-    @compile(check=True)
+    @jit(check=True)
     def g(x):
         return x.tanh()
 
@@ -255,7 +255,7 @@ def test_every_constant_eager_accepts_replays_bit_for_bit(executor, spelling, c)
     def f(x):
         return op(x * w, c).sigmoid() + op(x, c)
 
-    step = compile(f)
+    step = jit(f)
     step(Value(0.5))  # recorded
     for point in (-1.5, 0.0, 2.0):
         replayed = Value(point)
@@ -296,7 +296,7 @@ def test_a_sum_of_five_thousand_terms_replays(executor):
     def total(xs):
         return Value.sum([x * x for x in xs])
 
-    step = compile(total)
+    step = jit(total)
     xs = [Value(i / 5000) for i in range(5000)]
     step(xs)
     again = [Value(i / 5000) for i in range(5000)]
@@ -311,7 +311,7 @@ def test_a_chain_of_a_hundred_thousand_ops_replays_as_eager():
             y = y * 1.0000001 + x
         return y
 
-    step = compile(chain)
+    step = jit(chain)
     step(Value(0.5))
     replayed = Value(0.25)
     loss = step(replayed)
@@ -329,7 +329,7 @@ def test_a_chain_of_a_million_ops_replays_as_eager():
             y = y * 1.0000001 + x
         return y
 
-    step = compile(chain)
+    step = jit(chain)
     step(Value(0.5))
     replayed = Value(0.25)
     loss = step(replayed)
@@ -351,7 +351,7 @@ def test_fuzzed_constants_replay_bit_for_bit(spelling, c, point):
     def f(x):
         return op(x * w, c).tanh() * op(x, c)
 
-    step = compile(f)
+    step = jit(f)
     step(Value(0.5))
     replayed = Value(point)
     w.grad = 0.0
@@ -362,3 +362,11 @@ def test_fuzzed_constants_replay_bit_for_bit(spelling, c, point):
     out.backward()
     assert _bits(loss) == _bits(out.data)
     assert (_bits(replayed.grad), _bits(replayed_w)) == (_bits(eager.grad), _bits(w.grad))
+
+
+def test_the_old_name_compile_still_works_with_a_warning():
+    from tinygrad_hw import replay
+
+    with pytest.warns(DeprecationWarning, match="replay.compile is now tinygrad_hw.replay.jit"):
+        step = replay.compile(lambda x: x * 2.0)
+    assert step(1.5) == 3.0

@@ -5,8 +5,8 @@ import re
 
 import pytest
 
-from tinygrad_hw.cli import main
-from tinygrad_hw.report import Outcome, Setting, _hidden_units_verdict, _learning_rate_verdict, _sweep_sentences
+from lab.cli import main
+from lab.report import Outcome, Setting, _hidden_units_verdict, _learning_rate_verdict, _sweep_sentences
 from tinygrad_hw.train import History
 
 
@@ -97,7 +97,7 @@ def tiny_plan(monkeypatch):
     """The quick plan cut to one seed and a few epochs: enough to write a whole report."""
     import dataclasses
 
-    import tinygrad_hw.report as report
+    import lab.report as report
 
     full = report._plan
 
@@ -127,7 +127,7 @@ def test_a_report_replaces_an_earlier_one_whole(tmp_path, tiny_plan):
 
 
 def test_an_interrupted_report_leaves_the_earlier_one_as_it_was(tmp_path, tiny_plan, monkeypatch):
-    import tinygrad_hw.report as report
+    import lab.report as report
 
     out = tmp_path / "report"
     assert main(["report", "--out", str(out), "--no-progress"]) == 0

@@ -189,3 +189,12 @@ def load(source: str, filename: str, scope: dict[str, Any], keep: str | None = N
     if keep is not None:
         weakref.finalize(scope[keep], linecache.cache.pop, filename, None)
     return scope
+
+
+def __getattr__(name: str) -> Any:
+    """``compile_kernel`` and ``Kernel`` moved to ``kernels.py`` in 0.2; forwarded until 0.3."""
+    if name in ("compile_kernel", "Kernel"):
+        from ._moved import forwarder
+
+        return forwarder(__name__, "tinygrad_hw.kernels")(name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -205,9 +205,15 @@ class Value:
     # -- inspection ----------------------------------------------------------------------
 
     @property
-    def _op(self) -> str:
-        """The op that made this node, as micrograd names it ('' for a leaf)."""
+    def symbol(self) -> str:
+        """How the op that made this node reads in a drawing: ``+``, ``*3``, ``sigmoid``
+        ('' for a leaf)."""
         return "" if self._kernel is None else label(self._kernel.op, self._const)
+
+    @property
+    def _op(self) -> str:
+        """micrograd's name for :attr:`symbol`."""
+        return self.symbol
 
     @property
     def op(self) -> str:

@@ -1,14 +1,14 @@
 """Trace once, replay fast: one training step's graph compiled to straight-line Python.
 
 A training step builds the same graph every time; only the numbers change.
-``compile`` records the graph on the first call and turns it, from the op
+``jit`` records the graph on the first call and turns it, from the op
 table's own text, into one generated Python function over plain floats: no
 ``Value`` objects per step, no topological sort, no dispatch. Later calls run
 that function on the new inputs and the parameters' current ``.data``, and add
 the gradients into the parameters' ``.grad`` as ``backward()`` would -- the same
 operations in the same order, so the same bits::
 
-    step = compile(lambda x, y: mse(model(x), y))
+    step = jit(lambda x, y: mse(model(x), y))
     for x, y in data:
         loss = step(x, y)          # a float; the parameters' .grad accumulated
         opt.step()
@@ -29,6 +29,7 @@ graph or the numbers differ; use it while developing.
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass
 from typing import Any, Callable, Union
 
@@ -38,7 +39,7 @@ from .straightline import StraightLine, build
 
 Step = Union[StraightLine, LoopedStep]
 
-__all__ = ["Replay", "ReplayError", "Tape", "compile", "record"]
+__all__ = ["Replay", "ReplayError", "Tape", "jit", "record"]
 
 
 class ReplayError(RuntimeError):
@@ -176,7 +177,7 @@ class Replay:
 
     def __init__(self, fn: Callable[..., Value], check: bool | int = False) -> None:
         if not callable(fn):
-            raise TypeError(f"compile() takes a function, not {type(fn).__name__}")
+            raise TypeError(f"jit() takes a function, not {type(fn).__name__}")
         if isinstance(check, bool):
             self.every = 1 if check else 0
         elif isinstance(check, int) and check >= 0:
@@ -210,7 +211,7 @@ class Replay:
         if fresh.shape != tape.shape:
             raise ReplayError(
                 "the function built a different graph than the one recorded (Python control flow on the data?); "
-                "replay cannot be used for it, or give each case its own compile()"
+                "replay cannot be used for it, or give each case its own jit()"
             )
         expected = grad(out, fresh.params[: fresh.captured] + [p for p in placeholders if p in fresh.params])
         if out.data != loss or any(not _same(a, b) for a, b in zip(expected, grads)):
@@ -228,9 +229,15 @@ def _same(a: float, b: float) -> bool:
     return a == b or (math.isnan(a) and math.isnan(b))
 
 
-def compile(fn: Callable[..., Value] | None = None, *, check: bool | int = False) -> Any:
+def jit(fn: Callable[..., Value] | None = None, *, check: bool | int = False) -> Any:
     """Record ``fn`` on its first call and replay it after; usable as a decorator
-    (``@compile`` or ``@compile(check=True)``). See :class:`Replay`."""
+    (``@jit`` or ``@jit(check=True)``). See :class:`Replay`."""
     if fn is None:
         return lambda f: Replay(f, check=check)
     return Replay(fn, check=check)
+
+
+def compile(fn: Callable[..., Value] | None = None, *, check: bool | int = False) -> Any:
+    """Deprecated: :func:`jit` (the old name shadowed Python's builtin ``compile``)."""
+    warnings.warn("tinygrad_hw.replay.compile is now tinygrad_hw.replay.jit", DeprecationWarning, stacklevel=2)
+    return jit(fn, check=check)

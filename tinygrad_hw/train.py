@@ -129,24 +129,10 @@ def fit(
     (its ``loss`` holds the completed epochs, ``steps`` the completed steps). A
     first Ctrl-C takes effect when the current step ends; a second one at once.
     """
-    if not is_count(epochs):
-        raise ValueError(f"epochs must be a positive integer, got {epochs!r}")
-    if engine not in ENGINES:
-        raise ValueError(f"unknown engine {engine!r}: choose one of {', '.join(map(repr, ENGINES))}")
-    loss_fn = LOSSES.get(loss) if isinstance(loss, str) else loss
-    if loss_fn is None or not callable(loss_fn):
-        raise ValueError(f"unknown loss {loss!r}: choose one of {', '.join(map(repr, LOSSES))} or pass a function")
+    loss_fn = _check_options(epochs, engine, loss, batch_size, log_every)
     xs, ys = _dataset(model, X, y)
     check_targets(loss_fn, ys)
-    n = len(xs)
-    if batch_size is None:
-        batch_size = n
-    if not is_count(batch_size):
-        raise ValueError(f"batch_size must be a positive integer or None (full batch), got {batch_size!r}")
-    if log_every is None:
-        log_every = _nice_interval(epochs)
-    if not is_count(log_every):
-        raise ValueError(f"log_every must be a positive integer, got {log_every!r}")
+    batch_size = len(xs) if batch_size is None else batch_size
     opt = optimizer if optimizer is not None else SGD(model.parameters(), lr)
     out = file if file is not None else sys.stdout
     say = (lambda line: tqdm.write(line, file=out)) if verbose else (lambda line: None)
@@ -155,12 +141,12 @@ def fit(
         steps: _EagerSteps = _ReplaySteps(model, loss_fn, opt, xs, ys, batch_size)
     else:
         steps = _EagerSteps(model, loss_fn, opt, xs, ys)
-    schedule = _Schedule(n, batch_size, shuffle, seed)
     start = time.perf_counter()
     bar = tqdm(total=epochs, disable=None if progress else True, delay=1.0, unit="epoch", leave=False)
     try:
         with _InterruptAfterStep() as interrupt:
-            _train(steps, schedule, history, bar, interrupt, say, log_every)
+            schedule = _Schedule(len(xs), batch_size, shuffle, seed)
+            _train(steps, schedule, history, bar, interrupt, say, log_every or _nice_interval(epochs))
     except BaseException as error:
         history.seconds = time.perf_counter() - start
         _attach(error, history)
@@ -177,6 +163,22 @@ def fit(
     if verbose:
         print_predictions(pred, history.accuracy, file=out)
     return history
+
+
+def _check_options(epochs: Any, engine: Any, loss: Any, batch_size: Any, log_every: Any) -> Callable[..., Value]:
+    """Refuse bad options before any work; return the loss function."""
+    if not is_count(epochs):
+        raise ValueError(f"epochs must be a positive integer, got {epochs!r}")
+    if engine not in ENGINES:
+        raise ValueError(f"unknown engine {engine!r}: choose one of {', '.join(map(repr, ENGINES))}")
+    loss_fn = LOSSES.get(loss) if isinstance(loss, str) else loss
+    if loss_fn is None or not callable(loss_fn):
+        raise ValueError(f"unknown loss {loss!r}: choose one of {', '.join(map(repr, LOSSES))} or pass a function")
+    if batch_size is not None and not is_count(batch_size):
+        raise ValueError(f"batch_size must be a positive integer or None (full batch), got {batch_size!r}")
+    if log_every is not None and not is_count(log_every):
+        raise ValueError(f"log_every must be a positive integer, got {log_every!r}")
+    return loss_fn  # type: ignore[no-any-return]
 
 
 class _Schedule:

@@ -157,6 +157,18 @@ def draw_graph(
     Render with ``.render(path, format="svg")`` or ``.pipe(format="svg")``; in
     Jupyter the object shows itself.
     """
+    _check_arguments(root, color_by, level, model, max_nodes, title)
+    everything = walk(root)
+    if model is not None and not set(_owners(model)) & set(everything):
+        raise ValueError(
+            f"none of the model's parameters is in this graph: was it computed by another model? ({model!r})"
+        )
+    nodes, note = _select(root, everything, max_nodes, collapse)
+    drawing = _Drawing(root, nodes, model, params, output, color_by, level == "neuron", group, rankdir)
+    return drawing.render(title, note, len(everything))
+
+
+def _check_arguments(root: Any, color_by: Any, level: Any, model: Any, max_nodes: Any, title: Any) -> None:
     if not isinstance(root, Value):
         raise TypeError(f"draw_graph() takes a Value, not {type(root).__name__}")
     if color_by not in ("grad", "data", None):
@@ -169,55 +181,87 @@ def draw_graph(
         raise ValueError(f"max_nodes must be a positive integer, got {max_nodes!r}")
     if not isinstance(title, str):
         raise TypeError(f"title must be a str, not {type(title).__name__}")
-    everything = walk(root)
+
+
+def _select(root: Value, everything: list[Value], max_nodes: int, collapse: bool) -> tuple[list[Value], str]:
+    """The values to draw (children first), and a note when some are left out."""
     total = len(everything)
-    if model is not None and not set(_owners(model)) & set(everything):
-        raise ValueError(
-            f"none of the model's parameters is in this graph: was it computed by another model? ({model!r})"
+    if total <= max_nodes:
+        return everything, ""
+    if not collapse:
+        raise GraphTooLarge(
+            f"the graph has {total:,} values, more than max_nodes={max_nodes}: pass max_nodes={total} "
+            f"to draw all of it, or collapse=True to draw the {max_nodes} nearest the output"
         )
-    note = ""
-    if total > max_nodes:
-        if not collapse:
-            raise GraphTooLarge(
-                f"the graph has {total:,} values, more than max_nodes={max_nodes}: pass max_nodes={total} "
-                f"to draw all of it, or collapse=True to draw the {max_nodes} nearest the output"
-            )
-        keep = set(_keep_nearest(root, max_nodes))
-        nodes = [v for v in everything if v in keep]
-        note = f"showing the {len(nodes):,} values nearest the output of {total:,}; pass max_nodes={total} for all"
-    else:
-        nodes = everything
-    ids = {v: f"v{i}" for i, v in enumerate(nodes)}
+    keep = set(_keep_nearest(root, max_nodes))
+    nodes = [v for v in everything if v in keep]
+    return nodes, f"showing the {len(nodes):,} values nearest the output of {total:,}; pass max_nodes={total} for all"
 
-    owners = _owners(model) if model is not None else {}
-    parameters = set(owners) | set(_parameters(params))
-    neuron = _assign_neurons(nodes, owners) if owners else {}
-    kinds = _kinds(nodes, root, parameters, neuron, output, model)
-    collapsed = level == "neuron"
-    members: dict[tuple[int, int], list[Value]] = defaultdict(list)
-    for v in nodes:
-        if v in neuron:
-            members[neuron[v]].append(v)
-    display = {v: (f"n{neuron[v][0]}_{neuron[v][1]}" if collapsed and v in neuron else ids[v]) for v in nodes}
 
-    graph_attr = {"rankdir": rankdir, "fontname": "Helvetica", "newrank": "true", "nodesep": "0.12"}
-    label = "\n".join(x for x in (title, note) if x)
-    if label:
-        graph_attr.update(label=plain_label(label), labelloc="t", fontsize="16")
-    dot = graphviz.Digraph(
-        name="computation graph", graph_attr=graph_attr, node_attr={"fontname": "Helvetica", "fontsize": "11"}
-    )
-    top = _scale_top([v for v in nodes if v is not root] or nodes, color_by)  # not the seed ∂root/∂root = 1
+class _Drawing:
+    """One drawing in the making: what each value is, where it goes, and its DOT."""
 
-    def add_value(target: graphviz.Digraph, v: Value) -> None:
+    def __init__(
+        self,
+        root: Value,
+        nodes: list[Value],
+        model: Any,
+        params: Any,
+        output: Value | None,
+        color_by: str | None,
+        collapsed: bool,
+        group: bool,
+        rankdir: str,
+    ) -> None:
+        self.root, self.nodes, self.model, self.color_by = root, nodes, model, color_by
+        self.collapsed, self.group, self.rankdir = collapsed, group, rankdir
+        self.ids = {v: f"v{i}" for i, v in enumerate(nodes)}
+        owners = _owners(model) if model is not None else {}
+        self.parameters = set(owners) | set(_parameters(params))
+        self.neuron = _assign_neurons(nodes, owners) if owners else {}
+        self.kinds = _kinds(nodes, root, self.parameters, self.neuron, output, model)
+        self.members: dict[tuple[int, int], list[Value]] = defaultdict(list)
+        for v in nodes:
+            if v in self.neuron:
+                self.members[self.neuron[v]].append(v)
+        self.display = {
+            v: (f"n{self.neuron[v][0]}_{self.neuron[v][1]}" if collapsed and v in self.neuron else self.ids[v])
+            for v in nodes
+        }
+        self.top = _scale_top([v for v in nodes if v is not root] or nodes, color_by)  # not the seed ∂root/∂root = 1
+        self.drawn: set[tuple[str, str]] = set()
+
+    def render(self, title: str, note: str, total: int) -> graphviz.Digraph:
+        graph_attr = {"rankdir": self.rankdir, "fontname": "Helvetica", "newrank": "true", "nodesep": "0.12"}
+        label = "\n".join(x for x in (title, note) if x)
+        if label:
+            graph_attr.update(label=plain_label(label), labelloc="t", fontsize="16")
+        dot = graphviz.Digraph(
+            name="computation graph", graph_attr=graph_attr, node_attr={"fontname": "Helvetica", "fontsize": "11"}
+        )
+        for v in self.nodes:
+            if not (v in self.neuron and (self.group or self.collapsed)):
+                self._value(dot, v)
+        self._layers(dot)
+        self._edges(dot)
+        if note:
+            more = f"… {total - len(self.nodes):,} more values"
+            dot.node("more", more, shape="box", style="dashed,rounded", color="#999999")
+        if self.color_by is not None or self.parameters:
+            dot.node("legend", _legend(self.color_by, self.top, set(self.kinds.values())), shape="plaintext")
+        return dot
+
+    def _value(self, target: graphviz.Digraph, v: Value) -> None:
+        """A value's box (label, data, grad), and its op's oval if it was computed."""
         fields = ([_field(v.label)] if v.label else []) + [f"data {number(v.data)}", f"grad {number(v.grad)}"]
-        attrs = dict(KIND_STYLE[kinds[v]])
-        attrs["fillcolor"], attrs["fontcolor"] = _fill(v, color_by, top)
-        target.node(ids[v], "{ " + " | ".join(fields) + " }", shape="record", **attrs)
+        attrs = dict(KIND_STYLE[self.kinds[v]])
+        attrs["fillcolor"], attrs["fontcolor"] = _fill(v, self.color_by, self.top)
+        target.node(self.ids[v], "{ " + " | ".join(fields) + " }", shape="record", **attrs)
         if not v.is_leaf:
-            target.node(ids[v] + "_op", plain_label(v._op), **OP_STYLE)
+            target.node(self.ids[v] + "_op", plain_label(v.symbol), **OP_STYLE)
 
-    def add_neuron(target: graphviz.Digraph, key: tuple[int, int], values: list[Value]) -> None:
+    def _neuron(self, target: graphviz.Digraph, key: tuple[int, int], values: list[Value]) -> None:
+        """One box for a whole neuron: its z and a, and its parameters' largest gradient."""
         sums = [v for v in values if v.op == "dot"]
         shown = [v for v in values if not v.is_leaf][:2]  # the first sample's z (and a)
         weights = [v for v in values if v.is_leaf]
@@ -226,68 +270,59 @@ def draw_graph(
         if weights:
             largest = max(abs(w.grad) for w in weights)
             fields.append(f"{len(weights)} parameters, largest \\|grad\\| {number(largest)}")
-        kind = "output" if any(kinds[v] == "output" for v in values) else "intermediate"
+        kind = "output" if any(self.kinds[v] == "output" for v in values) else "intermediate"
         attrs = dict(KIND_STYLE[kind])
-        attrs["fillcolor"], attrs["fontcolor"] = _fill(sums[0] if sums else values[0], color_by, top)
+        attrs["fillcolor"], attrs["fontcolor"] = _fill(sums[0] if sums else values[0], self.color_by, self.top)
         stacked = " | ".join(fields)  # fields across the flow: stacked when drawn left to right
-        target.node(
-            display[values[0]], stacked if rankdir in ("LR", "RL") else "{ " + stacked + " }", shape="record", **attrs
-        )
+        label = stacked if self.rankdir in ("LR", "RL") else "{ " + stacked + " }"
+        target.node(self.display[values[0]], label, shape="record", **attrs)
 
-    for v in nodes:
-        if not (v in neuron and (group or collapsed)):
-            add_value(dot, v)
-    for k in sorted({key[0] for key in members} if group or collapsed else ()):
-        with dot.subgraph(name=f"cluster_layer{k}") if group else nullcontext(dot) as layer:
-            if group:
-                layer.attr(label=f"layer {k} ({model.layers[k - 1].activation})", style="rounded", color="#999999")
-            for key in sorted(key for key in members if key[0] == k):
-                if collapsed:
-                    add_neuron(layer, key, members[key])
-                    continue
-                with layer.subgraph(name=f"cluster_layer{k}_neuron{key[1]}") as box:
-                    box.attr(label=f"neuron {key[1]}", style="rounded,dashed", color="#bbbbbb", fontsize="10")
-                    for v in members[key]:
-                        add_value(box, v)
+    def _layers(self, dot: graphviz.Digraph) -> None:
+        """An MLP's values in one cluster per layer, and per neuron inside it (or one box per neuron)."""
+        if not (self.group or self.collapsed):
+            return
+        for k in sorted({key[0] for key in self.members}):
+            with dot.subgraph(name=f"cluster_layer{k}") if self.group else nullcontext(dot) as layer:
+                if self.group:
+                    activation = self.model.layers[k - 1].activation
+                    layer.attr(label=f"layer {k} ({activation})", style="rounded", color="#999999")
+                for key in sorted(key for key in self.members if key[0] == k):
+                    if self.collapsed:
+                        self._neuron(layer, key, self.members[key])
+                        continue
+                    with layer.subgraph(name=f"cluster_layer{k}_neuron{key[1]}") as box:
+                        box.attr(label=f"neuron {key[1]}", style="rounded,dashed", color="#bbbbbb", fontsize="10")
+                        for v in self.members[key]:
+                            self._value(box, v)
 
-    drawn: set[tuple[str, str]] = set()
-
-    def edge(tail: str, head: str, **attrs: str) -> None:
-        if tail != head and (tail, head) not in drawn:
-            drawn.add((tail, head))
+    def _edge(self, dot: graphviz.Digraph, tail: str, head: str, **attrs: str) -> None:
+        if tail != head and (tail, head) not in self.drawn:
+            self.drawn.add((tail, head))
             dot.edge(tail, head, **attrs)
 
-    depth = _depths(nodes, ids)
-    for v in nodes:
-        if v.is_leaf:
-            continue
-        head = display[v] if collapsed and v in neuron else ids[v] + "_op"
-        if head != display[v]:
-            edge(head, ids[v])
-        for child in v.children:
-            if child not in ids:
-                edge("more", head, style="dashed", color="#999999")
-            elif depth[v] - depth[child] > MAX_SPAN and display[child] == ids[child]:
-                # far from where it is drawn: a dotted copy here keeps every edge short
-                copy = f"{ids[child]}_at_{ids[v]}"
-                if (copy, head) not in drawn:
-                    dot.node(
-                        copy,
-                        plain_label((child.label or "value") + f" ({number(child.data)})"),
-                        shape="box",
-                        style="dotted,rounded",
-                        color="#666666",
-                        fontsize="9",
-                        tooltip="drawn in full upstream",
-                    )
-                edge(copy, head)
-            else:
-                edge(display[child], head)
-    if note:
-        dot.node("more", f"… {total - len(nodes):,} more values", shape="box", style="dashed,rounded", color="#999999")
-    if color_by is not None or parameters:
-        dot.node("legend", _legend(color_by, top, set(kinds.values())), shape="plaintext")
-    return dot
+    def _edges(self, dot: graphviz.Digraph) -> None:
+        """Data flowing in: child → op → value. A child drawn far away gets a dotted copy
+        beside its consumer, so that no edge crosses more than MAX_SPAN levels."""
+        depth = _depths(self.nodes, self.ids)
+        ids, display = self.ids, self.display
+        for v in self.nodes:
+            if v.is_leaf:
+                continue
+            head = display[v] if self.collapsed and v in self.neuron else ids[v] + "_op"
+            if head != display[v]:
+                self._edge(dot, head, ids[v])
+            for child in v.children:
+                if child not in ids:
+                    self._edge(dot, "more", head, style="dashed", color="#999999")
+                elif depth[v] - depth[child] > MAX_SPAN and display[child] == ids[child]:
+                    copy = f"{ids[child]}_at_{ids[v]}"
+                    if (copy, head) not in self.drawn:
+                        text = plain_label((child.label or "value") + f" ({number(child.data)})")
+                        style = {"shape": "box", "style": "dotted,rounded", "color": "#666666", "fontsize": "9"}
+                        dot.node(copy, text, tooltip="drawn in full upstream", **style)
+                    self._edge(dot, copy, head)
+                else:
+                    self._edge(dot, display[child], head)
 
 
 def _depths(nodes: list[Value], ids: dict[Value, str]) -> dict[Value, int]:

@@ -1,0 +1,244 @@
+"""The ``tinygrad-hw`` console command: ``train``, ``graph`` and ``report``, and the
+options of ``examples/xor.py`` and ``examples/linear.py``.
+
+Bad arguments exit with status 2 and one line; a failure at run time exits 1
+with one line; neither prints a traceback. Arguments are checked before any
+work starts (a folder that is a file, a seed numpy would refuse).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+from tinygrad_hw.losses import LOSSES
+from tinygrad_hw.nn import ACTIVATIONS
+from tinygrad_hw.train import ENGINES
+
+from .experiment import DATASETS, DEFAULT_EPOCHS, OPTIMIZERS, train_and_draw
+
+__all__ = ["OneLineParser", "add_training_arguments", "build_parser", "example_main", "main"]
+
+SEEDS = range(2**32)  # what numpy's and random's generators accept alike
+
+
+# -- argument types: a value, or a one-line usage error --------------------------------------
+
+
+def _positive(kind: type, noun: str) -> Callable[[str], Any]:
+    """``kind(text)``, finite and above zero."""
+
+    def parse(text: str) -> Any:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not {'an' if noun[0] in 'aeiou' else 'a'} {noun}") from None
+        if not value < float("inf"):
+            raise argparse.ArgumentTypeError(f"{text!r} is not a finite {noun}")
+        if not value > 0:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a positive {noun}")
+        return value
+
+    return parse
+
+
+positive_int, positive_float = _positive(int, "integer"), _positive(float, "number")
+
+
+def seed(text: str) -> int:
+    """A seed numpy accepts: 0 to 2**32 - 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    if value not in SEEDS:
+        raise argparse.ArgumentTypeError(f"{value} is not a seed: seeds run from 0 to {SEEDS[-1]}")
+    return value
+
+
+def output_folder(text: str) -> Path:
+    """A folder to write into: not empty, not an existing file."""
+    if not text:
+        raise argparse.ArgumentTypeError("an empty name is no folder: name one ('.' is this one)")
+    path = Path(text)
+    if path.exists() and not path.is_dir():
+        raise argparse.ArgumentTypeError(f"{text} is a file, not a folder")
+    return path
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line on stderr and exit status 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
+# -- the commands ---------------------------------------------------------------------------
+
+
+def add_training_arguments(parser: argparse.ArgumentParser, dataset: str | None = None) -> None:
+    """The options of a training run; ``dataset`` fixes the data set (the examples)."""
+    if dataset is None:
+        parser.add_argument("--dataset", choices=sorted(DATASETS), default="xor", help="the lab's data set")
+    parser.add_argument(
+        "--hidden", type=positive_int, nargs="+", default=[8, 8], metavar="N", help="hidden layer sizes (default: 8 8)"
+    )
+    parser.add_argument(
+        "--activation",
+        choices=[a for a in ACTIVATIONS if a != "linear"],
+        default="sigmoid",
+        help="activation of every layer (default: sigmoid)",
+    )
+    parser.add_argument("--lr", type=positive_float, default=0.1, help="learning rate (default: 0.1)")
+    defaults = ", ".join(f"{n} for {name}" for name, n in DEFAULT_EPOCHS.items() if dataset in (None, name))
+    parser.add_argument("--epochs", type=positive_int, default=None, help=f"epochs (default: {defaults})")
+    parser.add_argument("--optimizer", choices=OPTIMIZERS, default="sgd", help="default: sgd, the report's rule")
+    losses = sorted(set(LOSSES) - {"binary_cross_entropy"})
+    parser.add_argument("--loss", choices=losses, default="mse", help="mse, the report's (ŷ - y)², or bce")
+    parser.add_argument(
+        "--batch-size", type=positive_int, default=1, help="samples per update (default: 1, per-sample SGD)"
+    )
+    parser.add_argument(
+        "--seed", type=seed, default=1, help="seed of the initial weights and the linear data (0 to 2**32 - 1)"
+    )
+    parser.add_argument(
+        "--engine",
+        choices=ENGINES,
+        default="replay",
+        help="replay (default: the step recorded once and replayed, faster; per sample the same bits as eager, "
+        "batches equal to about 1e-15) or eager",
+    )
+    parser.add_argument("--out", type=output_folder, default=Path("out"), help="folder for the figures (default: out/)")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+def _train(args: argparse.Namespace) -> int:
+    result = train_and_draw(
+        args.dataset,
+        hidden=args.hidden,
+        activation=args.activation,
+        lr=args.lr,
+        epochs=args.epochs,
+        optimizer=args.optimizer,
+        loss=args.loss,
+        batch_size=args.batch_size,
+        seed=args.seed,
+        engine=args.engine,
+        out=args.out,
+        progress=not args.no_progress,
+    )
+    return 1 if result.history.diverged else 0
+
+
+def _graph(args: argparse.Namespace) -> int:
+    from viz.gallery import draw_gallery
+
+    written = draw_gallery(args.out)
+    print("Wrote " + ", ".join(str(p) for p in written))
+    return 0
+
+
+def _report(args: argparse.Namespace) -> int:
+    from .report import write_report
+
+    path = write_report(args.out, quick=args.quick, engine=args.engine, progress=not args.no_progress, force=args.force)
+    print(f"Wrote {path} (figures in {path.parent / 'figures'}, run histories in {path.parent / 'runs'})")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = OneLineParser(
+        prog="tinygrad-hw",
+        description="Scalar autodiff you can see: train the lab's networks, draw their graphs, reproduce the report.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=OneLineParser)
+    train = commands.add_parser(
+        "train",
+        help="train a network on the lab's XOR or linear set and write its figures",
+        description="Train MLP(2, [*hidden, 1]) on a lab data set; print the loss, the predictions and the "
+        "accuracy; write the comparison figure, the learning curve, the graph of one sample (SVG), the model "
+        "(JSON) and the loss history (CSV) into --out.",
+    )
+    add_training_arguments(train)
+    train.set_defaults(run=_train)
+    graph = commands.add_parser(
+        "graph",
+        help="draw computation graphs to SVG",
+        description="Draw one sigmoid neuron op by op, and one XOR sample through the report's network "
+        "(every value, and one box per neuron), as SVG files in --out.",
+    )
+    graph.add_argument("--out", type=output_folder, default="out", help="folder for the SVG files (default: out/)")
+    graph.set_defaults(run=_graph)
+    _add_report(commands)
+    return parser
+
+
+def _add_report(commands: Any) -> None:
+    report = commands.add_parser(
+        "report",
+        help="reproduce the whole lab report: results and discussion, as markdown with figures",
+        description="Run the report's results (linear and XOR) and discussion (learning rates, hidden units, "
+        "no activation) and the lab's extras (optimisers, activations), several seeds each, and write "
+        "OUT/report.md with its figures and every run's history.",
+    )
+    report.add_argument(
+        "--out",
+        type=output_folder,
+        default="report",
+        help="folder for report.md, figures/ and runs/ (default: report/); the report replaces it whole",
+    )
+    report.add_argument(
+        "--force", action="store_true", help="replace --out even if it holds files that are not an earlier report"
+    )
+    report.add_argument("--quick", action="store_true", help="a small version: fewer seeds and epochs")
+    report.add_argument("--engine", choices=ENGINES, default="replay", help="default: replay (exact, faster)")
+    report.add_argument("--no-progress", action="store_true", help="no progress bar")
+    report.set_defaults(run=_report)
+
+
+# -- running: one line per failure -----------------------------------------------------------
+
+
+def describe(error: BaseException) -> str:
+    """An error as one line for the console: an OSError names its file plainly."""
+    if isinstance(error, OSError) and error.filename is not None and error.strerror:
+        return f"{error.filename}: {error.strerror}"
+    return str(error)
+
+
+def _run(args: argparse.Namespace, prog: str) -> int:
+    import graphviz
+
+    try:
+        return int(args.run(args))
+    except KeyboardInterrupt:
+        print(f"{prog}: interrupted", file=sys.stderr)
+        return 130
+    except graphviz.ExecutableNotFound:
+        print(f"{prog}: error: Graphviz's dot is not installed: sudo apt-get install graphviz", file=sys.stderr)
+        return 1
+    except (OSError, ValueError) as error:
+        print(f"{prog}: error: {describe(error)}", file=sys.stderr)
+        return 1
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``tinygrad-hw``: parse, run, and turn every expected failure into one line."""
+    return _run(build_parser().parse_args(argv), "tinygrad-hw")
+
+
+def example_main(dataset: str, argv: Sequence[str] | None = None) -> int:
+    """``examples/{dataset}.py``: train on that data set with the report's settings."""
+    parser = OneLineParser(
+        prog=f"examples/{dataset}.py",
+        description=f"Train the report's 2-8-8-1 sigmoid network on the lab's {dataset} set and draw the results.",
+    )
+    add_training_arguments(parser, dataset)
+    parser.set_defaults(run=_train, dataset=dataset)
+    return _run(parser.parse_args(argv), parser.prog)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
