@@ -68,13 +68,18 @@ def xor_easy() -> tuple[list[tuple[float, float]], list[float]]:
     return [tuple(row) for row in X.tolist()], [float(t) for t in y.ravel()]
 
 
-def initial_weights(seed: int = 0) -> list[list[list[float]]]:
+def initial_weights(seed: int = 0, sizes: list[int] = SIZES) -> list[list[list[float]]]:
     """weights[layer][neuron] = [w_1 .. w_nin, b], uniform in [-1, 1], bias 0."""
     rng = random.Random(seed)
     return [
-        [[rng.uniform(-1, 1) for _ in range(SIZES[k])] + [0.0] for _ in range(SIZES[k + 1])]
-        for k in range(len(SIZES) - 1)
+        [[rng.uniform(-1, 1) for _ in range(sizes[k])] + [0.0] for _ in range(sizes[k + 1])]
+        for k in range(len(sizes) - 1)
     ]
+
+
+def sizes_of(weights: list[list[list[float]]]) -> list[int]:
+    """The layer sizes [nin, n1, n2, ...] of weights laid out as ``initial_weights`` makes them."""
+    return [len(weights[0][0]) - 1] + [len(layer) for layer in weights]
 
 
 class MicrogradSigmoidNeuron(micrograd_nn.Neuron):
@@ -86,7 +91,8 @@ class MicrogradSigmoidNeuron(micrograd_nn.Neuron):
 
 
 def micrograd_model(weights: list[list[list[float]]]) -> micrograd_nn.MLP:
-    model = micrograd_nn.MLP(SIZES[0], SIZES[1:])
+    sizes = sizes_of(weights)
+    model = micrograd_nn.MLP(sizes[0], sizes[1:])
     for layer, rows in zip(model.layers, weights):
         layer.neurons = [MicrogradSigmoidNeuron(len(row) - 1) for row in rows]
         for neuron, row in zip(layer.neurons, rows):
@@ -97,7 +103,8 @@ def micrograd_model(weights: list[list[list[float]]]) -> micrograd_nn.MLP:
 
 
 def our_model(weights: list[list[list[float]]]) -> MLP:
-    model = MLP(SIZES[0], SIZES[1:], "sigmoid")
+    sizes = sizes_of(weights)
+    model = MLP(sizes[0], sizes[1:], "sigmoid")
     for layer, rows in zip(model.layers, weights):
         for neuron, row in zip(layer.neurons, rows):
             for w, x in zip(neuron.w, row[:-1]):

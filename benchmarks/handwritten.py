@@ -75,3 +75,26 @@ def numpy_epoch(W: list[np.ndarray], b: list[np.ndarray], X: np.ndarray, Y: np.n
         W[k] -= lr * grad_W
         b[k] -= lr * grad_b
     return loss
+
+
+def numpy_sample_epoch(
+    W: list[np.ndarray], b: list[np.ndarray], xs: Sequence[np.ndarray], ys: Sequence[np.ndarray], lr: float
+) -> float:
+    """One epoch of per-sample SGD with numpy vectors: the report's equations, one sample at a
+    time, each layer a matrix-vector product. Returns the mean loss."""
+    total = 0.0
+    for x, y in zip(xs, ys):
+        activations = [x]
+        for Wl, bl in zip(W, b):
+            activations.append(1.0 / (1.0 + np.exp(-(Wl @ activations[-1] + bl))))
+        y_hat = activations[-1]
+        error = y_hat - y
+        total += float(error @ error)
+        delta = 2.0 * error * y_hat * (1.0 - y_hat)
+        for k in range(len(W) - 1, -1, -1):
+            a = activations[k]
+            below = (W[k].T @ delta) * a * (1.0 - a) if k else None  # from the weights before they move
+            W[k] -= lr * np.outer(delta, a)
+            b[k] -= lr * delta
+            delta = below
+    return total / len(xs)

@@ -360,3 +360,62 @@ def test_relu_passes_the_gradient_at_nan_as_pytorch_does():
         v = Value(value)
         v.relu().backward()
         assert v.grad == slope, value
+
+
+# -- deep graphs and the cyclic collector (issue 11) --------------------------------------------
+
+
+def _deep_dag(depth):
+    """A ladder: each rung uses the two before it, so nodes have several parents."""
+    x = Value(0.5)
+    a, b = x * 1.0, x * 2.0
+    for _ in range(depth):
+        a, b = b, (a + b) * 0.5
+    return x, b
+
+
+def test_a_deep_graph_is_ordered_by_counting_parents_and_backpropagates_right():
+    from tinygrad_hw.engine import DEEP
+
+    for depth in (50, DEEP + 50):  # the depth-first walk, then the fallback past DEEP levels
+        x, y = _deep_dag(depth)
+        order = topological_order(y)
+        position = {v: i for i, v in enumerate(order)}
+        assert len(order) == len(set(order)) and order[-1] is y
+        assert all(position[c] < position[v] for v in order for c in v._prev if not c.is_leaf)
+        y.backward()
+        x.grad, plain = 0.0, x.grad
+        from tinygrad_hw.backprop import backward
+
+        backward(y)  # the reading path orders the graph its own way
+        assert x.grad == plain and math.isfinite(plain)
+
+
+def test_backward_restores_the_cyclic_collector_however_it_ends():
+    import gc
+
+    x = Value(1.0)
+    y = (x * 2.0).exp()
+    assert gc.isenabled()
+    y.backward()
+    assert gc.isenabled()
+    gc.disable()  # a program that switched it off keeps it off
+    try:
+        y.backward()
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+
+    from tinygrad_hw.kernels import compile_kernel
+    from tinygrad_hw.ops import Op
+
+    def fails(a):
+        out = a * 1.0
+        return out, (a(1.0),)  # raises TypeError in backward
+
+    from tinygrad_hw.engine import _recording
+
+    broken = compile_kernel(Op(fails, "fails", ("fails(a)",)), Value, _recording)
+    with pytest.raises(TypeError):
+        broken.forward(Value(1.0)).backward()
+    assert gc.isenabled()

@@ -222,13 +222,19 @@ def test_record_orders_parameters_as_asked():
 # -- every constant, every width, every depth eager handles (issue 10, findings 7 and 8) ------
 
 
-@pytest.fixture(params=["straight-line", "looped"])
-def executor(request, monkeypatch):
-    """Run a test on both replay executors: generated code, and the loop over the graph."""
+def _force(monkeypatch, executor):
+    """Make every recording in this test use one executor."""
     import tinygrad_hw.replay as replay
 
-    if request.param == "looped":
+    monkeypatch.setattr(replay, "choose", lambda nodes: executor, raising=False)
+    if executor == "looped":  # before the choice existed, the limit decided
         monkeypatch.setattr(replay, "STRAIGHT_LINE_LIMIT", 0, raising=False)
+
+
+@pytest.fixture(params=["straight-line", "looped"])
+def executor(request, monkeypatch):
+    """Run a test on both exact replay executors: generated code, and the loop over the graph."""
+    _force(monkeypatch, request.param)
     return request.param
 
 
@@ -272,16 +278,60 @@ def test_every_constant_eager_accepts_replays_bit_for_bit(executor, spelling, c)
 
 @given(expressions(), st.floats(-0.5, 0.5))
 def test_the_loop_over_the_graph_gives_the_eager_bits_too(expr, shift):
-    import tinygrad_hw.replay as replay
-
-    saved, replay.STRAIGHT_LINE_LIMIT = replay.STRAIGHT_LINE_LIMIT, 0
-    try:
+    with pytest.MonkeyPatch.context() as patch:
+        _force(patch, "looped")
         _check_the_eager_bits(expr, shift)
-    finally:
-        replay.STRAIGHT_LINE_LIMIT = saved
 
 
-def test_a_neuron_of_thousands_of_inputs_trains_as_eager():
+@given(expressions(), st.floats(-0.5, 0.5))
+def test_the_numpy_program_gives_the_eager_numbers_on_random_graphs(expr, shift):
+    """One sample through the numpy executor: every op, constants, shared values; equal to
+    ~1e-12 (numpy rounds sums and exp its own way), and the same non-finite answers."""
+    with pytest.MonkeyPatch.context() as patch:
+        _force(patch, "arrays")
+        step = jit(expr)
+        step(*[Value(x) for x in expr.inputs])
+        point = [x + shift for x in expr.inputs]
+        replayed = [Value(x) for x in point]
+        loss = step(*replayed)
+    eager = [Value(x) for x in point]
+    out = expr(*eager)
+    out.backward()
+    np.testing.assert_allclose(loss, out.data, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose([v.grad for v in replayed], [v.grad for v in eager], rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("hidden", [[8, 8], [64, 64], [3, 5, 2]])
+def test_the_numpy_program_trains_a_network_per_sample_as_eager(hidden, monkeypatch):
+    _force(monkeypatch, "arrays")
+    X, y = generate_xor_easy()
+    runs = []
+    for engine in ("eager", "replay"):
+        model = MLP(2, [*hidden, 1], seed=3)
+        history = fit(model, X, y, epochs=5, engine=engine, verbose=False, progress=False)
+        runs.append((history.loss, [p.data for p in model.parameters()]))
+    np.testing.assert_allclose(runs[1][0], runs[0][0], rtol=1e-12)
+    np.testing.assert_allclose(runs[1][1], runs[0][1], rtol=1e-10, atol=1e-13)
+
+
+def test_the_cheapest_executor_is_chosen_by_the_graphs_shape():
+    from tinygrad_hw.replay import record
+
+    def chosen(model):
+        tape = record(lambda x, y: mse(model(x), y), ([0.1, 0.2], 1.0), model.parameters())[0]
+        return type(tape.step).__name__
+
+    assert chosen(MLP(2, [8, 8, 1], seed=0)) == "StraightLine"  # the report's network: generated floats
+    assert chosen(MLP(2, [64, 64, 1], seed=0)) == "BatchTape"  # wide layers: matrix products
+    w = Value(1.0)
+    step = jit(lambda x: Value.sum([x * w for _ in range(30_000)]))
+    step(1.0)
+    assert type(next(iter(step.tapes.values())).step).__name__ in ("LoopedStep", "BatchTape")
+
+
+@pytest.mark.parametrize("executor_name", ["straight-line", "looped", "arrays"])
+def test_a_neuron_of_thousands_of_inputs_trains_as_eager(executor_name, monkeypatch):
+    _force(monkeypatch, executor_name)
     rng = np.random.default_rng(0)
     X, y = rng.uniform(-1, 1, (4, 3000)), np.array([0.0, 1.0, 1.0, 0.0])
     runs = []
@@ -289,7 +339,11 @@ def test_a_neuron_of_thousands_of_inputs_trains_as_eager():
         model = MLP(3000, [1], seed=1)
         history = fit(model, X, y, epochs=2, engine=engine, verbose=False, progress=False)
         runs.append((history.loss, [p.data for p in model.parameters()]))
-    assert runs[0] == runs[1]
+    if executor_name == "arrays":  # a matrix product sums in numpy's order
+        np.testing.assert_allclose(runs[1][0], runs[0][0], rtol=1e-12)
+        np.testing.assert_allclose(runs[1][1], runs[0][1], rtol=1e-10, atol=1e-13)
+    else:
+        assert runs[0] == runs[1]
 
 
 def test_a_sum_of_five_thousand_terms_replays(executor):
@@ -363,3 +417,78 @@ def test_the_old_name_compile_still_works_with_a_warning():
     with pytest.warns(DeprecationWarning, match="replay.compile is now tinygrad_hw.replay.jit"):
         step = replay.compile(lambda x: x * 2.0)
     assert step(1.5) == 3.0
+
+
+# -- fast at every size: bounded caches, activations only, the same numbers (issue 11) ----------
+
+
+def test_a_replay_keeps_a_bounded_number_of_recordings():
+    from tinygrad_hw.replay import TAPES_KEPT
+
+    w = Value(2.0)
+    step = jit(lambda xs: Value.sum([w * x for x in xs]))
+    for n in range(1, 41):  # forty argument structures
+        assert step([1.0] * n) == 2.0 * n
+    assert len(step.tapes) == TAPES_KEPT
+    assert step([1.0] * 40) == 80.0  # the most recent is still there; the first comes back recorded anew
+    assert step([1.0]) == 2.0 and len(step.tapes) == TAPES_KEPT
+
+
+def test_fits_recorded_steps_are_bounded_too(monkeypatch):
+    import tinygrad_hw.train as train
+
+    kept = []
+    original = train._ReplaySteps._executor
+
+    def watch(self, batch):
+        executor = original(self, batch)
+        kept.append(len(self.tapes))
+        return executor
+
+    monkeypatch.setattr(train._ReplaySteps, "_executor", watch)
+    X, y = generate_linear(40, seed=0)
+
+    def loss(pred, target):  # not a mean loss fit knows: one recording per batch size
+        return mse(pred, target)
+
+    fit(MLP(2, [3, 1], seed=0), X, y, epochs=1, batch_size=3, loss=loss, engine="replay", verbose=False, progress=False)
+    assert max(kept) <= train._ReplaySteps.TAPES_KEPT
+
+
+def test_batched_arrays_hold_activations_not_parameters():
+    """Rows for the inputs and the computed values only: a wide layer's 4,000 weights live
+    once, in the flat parameter vector, whatever the batch size."""
+    model = MLP(2, [64, 64, 1], seed=0)
+    tape = BatchTape.record(lambda x, t: mse(model(x), t), ([0.1, 0.2], [1.0]), model.parameters())
+    assert tape.n_rows < 3 + 2 * (64 + 64 + 1) + 3  # inputs, z's and activations sharing rows, the loss
+    assert tape.W.size == len(model.parameters())
+    X = np.random.default_rng(0).uniform(size=(500, 3))
+    tape.run([p.data for p in model.parameters()], X)
+    values, grads = tape._buffers[500][0], tape.gW
+    assert values.shape == (tape.n_rows, 500) and grads.shape == (len(model.parameters()),)
+    tape.run([p.data for p in model.parameters()], X)
+    assert tape._buffers[500][0] is values  # reused for the next call of that size
+
+
+def test_replayed_predictions_equal_eager_ones():
+    from tinygrad_hw.train import predict
+
+    model = MLP(2, [32, 32, 2], ["tanh", "relu", "sigmoid"], seed=4)
+    X = np.random.default_rng(1).uniform(-2, 2, (4000, 2))
+    fast, plain = predict(model, X, engine="replay"), predict(model, X)
+    assert fast.shape == plain.shape == (4000, 2)
+    np.testing.assert_allclose(fast, plain, rtol=1e-12, atol=1e-14)
+    with pytest.raises(ValueError, match="unknown engine"):
+        predict(model, X, engine="jit")
+
+
+@pytest.mark.parametrize("batch_size", [7, None])
+def test_wide_batched_training_matches_eager(batch_size):
+    X, y = generate_linear(60, seed=3)
+    runs = []
+    for engine in ("eager", "replay"):
+        model = MLP(2, [64, 64, 1], seed=2)
+        history = fit(model, X, y, epochs=3, batch_size=batch_size, engine=engine, verbose=False, progress=False)
+        runs.append((history.loss, [p.data for p in model.parameters()]))
+    np.testing.assert_allclose(runs[1][0], runs[0][0], rtol=1e-12)
+    np.testing.assert_allclose(runs[1][1], runs[0][1], rtol=1e-10, atol=1e-13)

@@ -1,45 +1,70 @@
-"""Replay one sample's graph over a whole batch at once, with numpy.
+"""One sample's graph run with numpy, on one sample or a whole batch at once.
 
-For mini-batch and full-batch training the straight-line replay (``replay.py``)
-would repeat one sample's code for every sample. Here one sample's graph is
-recorded and each value becomes a row of a (values × samples) array: every op
-runs once per group of like nodes, on whole rows, with the op table's own text
-read as numpy (``exp`` is ``np.exp``, ``x if c else y`` is ``np.where``).
+The straight-line replay (``straightline.py``) pays a Python statement per node
+and per edge: unbeatable for the report's small network, slow for a layer of 64
+neurons (4,000 weights) and hopeless for a batch. Here the recorded graph becomes
+a short numpy program, generated once:
 
-* Nodes are grouped by depth and op; each group's results fill consecutive rows,
-  so most operands are views, not copies.
-* A group of ``dot`` nodes whose weights are parameters and whose inputs are the
-  same rows for every node is a dense layer: a matrix product, forward and back.
-* Where several contributions land on one row, a 0/1 matrix product adds them
-  (twenty times faster than ``np.add.at``).
+* nodes are grouped by depth and op; a group's values fill consecutive rows of a
+  (rows × samples) array -- a vector of rows for one sample -- so that one numpy
+  expression, the op's rule read as numpy (``exp`` is ``np.exp``, ``x if c else
+  y`` is ``np.where``), computes them all, for every sample;
+* a group of ``dot`` nodes whose weights are parameters and whose inputs are the
+  same rows is a dense layer: one matrix product forward, two back;
+* parameters live once, in one flat vector laid out so that each dense layer's
+  weights are a matrix view of it; the arrays hold activations only, and are kept
+  from one call to the next for a batch size, with every view the program reads
+  made once;
+* where several contributions land on one row, a 0/1 matrix product adds them
+  (twenty times faster than ``np.add.at``); a row's first contribution is
+  assigned, so nothing is zeroed that need not be.
 
 The loss of a batch is the mean of the per-sample losses (as for ``mse`` and
-``bce``). numpy's ``exp`` and summation order round differently from Python's, so
-the numbers match the eager engine to about 1e-15 relative, not bit for bit.
+``bce``). numpy sums a matrix product in its own order, and its ``exp`` may
+round differently from Python's in the last bit: the numbers agree with the
+eager engine to about 1e-15 relative, not bit for bit.
 """
 
 from __future__ import annotations
 
 import ast
 import functools
-from collections import defaultdict
+import math
+from collections import OrderedDict, defaultdict
 from dataclasses import dataclass
-from typing import Any, Callable
+from itertools import count
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from .codegen import load, operand_order
+from .codegen import load, names_in, operand_order
 from .engine import Value, walk
 from .ops import OPERANDS, Op
-from .replay import record
 
 __all__ = ["BatchTape"]
 
-_NUMPY = {"exp": np.exp, "log": np.log, "tanh": np.tanh, "pow": np.power, "abs": np.abs, "where": np.where}
+_NUMPY: dict[str, Any] = {
+    "np": np,
+    "exp": np.exp,
+    "log": np.log,
+    "tanh": np.tanh,
+    "pow": np.power,
+    "abs": np.abs,
+    "where": np.where,
+}
+_UFUNCS = {
+    ast.Add: "np.add",
+    ast.Sub: "np.subtract",
+    ast.Mult: "np.multiply",
+    ast.Div: "np.divide",
+    ast.MatMult: "np.matmul",
+}
+_CALLS = {"exp": "np.exp", "log": "np.log", "tanh": "np.tanh", "pow": "np.power"}
+BUFFERS_KEPT = 4  # batch sizes whose arrays are kept for the next call
 
 
 class _Vectorize(ast.NodeTransformer):
-    """``x if c else y`` -> ``where(c, x, y)``, so the op table's text runs on arrays."""
+    """``x if c else y`` -> ``where(c, x, y)``, so a rule's text runs on arrays."""
 
     def visit_IfExp(self, node: ast.IfExp) -> ast.AST:
         self.generic_visit(node)
@@ -48,206 +73,500 @@ class _Vectorize(ast.NodeTransformer):
 
 
 @functools.cache
-def _array_function(text: str, name: str) -> Callable[..., Any]:
-    """The rule's text as ``name(a, b, c, out)`` on numpy arrays, registered with
-    linecache so that it debugs like written code."""
+def _array_template(text: str) -> str:
+    """A rule's text as numpy, a ``str.format`` template over ``{a}``, ``{b}``, ``{c}``, ``{out}``."""
     tree = ast.fix_missing_locations(_Vectorize().visit(ast.parse(text, mode="eval")))
-    source = f"def {name}(a, b, c, out):\n    return {ast.unparse(tree)}\n"
-    return load(source, f"<tinygrad_hw batched: {name}>", dict(_NUMPY, __name__=__name__))[name]  # type: ignore[no-any-return]
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and node.id in ("a", "b", "c", "out"):
+            node.id = f"__{node.id}__"
+    code = ast.unparse(tree).replace("{", "{{").replace("}", "}}")
+    for name in ("a", "b", "c", "out"):
+        code = code.replace(f"__{name}__", "{" + name + "}")
+    return code
 
 
-def _rows(index: np.ndarray) -> slice | np.ndarray:
-    """A slice when the rows are consecutive (a view, no copy), else the index array."""
+def _into(target: str, expression: str) -> str:
+    """``target[...] = expression`` written so that numpy computes straight into ``target``
+    where it can (``np.divide(x, y, out=target)``), without a temporary and a copy."""
+    node = ast.parse(expression, mode="eval").body
+    if isinstance(node, ast.BinOp) and type(node.op) in _UFUNCS:
+        ufunc, args = _UFUNCS[type(node.op)], [node.left, node.right]
+    elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in _CALLS:
+        ufunc, args = _CALLS[node.func.id], node.args
+    elif isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+        ufunc, args = "np.negative", [node.operand]
+    else:
+        return f"{target}[...] = {expression}"
+    return f"{ufunc}({', '.join(ast.unparse(a) for a in args)}, out={target})"
+
+
+def _add_into(target: str, value: str) -> str:
+    """``target += value``, in place (``+=`` on a name would make it a local of the step)."""
+    return f"np.add({target}, {value}, out={target})"
+
+
+def _span(index: np.ndarray) -> tuple[int, int] | None:
+    """(first, end) when the rows are consecutive (or all one row): a view, no copy."""
     flat = index.ravel()
-    if index.ndim == 1 and len(flat) and (np.diff(flat) == 1).all():
-        return slice(int(flat[0]), int(flat[-1]) + 1)
-    return index
-
-
-@dataclass
-class _Scatter:
-    """How to add contributions (m, B) into rows ``index`` of the gradient array."""
-
-    index: np.ndarray
-    rows: slice | np.ndarray
-    unique: np.ndarray | None = None  # target rows when some repeat ...
-    summer: np.ndarray | None = None  # ... and the 0/1 matrix adding their contributions
-
-    @classmethod
-    def to(cls, index: np.ndarray) -> _Scatter:
-        flat = index.ravel()
-        unique, inverse = np.unique(flat, return_inverse=True)
-        if len(unique) == len(flat):
-            return cls(flat, _rows(flat))
-        summer = np.zeros((len(unique), len(flat)))
-        summer[inverse, np.arange(len(flat))] = 1.0
-        return cls(flat, flat, unique, summer)
-
-    def add(self, G: np.ndarray, contributions: np.ndarray) -> None:
-        contributions = contributions.reshape(len(self.index), -1)
-        if self.summer is None:
-            G[self.rows] += contributions
-        else:
-            G[self.unique] += self.summer @ contributions
+    if index.ndim != 1 or not len(flat):
+        return None
+    if len(flat) == 1 or (np.diff(flat) == 1).all():
+        return int(flat[0]), int(flat[-1]) + 1
+    if (flat == flat[0]).all():
+        return int(flat[0]), int(flat[0]) + 1  # one row read by all: numpy broadcasts it
+    return None
 
 
 @dataclass
 class _Group:
-    """Like nodes at one depth: one numpy evaluation for all of them."""
+    """Like nodes at one depth: one numpy evaluation computes all of them."""
 
     op: Op
-    out: slice  # their rows
-    operands: list[np.ndarray]  # per operand name: (n,) rows, or (n, terms) for n-ary ops
-    takes: list[slice | np.ndarray]  # how to read each operand: a view where possible
-    start: slice | np.ndarray | None  # n-ary start rows
-    const: np.ndarray | None  # (n, 1)
-    forward: Callable[..., Any]
-    partials: list[Callable[..., Any] | None]  # None: the derivative is 1
-    scatters: list[_Scatter]
-    start_scatter: _Scatter | None
-    dense: bool = False  # a layer: weights (parameter rows) times shared input rows
+    members: list[Value]
+    first: int = 0  # their rows: first ... first + len(members)
+    dense: bool = False
+
+    @property
+    def rows(self) -> np.ndarray:
+        return np.arange(self.first, self.first + len(self.members))
+
+
+class _Writer:
+    """The numpy program's text, the arrays it names, and the views it reads, made once."""
+
+    def __init__(self, vector: bool) -> None:
+        self.vector = vector  # one sample: rows are numbers, not rows of a (rows × samples) array
+        self.column = "" if vector else "[:, None]"  # what turns a vector into a column to broadcast
+        self.forward: list[str] = []
+        self.backward: list[str] = []
+        self.names: dict[str, Any] = {}
+        self.views: dict[str, str] = {}  # name -> the slice it is, made when the arrays are
+        self._serial = count()
+
+    def name(self, prefix: str, value: Any) -> str:
+        key = f"{prefix}{next(self._serial)}"
+        self.names[key] = value
+        return key
+
+    def read(self, rows: np.ndarray, array: str = "V") -> str:
+        """Rows of an array as an expression: a view made once where they are consecutive,
+        else a gather (a copy) by an index array."""
+        span = _span(rows)
+        if span is None:
+            return f"{array}[{self.name('I', rows)}]"
+        name = f"{array}{span[0]}_{span[1]}"
+        self.views[name] = f"{array}[{span[0]}:{span[1]}]"
+        return name
 
 
 class BatchTape:
-    """One sample's graph, replayed over a batch: ``run(W, X)`` and ``sgd(W, X, lr)``.
-
-    ``W`` holds the parameters' data (in ``params`` order), ``X`` one row per sample
-    with the sample's flattened arguments (as ``replay`` flattens them).
-    """
+    """A recorded graph as a numpy program: ``run(W, X)`` gives the mean loss over the
+    rows of ``X`` (one sample's flattened arguments per row; or one sample as a flat
+    sequence) and its gradient for each parameter (``W`` and the gradient in
+    ``params`` order)."""
 
     def __init__(self, root: Value, nodes: list[Value], params: list[Value], inputs: list[Value]) -> None:
         self.params = params
-        depth: dict[Value, int] = {}
-        groups: dict[tuple[Any, ...], list[Value]] = defaultdict(list)
-        for v in nodes:  # children first
-            if v.is_leaf:
-                depth[v] = 0
-                continue
-            depth[v] = 1 + max(depth[c] for c in v.children)
-            op = v.operation  # type: ignore[assignment]
-            start, terms = operand_order(op, len(v.children))
-            groups[(depth[v], op.name, len(terms) if op.nary else 0, start is not None)].append(v)
-        row: dict[Value, int] = {p: i for i, p in enumerate(params)}
-        row.update({x: len(params) + i for i, x in enumerate(inputs)})
-        self.n_params, self.n_inputs = len(params), len(inputs)
-        ordered = sorted(groups.items(), key=lambda item: item[0][0])
-        for _, members in ordered:
-            for v in members:
-                row[v] = len(row)
-        self.n_rows = len(row)
-        self.root = row[root]
-        self.groups = [self._group(members, row) for _, members in ordered]
-        self.params_in_rows = any(
-            not g.dense and any((ix < self.n_params).any() for ix in g.operands) for g in self.groups
-        )
+        self.n_inputs = len(inputs)
+        self._layout(root, nodes, params, inputs)
+        self._makers: dict[bool, Callable[..., Any]] = {}
+        self.source = self._compile(vector=False)
+        self._buffers: OrderedDict[int, tuple[np.ndarray, Callable[..., Any], Callable[..., Any]]] = OrderedDict()
 
-    def _group(self, members: list[Value], row: dict[Value, int]) -> _Group:
-        op = members[0].operation  # type: ignore[assignment]
+    # -- where everything lives --------------------------------------------------------------
+
+    def _layout(self, root: Value, nodes: list[Value], params: list[Value], inputs: list[Value]) -> None:
+        """Rows for inputs and computed values; a place in the flat parameter vector for
+        every parameter, each dense layer's weights a contiguous matrix."""
+        param_index = {p: i for i, p in enumerate(params)}
+        self.groups, placed = _groups(nodes, param_index)
+        reads_as_rows = {c for g in self.groups if not g.dense for v in g.members for c in v.children}
+        for g in self.groups:  # a dense layer reads its inputs as rows (its weights are views of W)
+            if g.dense:
+                reads_as_rows.update(c for v in g.members for c in _dot_operands(v, g.op)[1])
+        loose = [p for p in params if p in reads_as_rows]
+        self.row: dict[Value, int] = {x: i for i, x in enumerate(inputs)}
+        self.param_rows = (len(self.row), len(self.row) + len(loose))
+        for p in loose:
+            self.row[p] = len(self.row)
+        aliases = _in_place(self.groups, nodes)
+        self.n_rows = len(self.row)
+        for group in self.groups:
+            below = aliases.get(id(group))
+            group.first = below.first if below is not None else self.n_rows
+            for k, v in enumerate(group.members):
+                self.row[v] = group.first + k
+            self.n_rows = max(self.n_rows, group.first + len(group.members))
+        self.in_place = {id(g) for g in self.groups if id(g) in aliases}
+        self.root = self.row[root]
+        order = list(placed) + [p for p in params if p not in placed]
+        self.place = {p: i for i, p in enumerate(order)}
+        self.perm = np.array([param_index[p] for p in order], dtype=np.intp)  # internal -> params order
+        self.loose = np.array([self.place[p] for p in loose], dtype=np.intp)
+        self.W = np.zeros(len(params))
+        self.gW = np.zeros(len(params))
+
+    # -- the program ----------------------------------------------------------------------
+
+    def _compile(self, vector: bool) -> str:
+        """Generate and load the program for a batch (``vector`` false) or for one sample."""
+        writer = _Writer(vector)
+        self._assigned: list[int] = []
+        if len(self.loose):
+            writer.forward.append(
+                _into(writer.read(np.arange(*self.param_rows)), f"W[{writer.name('P', self.loose)}]{writer.column}")
+            )
+        for group in self.groups:
+            (self._dense_forward if group.dense else self._forward_of)(group, writer)
+        written, zeroed = {self.root}, set()
+        for group in reversed(self.groups):
+            (self._dense_backward if group.dense else self._backward_of)(group, writer, written, zeroed)
+        self._loose_gradients(writer)
+        source = self._program(writer, sorted(zeroed), sorted(set(range(len(self.params))) - set(self._assigned)))
+        what = "one sample" if vector else "a batch"
+        filename = f"<tinygrad_hw batched {next(_tapes)}: {len(self.groups)} groups, {what}>"
+        scope = load(source, filename, {**_NUMPY, **writer.names, "__name__": __name__}, keep="make")
+        self._makers[vector] = scope["make"]
+        self.statements = len(writer.forward) + len(writer.backward)
+        return source
+
+    def _forward_of(self, group: _Group, writer: _Writer) -> None:
+        op = group.op
+        operands, starts = self._operands(group)
+        names = {n: writer.read(rows) for n, rows in zip(OPERANDS, operands)}
+        if op.const:
+            names["c"] = writer.name("C", self._constants(group, writer))
+        value = _array_template(op.forward).format(**names)
+        if op.nary:
+            value = f"({value}).sum(axis=1)" + (f" + {writer.read(starts)}" if starts is not None else "")
+        writer.forward.append(_into(writer.read(group.rows), value))
+
+    def _dense_forward(self, group: _Group, writer: _Writer) -> None:
+        weights, inputs, bias, _ = self._dense_parts(group, writer)
+        out = writer.read(group.rows)
+        writer.forward.append(f"np.matmul({weights}, {inputs}, out={out})")
+        if bias is not None:
+            writer.forward.append(_add_into(out, f"{bias}{writer.column}"))
+
+    def _dense_parts(self, group: _Group, writer: _Writer) -> tuple[str, str, str | None, np.ndarray]:
+        """Names of the layer's weight matrix and bias (views of ``W``), its inputs' rows as an
+        expression and as an index array."""
+        weights, reads, start = _dot_operands(group.members[0], group.op)
+        n, m = len(group.members), len(reads)
+        first = self.place[weights[0]]
+        matrix = writer.name("Wm", (first, n, m))
+        bias = writer.name("Wb", (first + n * m, n)) if start is not None else None
+        rows = np.array([self.row[r] for r in reads])
+        return matrix, writer.read(rows), bias, rows
+
+    def _dense_backward(self, group: _Group, writer: _Writer, written: set[int], zeroed: set[int]) -> None:
+        """∂W = ∂z · inputsᵀ, ∂b = Σ ∂z over the batch, ∂inputs = Wᵀ · ∂z."""
+        weights, inputs, bias, rows = self._dense_parts(group, writer)
+        up = writer.read(group.rows, "G")
+        if writer.vector:
+            writer.backward.append(f"np.outer({up}, {inputs}, out=g{weights})")
+            if bias is not None:
+                writer.backward.append(f"g{bias}[:] = {up}")
+        else:
+            writer.backward.append(f"np.matmul({up}, {inputs}.T, out=g{weights})")
+            if bias is not None:
+                writer.backward.append(f"np.sum({up}, axis=1, out=g{bias})")
+        for v in group.members:
+            w, _, start = _dot_operands(v, group.op)
+            self._assigned.extend(self.place[p] for p in [*w, *([start] if start is not None else [])])
+        self._scatter(rows, f"{weights}.T @ {up}", writer, written, zeroed)
+
+    def _backward_of(self, group: _Group, writer: _Writer, written: set[int], zeroed: set[int]) -> None:
+        op = group.op
+        if id(group) in self.in_place:  # its rows were its layer's z's: ∂/∂z replaces ∂/∂a there
+            written.difference_update(group.rows.tolist())
+        operands, starts = self._operands(group)
+        names = {n: writer.read(rows) for n, rows in zip(OPERANDS, operands)}
+        names["out"] = writer.read(group.rows)
+        if op.const:
+            names["c"] = writer.name("C", self._constants(group, writer))
+        up = writer.read(group.rows, "G") + ("[:, None]" if op.nary else "")
+        if starts is not None:
+            self._scatter(starts, writer.read(group.rows, "G"), writer, written, zeroed)
+        for k, partial in enumerate(op.partials):
+            if partial in ("1.0", "-1.0"):
+                local = up if partial == "1.0" else f"-{up}"
+                if op.nary:  # one upstream gradient per node, spread over its terms
+                    shape = f"{operands[k].shape}" if writer.vector else f"{operands[k].shape} + (G.shape[1],)"
+                    local = f"np.broadcast_to({local}, {shape})"
+            else:
+                local = f"({_array_template(partial).format(**names)}) * {up}"
+            self._scatter(operands[k], local, writer, written, zeroed)
+
+    def _scatter(self, targets: np.ndarray, value: str, writer: _Writer, written: set[int], zeroed: set[int]) -> None:
+        """Add ``value`` (rows in ``targets``' order, or n-ary (n, terms[, samples])) into G at
+        ``targets``: assigned where these are the rows' first contributions, summed by a
+        0/1 matrix where rows repeat. Contributions to inputs are dropped: nobody reads them."""
+        flat = targets.ravel()
+        if (flat < self.n_inputs).all():
+            return
+        shaped = value if targets.ndim == 1 else f"({value}).reshape({len(flat)}{'' if writer.vector else ', -1'})"
+        unique, inverse = np.unique(flat, return_inverse=True)
+        fresh = not (set(unique.tolist()) & written)
+        if len(unique) == len(flat) and _span(flat) is not None and fresh:
+            writer.backward.append(_into(writer.read(flat, "G"), shaped))
+        elif len(unique) == len(flat):
+            zeroed.update(set(unique.tolist()) - written)
+            if _span(flat):
+                writer.backward.append(_add_into(writer.read(flat, "G"), shaped))
+            else:
+                writer.backward.append(f"G[{writer.name('I', flat)}] += {shaped}")
+        else:
+            summer = np.zeros((len(unique), len(flat)))
+            summer[inverse, np.arange(len(flat))] = 1.0
+            zeroed.update(set(unique.tolist()) - written)
+            added = f"{writer.name('S', summer)} @ ({shaped})"
+            if _span(unique):
+                writer.backward.append(_add_into(writer.read(unique, "G"), added))
+            else:
+                writer.backward.append(f"G[{writer.name('I', unique)}] += {added}")
+        written.update(unique.tolist())
+
+    def _loose_gradients(self, writer: _Writer) -> None:
+        """Parameters read as rows: the sum of their rows' gradients over the batch (added to
+        what a dense layer gave, for a weight read both ways)."""
+        first = self.param_rows[0]
+        dense = set(self._assigned)
+        for add in (False, True):
+            picked = [k for k, place in enumerate(self.loose.tolist()) if (place in dense) == add]
+            if not picked:
+                continue
+            places = writer.name("P", self.loose[picked])
+            rows = np.array(picked) + first
+            grads = writer.read(rows, "G") if _span(rows) else f"G[{writer.name('I', rows)}]"
+            total = grads if writer.vector else f"{grads}.sum(axis=1)"
+            writer.backward.append(f"gW[{places}] {'+=' if add else '='} {total}")  # gW is a global, not a view
+        self._assigned.extend(self.loose.tolist())
+
+    def _operands(self, group: _Group) -> tuple[list[np.ndarray], np.ndarray | None]:
+        """Per operand name, the rows each member reads ((n,) or, n-ary, (n, terms)); the starts."""
+        op, members = group.op, group.members
         orders = [operand_order(op, len(v.children)) for v in members]
         names = OPERANDS[: op.arity]
         if op.nary:
             operands = [
-                np.array([[row[v.children[b[name]]] for b in terms] for v, (_, terms) in zip(members, orders)])
-                for name in names
+                np.array([[self.row[v.children[b[n]]] for b in terms] for v, (_, terms) in zip(members, orders)])
+                for n in names
             ]
         else:
-            operands = [np.array([row[v.children[orders[0][1][0][name]]] for v in members]) for name in names]
-        start = (
-            np.array([row[v.children[s]] for v, (s, _) in zip(members, orders)]) if orders[0][0] is not None else None
-        )
-        const = np.array([[v.constant] for v in members], dtype=float) if op.const else None
-        out = slice(row[members[0]], row[members[-1]] + 1)
-        dense = (
-            op.name == "dot"
-            and (operands[0] < self.n_params).all()
-            and len(np.unique(operands[0])) == operands[0].size  # each weight once
-            and (operands[1] == operands[1][0]).all()  # every node reads the same inputs ...
-            and len(np.unique(operands[1][0])) == operands[1].shape[1]  # ... each once
-            and (start is None or ((start < self.n_params).all() and len(np.unique(start)) == len(start)))
-        )
-        takes = [_rows(operands[1][0]) if dense and k == 1 else _rows(ix) for k, ix in enumerate(operands)]
-        partials = [
-            None if p == "1.0" else _array_function(p, f"{op.name}_partial{i}_arrays")
-            for i, p in enumerate(op.partials)
-        ]
-        return _Group(
-            op,
-            out,
-            operands,
-            takes,
-            _rows(start) if start is not None else None,
-            const,
-            _array_function(op.forward, f"{op.name}_forward_arrays"),
-            partials,
-            [_Scatter.to(ix) for ix in operands],
-            _Scatter.to(start) if start is not None else None,
-            dense,
+            operands = [np.array([self.row[v.children[orders[0][1][0][n]]] for v in members]) for n in names]
+        starts = None
+        if orders[0][0] is not None:
+            starts = np.array([self.row[v.children[s]] for v, (s, _) in zip(members, orders)])  # type: ignore[index]
+        return operands, starts
+
+    @staticmethod
+    def _constants(group: _Group, writer: _Writer) -> np.ndarray:
+        constants = np.array([v.constant for v in group.members], dtype=float)
+        return constants if writer.vector else constants[:, None]
+
+    def _program(self, writer: _Writer, zeroed: list[int], unreached: list[int]) -> str:
+        """``make(V, G)``: the views of the arrays, made once, and the forward and backward
+        steps that read them."""
+        for key, spec in list(writer.names.items()):  # the parameter views
+            if key.startswith(("Wm", "Wb")):
+                first, n, *m = spec
+                size = n * m[0] if m else n
+                shape = (n, m[0]) if m else (n,)
+                writer.names[key] = self.W[first : first + size].reshape(shape)
+                writer.names["g" + key] = self.gW[first : first + size].reshape(shape)
+        writer.names["W"], writer.names["gW"] = self.W, self.gW
+        head = [f"    {name} = {view}" for name, view in writer.views.items()]
+        clear = [f"        G[{writer.name('Z', np.array(zeroed))}] = 0.0"] if zeroed else []
+        clear += [f"        gW[{writer.name('U', np.array(unreached))}] = 0.0"] if unreached else []
+        return "\n".join(
+            [
+                "def make(V, G):",
+                *head,
+                "",
+                "    def forward():",
+                *(f"        {line}" for line in writer.forward or ["pass"]),
+                "",
+                "    def backward(scale):",
+                *clear,
+                f"        G[{self.root}] = scale",
+                *(f"        {line}" for line in writer.backward),
+                "",
+                "    return forward, backward",
+                "",
+            ]
         )
 
-    # -- running ------------------------------------------------------------------------
+    # -- running ----------------------------------------------------------------------------
 
-    def _forward(self, W: np.ndarray, X: np.ndarray) -> np.ndarray:
+    def _program_for(self, batch: int) -> tuple[np.ndarray, Callable[[], None], Callable[[float], None]]:
+        """The value array and the program's steps for a batch size (0: one sample, as
+        vectors), kept for the next call."""
+        if batch in self._buffers:
+            self._buffers.move_to_end(batch)
+            return self._buffers[batch]
+        vector = batch == 0
+        if vector not in self._makers:
+            self._compile(vector)
+        shape = (self.n_rows,) if vector else (self.n_rows, batch)
+        V, G = np.empty(shape), np.empty(shape)
+        self._buffers[batch] = (V, *self._makers[vector](V, G))
+        while len(self._buffers) > BUFFERS_KEPT:
+            self._buffers.popitem(last=False)
+        return self._buffers[batch]
+
+    def _step(self, X: Any) -> float:
+        """Forward and backward on the held weights; the mean loss (gradients in ``gW``).
+        ``X`` is one sample's inputs (a list or tuple) or an array of them, one row per
+        sample. numpy's warnings are the caller's to silence (see ``run``)."""
+        if isinstance(X, (list, tuple)) and (not X or isinstance(X[0], float)):  # one sample, as fit passes it
+            V, forward, backward = self._program_for(0)
+            V[: self.n_inputs] = X
+            forward()
+            backward(1.0)
+            return float(V[self.root])
+        X = np.asarray(X, dtype=float)
+        vector = X.ndim == 1
+        V, forward, backward = self._program_for(0 if vector else len(X))
+        V[: self.n_inputs] = X if vector else X.T
+        forward()
+        backward(1.0 if vector else 1.0 / len(X))
+        return float(V[self.root]) if vector else float(V[self.root].mean())
+
+    def run(self, W: Any, X: Any) -> tuple[float, list[float]]:
+        """(mean loss over the rows of X, its gradient for each parameter), both in ``params`` order."""
+        self.W[:] = np.asarray(W, dtype=float)[self.perm]
+        with np.errstate(all="ignore"):  # overflow is inf, 0/0 is nan, as in the eager engine: no warnings
+            loss = self._step(X)
+        grads = np.empty(len(self.params))
+        grads[self.perm] = self.gW
+        return loss, grads.tolist()
+
+    def values(self, W: Any, X: Any, nodes: Sequence[Value]) -> np.ndarray:
+        """The forward pass only: the values of recorded ``nodes``, one row each, one column
+        per row of ``X``."""
+        self.W[:] = np.asarray(W, dtype=float)[self.perm]
+        X = np.asarray(X, dtype=float)
+        if False not in self._makers:
+            self._compile(vector=False)
         V = np.empty((self.n_rows, len(X)))
-        if self.params_in_rows:
-            V[: self.n_params] = W[:, None]
-        V[self.n_params : self.n_params + self.n_inputs] = X.T
-        for g in self.groups:
-            if g.dense:
-                z = W[g.operands[0]] @ V[g.takes[1]]
-                V[g.out] = z if g.start is None else z + W[g.start][:, None]
-                continue
-            args = [V[t] for t in g.takes] + [None] * (2 - len(g.takes))
-            value = g.forward(args[0], args[1], g.const, None)
-            if g.op.nary:
-                value = value.sum(axis=1)
-                if g.start is not None:
-                    value = value + V[g.start]
-            V[g.out] = value
-        return V
-
-    def _backward(self, W: np.ndarray, V: np.ndarray) -> np.ndarray:
-        G = np.zeros_like(V)
-        grad_W = np.zeros(self.n_params)
-        batch = V.shape[1]
-        G[self.root] = 1.0 / batch  # the batch loss is the mean over samples
-        for g in reversed(self.groups):
-            up = G[g.out]
-            if g.dense:  # z = W·a (+ b): ∂W = ∂z aᵀ, ∂a = Wᵀ ∂z, ∂b = Σ ∂z
-                grad_W[g.operands[0]] += up @ V[g.takes[1]].T
-                G[g.takes[1]] += W[g.operands[0]].T @ up
-                if g.start is not None:
-                    grad_W[g.start] += up.sum(axis=1)
-                continue
-            args = [V[t] for t in g.takes] + [None] * (2 - len(g.takes))
-            if g.op.nary:
-                up3 = up[:, None, :]
-                for partial, scatter in zip(g.partials, g.scatters):
-                    local = up3 if partial is None else partial(args[0], args[1], None, None) * up3
-                    scatter.add(G, np.broadcast_to(local, args[0].shape))
-                if g.start_scatter is not None:
-                    g.start_scatter.add(G, up)
-                continue
-            out = V[g.out]
-            for partial, scatter in zip(g.partials, g.scatters):
-                scatter.add(G, up if partial is None else partial(args[0], args[1], g.const, out) * up)
-        return grad_W + G[: self.n_params].sum(axis=1)
-
-    def run(self, W: Any, X: Any) -> tuple[float, np.ndarray]:
-        """(mean loss over the batch, gradient of it for each parameter)."""
-        W, X = np.asarray(W, dtype=float), np.asarray(X, dtype=float)
+        forward, _ = self._makers[False](V, V)  # no gradient array: the backward step is never run
+        V[: self.n_inputs] = X.T
         with np.errstate(all="ignore"):
-            V = self._forward(W, X)
-            return float(V[self.root].mean()), self._backward(W, V)
+            forward()
+        return V[[self.row[v] for v in nodes]]
 
     def sgd(self, W: Any, X: Any, lr: float) -> tuple[float, np.ndarray]:
         """(mean loss, W - lr · gradient)."""
         loss, grads = self.run(W, X)
-        return loss, np.asarray(W, dtype=float) - lr * grads
+        return loss, np.asarray(W, dtype=float) - lr * np.asarray(grads)
+
+    # the interface fit's fused loop uses: weights held inside, in this tape's own order
+    def pack(self, W: Sequence[float]) -> np.ndarray:
+        self.W[:] = np.asarray(W, dtype=float)[self.perm]
+        return self.W
+
+    def fused_sgd(self, state: Any, X: Any, lr: float) -> tuple[float, np.ndarray]:
+        """One SGD step on the held weights; none if the loss is not finite. (``fit`` calls it
+        inside ``np.errstate(all="ignore")``, entered once for the whole run.)"""
+        loss = self._step(X)
+        if math.isfinite(loss):
+            self.W -= lr * self.gW
+        return loss, self.W
+
+    def unpack(self, state: Any) -> list[float]:
+        W = np.empty(len(self.params))
+        W[self.perm] = self.W
+        return W.tolist()
 
     @classmethod
     def record(cls, fn: Callable[..., Value], sample: Any, params: list[Value] | None = None) -> BatchTape:
         """Record ``fn`` on one sample's arguments and compile it for batches."""
-        tape, out, placeholders = record(fn, sample, params)
+        from .replay import record
+
+        tape, out, placeholders = record(fn, sample, params, executor="none")
         if tape.value_args:
             raise ValueError("a batched replay takes numbers as arguments, not Values")
         return cls(out, walk(out), tape.params, [placeholders[i] for i in tape.input_args])
+
+
+_tapes = count(1)
+
+
+def _dot_operands(v: Value, op: Op) -> tuple[list[Value], list[Value], Value | None]:
+    """A dot node's weights (its a's), what it reads (its b's), and its start."""
+    start, terms = operand_order(op, len(v.children))
+    return (
+        [v.children[b["a"]] for b in terms],
+        [v.children[b["b"]] for b in terms],
+        (v.children[start] if start is not None else None),
+    )
+
+
+def groups_of(nodes: list[Value]) -> dict[tuple[Any, ...], list[Value]]:
+    """The computed nodes by (depth, op, terms, with a start): what one numpy evaluation computes."""
+    depth: dict[Value, int] = {}
+    keyed: dict[tuple[Any, ...], list[Value]] = defaultdict(list)
+    for v in nodes:  # children first
+        if v.is_leaf:
+            depth[v] = 0
+            continue
+        depth[v] = 1 + max(depth[c] for c in v.children)
+        op = v.operation
+        start, terms = operand_order(op, len(v.children))  # type: ignore[arg-type]
+        keyed[(depth[v], op.name, len(terms) if op.nary else 0, start is not None)].append(v)  # type: ignore[union-attr]
+    return keyed
+
+
+def _groups(nodes: list[Value], param_index: dict[Value, int]) -> tuple[list[_Group], dict[Value, int]]:
+    """The groups in depth order, each marked dense or not; the dense weights' places."""
+    keyed = groups_of(nodes)
+    placed: dict[Value, int] = {}
+    groups = []
+    for key in sorted(keyed, key=lambda k: k[0]):
+        group = _Group(keyed[key][0].operation, keyed[key])  # type: ignore[arg-type]
+        group.dense = _is_dense(group, param_index, placed)
+        groups.append(group)
+    return groups, placed
+
+
+def _in_place(groups: list[_Group], nodes: list[Value]) -> dict[int, _Group]:
+    """Activations computed over their layer's z's, in place: group -> the dense group whose
+    rows it takes. Allowed where each z feeds only its activation, in the same order, and
+    the activation's derivative reads its output, not its input (sigmoid, tanh, exp), so
+    the z's are not needed after the forward pass. Halves the arrays of an MLP."""
+    uses: dict[Value, int] = defaultdict(int)
+    for v in nodes:
+        for c in v.children:
+            uses[c] += 1
+    group_of = {v: g for g in groups for v in g.members}
+    aliases: dict[int, _Group] = {}
+    for group in groups:
+        op = group.op
+        if op.nary or op.arity != 1 or any("a" in names_in(p) for p in op.partials):
+            continue
+        zs = [v.children[0] for v in group.members]
+        below = group_of.get(zs[0])
+        if below is not None and below.dense and below.members == zs and all(uses[z] == 1 for z in zs):
+            aliases[id(group)] = below
+    return aliases
+
+
+def _is_dense(group: _Group, param_index: dict[Value, int], placed: dict[Value, int]) -> bool:
+    """A layer: dot nodes whose weights are parameters (each once), reading the same
+    inputs (each once), their starts parameters too. Places its weights if so."""
+    if group.op.name != "dot":
+        return False
+    weights, reads, starts = zip(*(_dot_operands(v, group.op) for v in group.members))
+    flat = [w for row in weights for w in row] + [s for s in starts if s is not None]
+    dense = (
+        all(w in param_index and w not in placed for w in flat)
+        and len(set(flat)) == len(flat)
+        and all(r == reads[0] for r in reads)
+        and len(set(reads[0])) == len(reads[0])
+        and (all(s is None for s in starts) or all(s is not None for s in starts))
+    )
+    if dense:
+        for w in flat:  # weights row by row (one row per node), then the starts
+            placed[w] = len(placed)
+    return dense

@@ -17,6 +17,7 @@ from typing import Any, Callable
 from .codegen import ARITH_ERRORS, NAMESPACE, can_raise, contributions, expression, load, operand_order
 from .engine import Value, topological_order
 from .ops import Op
+from .straightline import FloatSteps
 
 __all__ = ["LoopedStep"]
 
@@ -76,7 +77,7 @@ def _steps(op: Op, n_prev: int) -> list[tuple[int, float, Rule | float, tuple[in
     return steps
 
 
-class LoopedStep:
+class LoopedStep(FloatSteps):
     """The same interface as ``StraightLine``: ``step(W, X)`` gives ``(loss, gradients)``,
     ``step(W, X, lr)`` gives ``(loss, W - lr · gradients)``."""
 

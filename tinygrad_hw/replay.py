@@ -30,14 +30,14 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections import OrderedDict
 from dataclasses import dataclass
-from typing import Any, Callable, Union
+from typing import Any, Callable
 
-from .engine import Value, enable_grad, grad, walk
+from .batched import BatchTape, groups_of
+from .engine import Value, enable_grad, grad, graph_signature, paused_gc, walk
 from .looped import LoopedStep
-from .straightline import StraightLine, build
-
-Step = Union[StraightLine, LoopedStep]
+from .straightline import build
 
 __all__ = ["Replay", "ReplayError", "Tape", "jit", "record"]
 
@@ -101,35 +101,31 @@ class Tape:
     captured: int  # how many of ``params`` are captured (the rest come from the arguments)
     value_args: list[int]  # positions of Value arguments among the flat arguments
     input_args: list[int]  # positions of number arguments
-    step: Step  # straight-line code, or a loop over the graph
+    step: Any  # the executor: StraightLine, LoopedStep or BatchTape (see ``choose``)
     shape: tuple[Any, ...]
 
-    def run(self, W: Any, X: Any) -> tuple[float, tuple[float, ...]]:
-        return self.step(W, X)  # type: ignore[no-any-return]
+    def run(self, W: Any, X: Any) -> tuple[float, Any]:
+        return self.step.run(W, X)  # type: ignore[no-any-return]
 
-    def sgd(self, W: Any, X: Any, lr: float) -> tuple[float, tuple[float, ...]]:
-        return self.step(W, X, lr)  # type: ignore[no-any-return]
+    def sgd(self, W: Any, X: Any, lr: float) -> tuple[float, Any]:
+        return self.step.sgd(W, X, lr)  # type: ignore[no-any-return]
 
     @property
     def source(self) -> str:
-        return self.step.source
+        return self.step.source  # type: ignore[no-any-return]
 
 
-def _shape(nodes: list[Value]) -> tuple[Any, ...]:
-    """What makes a graph the same graph: each node's op, constant and children.
-    Constants by ``repr``, so that a NaN constant equals itself."""
-    index = {v: i for i, v in enumerate(nodes)}
-    return tuple((v.op, repr(v.constant), tuple(index[c] for c in v.children)) for v in nodes)
-
-
-def record(fn: Callable[..., Value], args: Any, params: list[Value] | None = None) -> tuple[Tape, Value, list[Value]]:
+def record(
+    fn: Callable[..., Value], args: Any, params: list[Value] | None = None, executor: str = "auto"
+) -> tuple[Tape, Value, list[Value]]:
     """Run ``fn`` once eagerly on ``args`` with the numbers as placeholder leaves, and
     compile the graph it builds. ``params`` fixes the order (and the set) of the
     captured leaves' slots in ``W``; by default, the order the graph meets them.
-    Returns the tape, the loss node and the placeholders."""
+    ``executor`` is ``"auto"`` (:func:`choose` decides), one of :data:`EXECUTORS`, or
+    ``"none"`` (record only). Returns the tape, the loss node and the placeholders."""
     signature, flat = _flatten(args)
     placeholders = [x if isinstance(x, Value) else Value(x, f"input {i}") for i, x in enumerate(flat)]
-    with enable_grad():  # a step compiled inside no_grad() still has a graph to record
+    with enable_grad(), paused_gc:  # a step compiled inside no_grad() still has a graph to record
         out = fn(*_unflatten(signature, placeholders))
     if not isinstance(out, Value):
         raise ReplayError(f"the function must return a Value (its loss), not {type(out).__name__}")
@@ -138,31 +134,65 @@ def record(fn: Callable[..., Value], args: Any, params: list[Value] | None = Non
     for i in value_args:
         if not flat[i].is_leaf:
             raise ReplayError(f"argument {i} is a computed Value; pass leaves (or its .data) to a replay")
-    nodes = walk(out)
-    inputs = [placeholders[i] for i in input_args]
-    from_args = [placeholders[i] for i in value_args]
-    known = set(inputs) | set(from_args)
-    captured = [v for v in nodes if v.is_leaf and v not in known]
-    if params is not None:
-        listed = set(params)
-        captured = list(params) + [v for v in captured if v not in listed]
-    params = captured + from_args
-    tape = Tape(params, len(captured), value_args, input_args, _executor(fn, out, nodes, params, inputs), _shape(nodes))
+    with paused_gc:
+        nodes = walk(out)
+        inputs = [placeholders[i] for i in input_args]
+        from_args = [placeholders[i] for i in value_args]
+        known = set(inputs) | set(from_args)
+        captured = [v for v in nodes if v.is_leaf and v not in known]
+        if params is not None:
+            listed = set(params)
+            captured = list(params) + [v for v in captured if v not in listed]
+        params = captured + from_args
+        name = getattr(fn, "__qualname__", type(fn).__name__)
+        step = None if executor == "none" else _build(executor, name, out, nodes, params, inputs)
+        tape = Tape(params, len(captured), value_args, input_args, step, graph_signature(nodes))
     return tape, out, placeholders
 
 
+EXECUTORS = ("straight-line", "looped", "arrays")
+TAPES_KEPT = 8  # argument structures a Replay keeps compiled
 STRAIGHT_LINE_LIMIT = 20_000  # graph size (nodes + edges) up to which generated code pays for its compiling
+# What one step costs, measured by benchmarks/bench_scale.py on the 2-core machine the
+# README describes: per line of straight-line code, per node or edge of the loop, per
+# numpy statement and per value (row × sample) of the numpy program.
+COST_PER_LINE = 0.07e-6
+COST_PER_LOOPED = 0.6e-6
+COST_PER_STATEMENT = 2.5e-6
+COST_PER_VALUE = 0.01e-6
 
 
-def _executor(
-    fn: Callable[..., Value], out: Value, nodes: list[Value], params: list[Value], inputs: list[Value]
-) -> Step:
-    """Straight-line code for graphs of moderate size; a loop over the graph beyond
-    (compiling costs tens of microseconds per statement: minutes for a million)."""
+def choose(nodes: list[Value]) -> str:
+    """The executor expected to run one step of this graph soonest.
+
+    Straight-line code costs a few tens of nanoseconds per line -- one per node and
+    one per edge -- and wins on small graphs; a numpy program costs microseconds per
+    statement (about three per group of like nodes) whatever the group's size, and
+    wins where dense layers make the groups large; the loop over the graph is for
+    graphs too large to compile (:data:`STRAIGHT_LINE_LIMIT`)."""
     size = len(nodes) + sum(len(v.children) for v in nodes)
+    costs = {"looped": COST_PER_LOOPED * size}
     if size <= STRAIGHT_LINE_LIMIT:
-        return build(out, nodes, params, inputs, getattr(fn, "__qualname__", type(fn).__name__))
-    return LoopedStep(out, nodes, params, inputs)
+        costs["straight-line"] = COST_PER_LINE * size
+    cheapest = min(costs.values())
+    if not nodes[-1].is_leaf and cheapest > COST_PER_STATEMENT * 6:  # numpy could win: count its groups
+        statements = 3 * len(groups_of(nodes))
+        costs["arrays"] = COST_PER_STATEMENT * statements + COST_PER_VALUE * len(nodes)
+    return min(costs, key=costs.__getitem__)
+
+
+def _build(executor: str, name: str, out: Value, nodes: list[Value], params: list[Value], inputs: list[Value]) -> Any:
+    if executor == "auto":
+        executor = choose(nodes)
+    if executor == "arrays":
+        if out.is_leaf:
+            raise ReplayError("a graph whose output is a leaf has nothing for numpy to run")
+        return BatchTape(out, nodes, params, inputs)
+    if executor == "straight-line":
+        return build(out, nodes, params, inputs, name)
+    if executor == "looped":
+        return LoopedStep(out, nodes, params, inputs)
+    raise ValueError(f"unknown executor {executor!r}: choose one of {', '.join(EXECUTORS)} or 'auto'")
 
 
 class Replay:
@@ -185,15 +215,19 @@ class Replay:
         else:
             raise ValueError(f"check must be True, False or a number of calls, not {check!r}")
         self.fn = fn
-        self.tapes: dict[tuple[Any, ...], Tape] = {}
+        self.tapes: OrderedDict[tuple[Any, ...], Tape] = OrderedDict()  # by argument structure, most recent last
         self.calls = 0
 
     def __call__(self, *args: Any) -> float:
         signature, flat = _flatten(args)
         tape = self.tapes.get(signature)
+        if tape is not None:
+            self.tapes.move_to_end(signature)
         if tape is None:
             tape, out, _ = record(self.fn, args)
             self.tapes[signature] = tape
+            while len(self.tapes) > TAPES_KEPT:
+                self.tapes.popitem(last=False)  # the least recently used structure is recorded again if it comes back
             out.backward()  # the first call is an eager step
             return out.data
         self.calls += 1

@@ -20,16 +20,24 @@ too large for that to pay off to the loop in ``looped.py`` instead.
 
 from __future__ import annotations
 
-import linecache
-import weakref
+import math
 from dataclasses import dataclass
 from itertools import count
 from typing import Any, Callable
 
-from .codegen import ARITH_ERRORS, NAMESPACE, accumulate, can_raise, constant, contributions, expression, operand_order
+from .codegen import (
+    ARITH_ERRORS,
+    NAMESPACE,
+    can_raise,
+    constant,
+    contributions,
+    expression,
+    load,
+    operand_order,
+)
 from .engine import Value, topological_order
 
-__all__ = ["StraightLine", "build"]
+__all__ = ["FloatSteps", "StraightLine", "build"]
 
 TERMS_PER_LINE = 64  # terms of an n-ary sum per line
 
@@ -72,7 +80,13 @@ def _forward(v: Value, var: dict[Value, str]) -> list[Line]:
 
 def _backward(root: Value, var: dict[Value, str], inputs: set[Value]) -> tuple[list[Line], set[Value]]:
     """Every gradient contribution, in the order ``backward()`` adds them; and the
-    nodes whose gradient was assigned."""
+    nodes whose gradient was assigned.
+
+    A node's first contributions to gradients not yet started are written as one
+    tuple assignment (``gw0, gw1, gv3 = x0 * g, x1 * g, g``), its other ones as
+    ``+=`` lines after it: contributions to different gradients commute, those to one
+    gradient keep their order, so the sums round as the engine's do -- and Python
+    compiles one statement of many targets faster than many statements."""
     lines: list[Line] = []
     assigned: set[Value] = set()
     if not root.is_leaf:
@@ -81,6 +95,8 @@ def _backward(root: Value, var: dict[Value, str], inputs: set[Value]) -> tuple[l
     for v in reversed(topological_order(root)):
         op = v.operation  # type: ignore[assignment]
         upstream = "g" + var[v]
+        fresh: list[tuple[str, str, str | None]] = []  # (target, value, IEEE-safe value)
+        added: list[Line] = []
         for position, which, binds in contributions(op, len(v.children)):
             child = v.children[position]
             if child in inputs:
@@ -88,21 +104,68 @@ def _backward(root: Value, var: dict[Value, str], inputs: set[Value]) -> tuple[l
             partial = "1.0" if which is None else op.partials[which]
             target, first = "g" + var[child], child not in assigned
             assigned.add(child)
-            if partial in ("1.0", "-1.0"):
-                lines.append(Line(accumulate(target, partial, upstream, first), None))
-                continue
-            names = {n: var[v.children[i]] for n, i in binds.items()}
-            names["out"] = var[v]
-            if op.const:
-                names["c"] = constant(v.constant)  # type: ignore[arg-type]
-            text = accumulate(target, expression(partial, names), upstream, first)
-            safe = accumulate(target, expression(partial, names, True), upstream, first) if can_raise(partial) else None
-            lines.append(Line(text, safe))
+            value, safe = _contribution(v, op, partial, binds, var, upstream)
+            if first:
+                fresh.append((target, value, safe))
+            else:
+                added.append(Line(f"{target} += {value}", f"{target} += {safe}" if safe else None))
+        if fresh:
+            targets = ", ".join(t for t, _, _ in fresh)
+            text = f"{targets} = {', '.join(value for _, value, _ in fresh)}"
+            risky = any(safe is not None for _, _, safe in fresh)
+            safe_text = f"{targets} = {', '.join(safe or value for _, value, safe in fresh)}" if risky else None
+            lines.append(Line(text, safe_text))
+        lines += added
     return lines, assigned
 
 
+def _contribution(
+    v: Value, op: Any, partial: str, binds: dict[str, int], var: dict[Value, str], upstream: str
+) -> tuple[str, str | None]:
+    """``∂out/∂child × upstream`` as source (no multiply for ±1), and its IEEE-safe form
+    where the partial can raise."""
+    if partial == "1.0":
+        return upstream, None
+    if partial == "-1.0":
+        return f"-{upstream}", None
+    if partial in binds:  # a bare operand (dot's b, a): no template needed
+        return f"{var[v.children[binds[partial]]]} * {upstream}", None
+    names = {n: var[v.children[i]] for n, i in binds.items()}
+    names["out"] = var[v]
+    if op.const:
+        names["c"] = constant(v.constant)
+    value = f"({expression(partial, names)}) * {upstream}"
+    return value, (f"({expression(partial, names, True)}) * {upstream}" if can_raise(partial) else None)
+
+
+class FloatSteps:
+    """What ``fit``'s fused loop asks of an executor over Python floats: the weights held
+    as a tuple between steps, ``fused_sgd`` giving the loss and the next tuple (the
+    same one if the loss is not finite)."""
+
+    def __call__(self, W: Any, X: Any, lr: float | None = None) -> Any:
+        raise NotImplementedError
+
+    def run(self, W: Any, X: Any) -> tuple[float, tuple[float, ...]]:
+        return self(W, X)  # type: ignore[no-any-return]
+
+    def sgd(self, W: Any, X: Any, lr: float) -> tuple[float, tuple[float, ...]]:
+        """(loss, W - lr · gradient), the update inside the generated step."""
+        return self(W, X, lr)  # type: ignore[no-any-return]
+
+    def pack(self, W: Any) -> tuple[float, ...]:
+        return tuple(W)
+
+    def fused_sgd(self, state: Any, X: Any, lr: float) -> tuple[float, Any]:
+        loss, stepped = self(state, X, lr)
+        return loss, (stepped if math.isfinite(loss) else state)
+
+    def unpack(self, state: Any) -> list[float]:
+        return list(state)
+
+
 @dataclass
-class StraightLine:
+class StraightLine(FloatSteps):
     """A recorded graph as generated code: ``step(W, X)`` gives ``(loss, gradients)``
     and ``step(W, X, lr)`` gives ``(loss, W - lr · gradients)``, for the parameters'
     data ``W`` and the input numbers ``X``."""
@@ -148,14 +211,8 @@ def build(
 
 
 def _load(source: str, filename: str) -> Callable[..., Any]:
-    """Compile generated code so that tracebacks, ``inspect`` and pdb can show it: its
-    text is registered with ``linecache`` for as long as the function lives."""
-    scope: dict[str, Any] = dict(NAMESPACE)
-    exec(compile(source, filename, "exec"), scope)
-    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
-    step = scope["step"]
-    weakref.finalize(step, linecache.cache.pop, filename, None)
-    return step
+    """Compile generated code so that tracebacks, ``inspect`` and pdb can show it."""
+    return load(source, filename, dict(NAMESPACE, __name__=__name__), keep="step")["step"]  # type: ignore[no-any-return]
 
 
 @dataclass

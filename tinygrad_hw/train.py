@@ -14,6 +14,7 @@ import signal
 import sys
 import threading
 import time
+from collections import OrderedDict
 from typing import IO, Any, Callable, Iterator, Sequence
 
 import numpy as np
@@ -73,13 +74,13 @@ def _finite(name: str, a: np.ndarray) -> None:
         raise ValueError(f"{name} holds {a[tuple(bad[0])]} at row {bad[0][0]}: training needs finite numbers")
 
 
-def _dataset(model: MLP, X: Any, y: Any) -> tuple[list[list[float]], list[list[float]]]:
-    """X and y as lists of float rows, checked against the model's shape."""
+def _dataset(model: MLP, X: Any, y: Any) -> tuple[np.ndarray, np.ndarray]:
+    """X and y as (n, nin) and (n, nout) float arrays, checked against the model's shape."""
     xs = as_inputs(model, X)
     ys = as_targets(y, len(xs), model.sizes[-1])
     _finite("X", xs)
     _finite("y", ys)
-    return xs.tolist(), ys.tolist()
+    return xs, ys
 
 
 def _outputs(out: Value | list[Value]) -> list[Value]:
@@ -144,7 +145,7 @@ def fit(
     start = time.perf_counter()
     bar = tqdm(total=epochs, disable=None if progress else True, delay=1.0, unit="epoch", leave=False)
     try:
-        with _InterruptAfterStep() as interrupt:
+        with _InterruptAfterStep() as interrupt, np.errstate(all="ignore"):  # numpy's inf and nan pass quietly
             schedule = _Schedule(len(xs), batch_size, shuffle, seed)
             _train(steps, schedule, history, bar, interrupt, say, log_every or _nice_interval(epochs))
     except BaseException as error:
@@ -158,7 +159,7 @@ def fit(
     if history.diverged:
         say(f"Epoch {history.diverged_at} loss: {history.loss[-1]}")
         say(history.message)
-    pred = predict(model, xs)
+    pred = predict(model, xs, engine)
     history.accuracy = accuracy(pred, ys)
     if verbose:
         print_predictions(pred, history.accuracy, file=out)
@@ -189,11 +190,15 @@ class _Schedule:
         self.order = list(range(n))
         self.rng = random.Random(seed)
 
-    def batches(self) -> Iterator[list[int]]:
+    def batches(self) -> Iterator[Sequence[int]]:
+        """Each step's sample indices: a list when shuffled, else a range (no list to build)."""
         if self.shuffle:
             self.rng.shuffle(self.order)
-        for b in range(0, self.n, self.batch_size):
-            yield self.order[b : b + self.batch_size]
+            for b in range(0, self.n, self.batch_size):
+                yield self.order[b : b + self.batch_size]
+        else:
+            for b in range(0, self.n, self.batch_size):
+                yield range(b, min(b + self.batch_size, self.n))
 
 
 def _train(
@@ -304,10 +309,13 @@ class _EagerSteps:
 
     When the loss is not finite nothing is updated (the caller stops)."""
 
-    def __init__(self, model: MLP, loss_fn: Callable[..., Value], opt: Optimizer, xs: list, ys: list) -> None:
-        self.batch_loss, self.opt, self.xs, self.ys = _batch_loss(model, loss_fn), opt, xs, ys
+    def __init__(
+        self, model: MLP, loss_fn: Callable[..., Value], opt: Optimizer, xs: np.ndarray, ys: np.ndarray
+    ) -> None:
+        self.batch_loss, self.opt = _batch_loss(model, loss_fn), opt
+        self.xs, self.ys = xs.tolist(), ys.tolist()  # rows of Python floats, as the Value engine takes them
 
-    def __call__(self, batch: list[int]) -> float:
+    def __call__(self, batch: Sequence[int]) -> float:
         value = self.batch_loss([self.xs[i] for i in batch], [self.ys[i] for i in batch])
         if math.isfinite(value.data):
             self.opt.zero_grad()
@@ -322,70 +330,113 @@ class _EagerSteps:
 class _ReplaySteps(_EagerSteps):
     """The same steps, recorded once and replayed.
 
-    Per-sample steps run the straight-line replay (``replay.py``: the same bits as
-    eager); batches of a loss that is a mean over samples (``mse``, ``bce``) run one
-    sample's graph over the batch with numpy (``batched.py``: the same numbers to
-    about 1e-15); other losses record one straight-line step per batch size. With
-    plain SGD the update is fused into the replay and the weights stay flat until
-    ``finish`` writes them back; other optimisers step on the parameters' ``.grad``.
+    Per-sample steps run the executor ``replay.choose`` picks for the sample's graph:
+    straight-line code (the same bits as eager) for small networks, a numpy
+    program with matrix products for wide ones (equal to about 1e-15). Batches of
+    a loss that is a mean over samples (``mse``, ``bce``) run one sample's graph
+    over the whole batch with numpy (``batched.py``); other losses record one step
+    per batch size. With plain SGD the update is fused into the step and the
+    weights stay inside the executor until ``finish`` writes them back; other
+    optimisers step on the parameters' ``.grad``.
     """
 
+    TAPES_KEPT = 8  # recorded steps kept (one per batch size), least recently used dropped first
+
     def __init__(
-        self, model: MLP, loss_fn: Callable[..., Value], opt: Optimizer, xs: list, ys: list, batch_size: int
+        self,
+        model: MLP,
+        loss_fn: Callable[..., Value],
+        opt: Optimizer,
+        xs: np.ndarray,
+        ys: np.ndarray,
+        batch_size: int,
     ) -> None:
-        super().__init__(model, loss_fn, opt, xs, ys)
+        self.batch_loss, self.opt = _batch_loss(model, loss_fn), opt
         self.params = model.parameters()
         self.fused = type(opt) is SGD and opt.momentum == 0.0 and set(opt.params) == set(self.params)
-        self.tapes: dict[int, Any] = {}
+        self.tapes: OrderedDict[int, Any] = OrderedDict()
         self.vectorized = batch_size > 1 and loss_fn in (mse, binary_cross_entropy)
-        if self.vectorized:
-            self.rows = np.hstack([np.asarray(xs, dtype=float), np.asarray(ys, dtype=float)])
+        if self.vectorized:  # the data as one array, its rows the batches' samples (no Python floats)
+            self.rows = np.hstack([xs, ys])
+            self.xs, self.ys = xs[:1].tolist(), ys[:1].tolist()  # one sample to record
             self.sample_loss = _batch_loss(model, loss_fn)
-        self.W: Any = np.array([p.data for p in self.params]) if self.vectorized else tuple(p.data for p in self.params)
+        else:
+            self.xs, self.ys = xs.tolist(), ys.tolist()
+        self.holder: Any = None  # the executor holding the weights (fused SGD), and its state
+        self.state: Any = None
 
-    def _tape(self, batch: list[int]) -> Any:
+    def _executor(self, batch: Sequence[int]) -> Any:
         key = 0 if self.vectorized else len(batch)  # one batched tape serves every batch size
-        if key not in self.tapes:
-            if self.vectorized:
-                first = ([self.xs[batch[0]]], [self.ys[batch[0]]])
-                self.tapes[key] = BatchTape.record(self.sample_loss, first, self.params)
-            else:
-                args = ([self.xs[i] for i in batch], [self.ys[i] for i in batch])
-                self.tapes[key] = record(self.batch_loss, args, params=self.params)[0]
+        if key in self.tapes:
+            self.tapes.move_to_end(key)
+            return self.tapes[key]
+        if self.vectorized:
+            first = (self.xs, self.ys)
+            self.tapes[key] = BatchTape.record(self.sample_loss, first, self.params)
+        else:
+            args = ([self.xs[i] for i in batch], [self.ys[i] for i in batch])
+            self.tapes[key] = record(self.batch_loss, args, params=self.params)[0].step
+        while len(self.tapes) > self.TAPES_KEPT:
+            self.tapes.popitem(last=False)
         return self.tapes[key]
 
-    def __call__(self, batch: list[int]) -> float:
-        tape = self._tape(batch)
+    def __call__(self, batch: Sequence[int]) -> float:
+        executor = self._executor(batch)
         if self.vectorized:
-            X: Any = self.rows[batch]
+            X: Any = self.rows[batch.start : batch.stop] if isinstance(batch, range) else self.rows[batch]  # a view
         else:
             X = [v for i in batch for v in self.xs[i]] + [t for i in batch for t in self.ys[i]]
         if self.fused:
-            loss, W = tape.sgd(self.W, X, self.opt.lr)
-            if math.isfinite(loss):
-                self.W = W
-            return loss
-        loss, grads = tape.run([p.data for p in self.params], X)
+            if executor is not self.holder:  # hand the weights over (a batch of another size)
+                weights = self.holder.unpack(self.state) if self.holder is not None else [p.data for p in self.params]
+                self.state, self.holder = executor.pack(weights), executor
+            loss, self.state = executor.fused_sgd(self.state, X, self.opt.lr)
+            return loss  # type: ignore[no-any-return]
+        loss, grads = executor.run([p.data for p in self.params], X)
         if math.isfinite(loss):
             self.opt.zero_grad()
             for p, g in zip(self.params, grads):
                 p.grad += float(g)
             self.opt.step()
-        return loss
+        return loss  # type: ignore[no-any-return]
 
     def finish(self) -> None:
-        if self.fused:
-            for p, w in zip(self.params, self.W):
+        if self.fused and self.holder is not None:
+            for p, w in zip(self.params, self.holder.unpack(self.state)):
                 p.data = float(w)
+        self.tapes.clear()  # their arrays are the size of the batch: free them before predicting
+        self.holder = self.state = None
 
 
-def predict(model: MLP, X: Any) -> np.ndarray:
+REPLAY_PREDICTIONS_FROM = 100_000  # samples × parameters from which replayed predictions pay for recording
+
+
+def predict(model: MLP, X: Any, engine: str = "eager") -> np.ndarray:
     """The model's outputs for each row of X (n, nin), shape (n, nout); builds no graph.
 
-    A 1-D X of length nin is one sample; any other shape is a ValueError."""
-    rows = as_inputs(model, X).tolist()
+    A 1-D X of length nin is one sample; any other shape is a ValueError.
+    ``engine="replay"`` computes all rows at once with numpy (one sample's forward
+    pass recorded and run over the batch) when there are enough of them to pay for
+    it; the outputs then agree with the eager engine's to about 1e-15."""
+    if engine not in ENGINES:
+        raise ValueError(f"unknown engine {engine!r}: choose one of {', '.join(map(repr, ENGINES))}")
+    xs = as_inputs(model, X)
+    if engine == "replay" and len(xs) * len(model.parameters()) >= REPLAY_PREDICTIONS_FROM:
+        return _replayed_outputs(model, xs)
     with no_grad():
-        return np.array([[v.data for v in _outputs(model(row))] for row in rows])
+        return np.array([[v.data for v in _outputs(model(row))] for row in xs.tolist()])
+
+
+def _replayed_outputs(model: MLP, xs: np.ndarray) -> np.ndarray:
+    """Every row's outputs from one numpy forward pass over the batch."""
+    outputs: list[Value] = []
+
+    def total(x: Any) -> Value:
+        outputs[:] = _outputs(model(x))
+        return Value.sum(outputs)  # one root to record; the outputs are read from their rows
+
+    tape = BatchTape.record(total, (xs[0].tolist(),), model.parameters())
+    return tape.values([p.data for p in model.parameters()], xs, outputs).T
 
 
 def accuracy(pred: Any, y: Any, threshold: float = 0.5) -> float:
