@@ -45,6 +45,7 @@ bench: setup
 	$(PY) -m pip install --quiet -e '.[bench]'
 	$(PY) benchmarks/bench_engine.py
 	$(PY) benchmarks/bench_replay.py
+	$(PY) benchmarks/bench_scale.py
 
 docs: setup
 	$(PY) -c "from tinygrad_hw.kernels import kernels_markdown; print(kernels_markdown())" > docs/kernels.md

@@ -102,7 +102,9 @@ def per_sample_runs(epochs: int) -> tuple[dict[str, Callable[[], list[float]]], 
         return [p.data for p in compiled_model.parameters()]
 
     fused_model = our_model(weights)
-    tape = record(lambda x, y: mse(fused_model(x), y), (list(xs[0]), ys[0]), params=fused_model.parameters())[0]
+    tape = record(
+        lambda x, y: mse(fused_model(x), y), (list(xs[0]), ys[0]), params=fused_model.parameters(), executor="auto"
+    )[0]
 
     def replay_fused() -> list[float]:
         W = tuple(flat_weights(weights))
@@ -146,7 +148,7 @@ def full_batch_runs(epochs: int) -> dict[str, Callable[[], list[float]]]:
 
     line_model = our_model(weights)
     batch_loss = lambda xb, tb: mse([line_model(x) for x in xb], tb)  # noqa: E731
-    line = record(batch_loss, (rows, targets), params=line_model.parameters())[0]
+    line = record(batch_loss, (rows, targets), params=line_model.parameters(), executor="straight-line")[0]
     flat_inputs = [v for x in rows for v in x] + targets
 
     def straight_line() -> list[float]:

@@ -32,6 +32,7 @@ __all__ = [
     "graph_signature",
     "is_grad_enabled",
     "no_grad",
+    "paused_gc",
     "set_grad_enabled",
     "topological_order",
     "walk",

@@ -157,8 +157,8 @@ STRAIGHT_LINE_LIMIT = 20_000  # graph size (nodes + edges) up to which generated
 # README describes: per line of straight-line code, per node or edge of the loop, per
 # numpy statement and per value (row × sample) of the numpy program.
 COST_PER_LINE = 0.07e-6
-COST_PER_LOOPED = 0.6e-6
-COST_PER_STATEMENT = 2.5e-6
+COST_PER_LOOPED = 0.36e-6
+COST_PER_STATEMENT = 3.3e-6
 COST_PER_VALUE = 0.01e-6
 
 
