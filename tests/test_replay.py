@@ -226,7 +226,7 @@ def _force(monkeypatch, executor):
     """Make every recording in this test use one executor."""
     import tinygrad_hw.replay as replay
 
-    monkeypatch.setattr(replay, "choose", lambda nodes: executor, raising=False)
+    monkeypatch.setattr(replay, "choose", lambda nodes, runs=1000: executor, raising=False)
     if executor == "looped":  # before the choice existed, the limit decided
         monkeypatch.setattr(replay, "STRAIGHT_LINE_LIMIT", 0, raising=False)
 

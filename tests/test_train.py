@@ -218,7 +218,8 @@ def test_an_exception_mid_run_keeps_the_completed_steps(engine):
     assert after != before
     reference = MLP(2, [4, 1], seed=2)  # the same four steps, one by one
     fit(reference, X[:20], y[:20], epochs=1, batch_size=5, loss=mse, engine="eager", verbose=False, progress=False)
-    assert after == [p.data for p in reference.parameters()]
+    # batches of five may run as numpy (the executor replay.choose picks): equal to ~1e-15, not bit for bit
+    np.testing.assert_allclose(after, [p.data for p in reference.parameters()], rtol=1e-12, atol=1e-15)
 
 
 @pytest.mark.parametrize("engine", ["eager", "replay"])

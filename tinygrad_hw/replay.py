@@ -116,13 +116,18 @@ class Tape:
 
 
 def record(
-    fn: Callable[..., Value], args: Any, params: list[Value] | None = None, executor: str = "auto"
+    fn: Callable[..., Value],
+    args: Any,
+    params: list[Value] | None = None,
+    executor: str = "auto",
+    runs: int = 1000,
 ) -> tuple[Tape, Value, list[Value]]:
     """Run ``fn`` once eagerly on ``args`` with the numbers as placeholder leaves, and
     compile the graph it builds. ``params`` fixes the order (and the set) of the
     captured leaves' slots in ``W``; by default, the order the graph meets them.
-    ``executor`` is ``"auto"`` (:func:`choose` decides), one of :data:`EXECUTORS`, or
-    ``"none"`` (record only). Returns the tape, the loss node and the placeholders."""
+    ``executor`` is ``"auto"`` (:func:`choose` decides, for about ``runs`` runs of the
+    step), one of :data:`EXECUTORS`, or ``"none"`` (record only). Returns the tape,
+    the loss node and the placeholders."""
     signature, flat = _flatten(args)
     placeholders = [x if isinstance(x, Value) else Value(x, f"input {i}") for i, x in enumerate(flat)]
     with enable_grad(), paused_gc:  # a step compiled inside no_grad() still has a graph to record
@@ -145,7 +150,7 @@ def record(
             captured = list(params) + [v for v in captured if v not in listed]
         params = captured + from_args
         name = getattr(fn, "__qualname__", type(fn).__name__)
-        step = None if executor == "none" else _build(executor, name, out, nodes, params, inputs)
+        step = None if executor == "none" else _build(executor, name, out, nodes, params, inputs, runs)
         tape = Tape(params, len(captured), value_args, input_args, step, graph_signature(nodes))
     return tape, out, placeholders
 
@@ -156,34 +161,49 @@ STRAIGHT_LINE_LIMIT = 20_000  # graph size (nodes + edges) up to which generated
 # What one step costs, measured by benchmarks/bench_scale.py on the 2-core machine the
 # README describes: per line of straight-line code, per node or edge of the loop, per
 # numpy statement and per value (row × sample) of the numpy program.
-COST_PER_LINE = 0.07e-6
-COST_PER_LOOPED = 0.36e-6
-COST_PER_STATEMENT = 3.3e-6
+COST_PER_LINE = 0.045e-6
+COST_PER_LOOPED = 0.3e-6
+COST_PER_STATEMENT = 1.7e-6
 COST_PER_VALUE = 0.01e-6
+COMPILE_PER_LINE = 15e-6  # generating and compiling straight-line code, per node and edge
 
 
-def choose(nodes: list[Value]) -> str:
-    """The executor expected to run one step of this graph soonest.
+def choose(nodes: list[Value], runs: int = 1000) -> str:
+    """The executor for ``runs`` steps of this graph, by the costs measured in
+    ``benchmarks/bench_scale.py`` (table (j)).
 
-    Straight-line code costs a few tens of nanoseconds per line -- one per node and
-    one per edge -- and wins on small graphs; a numpy program costs microseconds per
-    statement (about three per group of like nodes) whatever the group's size, and
-    wins where dense layers make the groups large; the loop over the graph is for
-    graphs too large to compile (:data:`STRAIGHT_LINE_LIMIT`)."""
+    Straight-line code runs a node or an edge in a few tens of nanoseconds, but costs
+    tens of microseconds per line to compile, once; the loop over the graph compiles
+    nothing and runs each node or edge in a few hundred; both give the eager engine's
+    bits, and the cheaper of the two over ``runs`` steps is the exact choice. A numpy
+    program costs microseconds per statement (about three per group of like nodes)
+    whatever the group's size: it wins where dense layers make the groups large, but
+    its matrix products round their own way, so it is chosen only where a step takes
+    less than half the time of straight-line code (of the loop, for graphs beyond
+    :data:`STRAIGHT_LINE_LIMIT`)."""
     size = len(nodes) + sum(len(v.children) for v in nodes)
-    costs = {"looped": COST_PER_LOOPED * size}
-    if size <= STRAIGHT_LINE_LIMIT:
-        costs["straight-line"] = COST_PER_LINE * size
-    cheapest = min(costs.values())
-    if not nodes[-1].is_leaf and cheapest > COST_PER_STATEMENT * 6:  # numpy could win: count its groups
-        statements = 3 * len(groups_of(nodes))
-        costs["arrays"] = COST_PER_STATEMENT * statements + COST_PER_VALUE * len(nodes)
-    return min(costs, key=costs.__getitem__)
+    looped = COST_PER_LOOPED * size
+    line = COST_PER_LINE * size if size <= STRAIGHT_LINE_LIMIT else math.inf
+    exact = "straight-line" if (line * runs + COMPILE_PER_LINE * size) <= looped * runs else "looped"
+    fastest_exact = min(line, looped)
+    if not nodes[-1].is_leaf and fastest_exact > 2 * COST_PER_STATEMENT * 6:  # numpy could win: count its groups
+        numpy = COST_PER_STATEMENT * 3 * len(groups_of(nodes)) + COST_PER_VALUE * len(nodes)
+        if numpy < fastest_exact / 2:
+            return "arrays"
+    return exact
 
 
-def _build(executor: str, name: str, out: Value, nodes: list[Value], params: list[Value], inputs: list[Value]) -> Any:
+def _build(
+    executor: str,
+    name: str,
+    out: Value,
+    nodes: list[Value],
+    params: list[Value],
+    inputs: list[Value],
+    runs: int = 1000,
+) -> Any:
     if executor == "auto":
-        executor = choose(nodes)
+        executor = choose(nodes, runs)
     if executor == "arrays":
         if out.is_leaf:
             raise ReplayError("a graph whose output is a leaf has nothing for numpy to run")

@@ -139,7 +139,7 @@ def fit(
     say = (lambda line: tqdm.write(line, file=out)) if verbose else (lambda line: None)
     history = History(epochs=epochs, engine=engine)
     if engine == "replay":
-        steps: _EagerSteps = _ReplaySteps(model, loss_fn, opt, xs, ys, batch_size)
+        steps: _EagerSteps = _ReplaySteps(model, loss_fn, opt, xs, ys, batch_size, epochs)
     else:
         steps = _EagerSteps(model, loss_fn, opt, xs, ys)
     start = time.perf_counter()
@@ -350,9 +350,11 @@ class _ReplaySteps(_EagerSteps):
         xs: np.ndarray,
         ys: np.ndarray,
         batch_size: int,
+        epochs: int,
     ) -> None:
         self.batch_loss, self.opt = _batch_loss(model, loss_fn), opt
         self.params = model.parameters()
+        self.runs = epochs * -(-len(xs) // batch_size)  # the steps each recording may serve
         self.fused = type(opt) is SGD and opt.momentum == 0.0 and set(opt.params) == set(self.params)
         self.tapes: OrderedDict[int, Any] = OrderedDict()
         self.vectorized = batch_size > 1 and loss_fn in (mse, binary_cross_entropy)
@@ -375,7 +377,7 @@ class _ReplaySteps(_EagerSteps):
             self.tapes[key] = BatchTape.record(self.sample_loss, first, self.params)
         else:
             args = ([self.xs[i] for i in batch], [self.ys[i] for i in batch])
-            self.tapes[key] = record(self.batch_loss, args, params=self.params)[0].step
+            self.tapes[key] = record(self.batch_loss, args, params=self.params, runs=self.runs)[0].step
         while len(self.tapes) > self.TAPES_KEPT:
             self.tapes.popitem(last=False)
         return self.tapes[key]
