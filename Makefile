@@ -1,17 +1,18 @@
 # Two commands do everything on a fresh machine:
 #   make demo   -- set up, then train the report's network on XOR (examples/xor.py)
 #   make test   -- set up, then run the test suite
-# Set-up: a virtualenv in .venv with the package and its [dev] extra, and Graphviz's
-# `dot` (installed with apt-get when missing and we are root; otherwise we say how).
+# Set-up: a virtualenv in .venv with the package and its [dev] extra; Graphviz's `dot`,
+# and Chromium with its driver for the browser tests (installed with apt-get when
+# missing and we are root; otherwise we say how, and those tests are skipped).
 
 VENV   ?= .venv
 PYTHON ?= python3
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup graphviz test demo report lint bench docs clean
+.PHONY: setup system test demo report lint bench docs clean
 
-setup: $(STAMP) graphviz
+setup: $(STAMP) system
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,13 +20,17 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-graphviz:
-	@if command -v dot >/dev/null 2>&1; then :; \
+system:
+	@missing=""; \
+	command -v dot >/dev/null 2>&1 || missing="$$missing graphviz"; \
+	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
+	command -v chromedriver >/dev/null 2>&1 || missing="$$missing chromium-driver"; \
+	if [ -z "$$missing" ]; then :; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-		echo "Installing Graphviz (dot) with apt-get ..."; \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq graphviz >/dev/null; \
+		echo "Installing$$missing with apt-get ..."; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 	else \
-		echo "Graphviz's dot is missing: install it with 'sudo apt-get install graphviz' (macOS: 'brew install graphviz'); tests that render SVG are skipped until then."; \
+		echo "Missing:$$missing. Install with 'sudo apt-get install$$missing'; the tests that need them are skipped until then (and fail under CI=true)."; \
 	fi
 
 test: setup
@@ -49,6 +54,7 @@ bench: setup
 
 docs: setup
 	$(PY) -c "from tinygrad_hw.kernels import kernels_markdown; print(kernels_markdown())" > docs/kernels.md
+	$(PY) docs/make_images.py
 
 clean:
 	rm -rf $(VENV) out report .pytest_cache .hypothesis .ruff_cache *.egg-info

@@ -1,4 +1,4 @@
-"""The ``tinygrad-hw`` console command: ``train``, ``graph`` and ``report``, and the
+"""The ``tinygrad-hw`` console command: ``train``, ``graph``, ``explain`` and ``report``, and the
 options of ``examples/xor.py`` and ``examples/linear.py``.
 
 Bad arguments exit with status 2 and one line; a failure at run time exits 1
@@ -45,6 +45,25 @@ def _positive(kind: type, noun: str) -> Callable[[str], Any]:
 
 
 positive_int, positive_float = _positive(int, "integer"), _positive(float, "number")
+
+
+def finite_float(text: str) -> float:
+    """A number, not inf or nan."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if value - value != 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a finite number")
+    return value
+
+
+def existing_file(text: str) -> Path:
+    """A file to read: there, and not a folder."""
+    path = Path(text)
+    if not path.is_file():
+        raise argparse.ArgumentTypeError(f"{text}: {'is a folder' if path.is_dir() else 'no such file'}")
+    return path
 
 
 def seed(text: str) -> int:
@@ -140,6 +159,23 @@ def _graph(args: argparse.Namespace) -> int:
     return 0
 
 
+def _explain(args: argparse.Namespace) -> int:
+    from .explain import explain
+
+    path = explain(
+        args.out,
+        model_file=args.model,
+        inputs=args.input,
+        target=args.target,
+        sample=args.sample,
+        seed=args.seed,
+        level=args.level,
+        max_nodes=args.max_nodes,
+    )
+    print(f"Wrote {path}: open it in a browser (no network needed), then use → and ← to step")
+    return 0
+
+
 def _report(args: argparse.Namespace) -> int:
     from .report import write_report
 
@@ -171,8 +207,33 @@ def build_parser() -> argparse.ArgumentParser:
     )
     graph.add_argument("--out", type=output_folder, default="out", help="folder for the SVG files (default: out/)")
     graph.set_defaults(run=_graph)
+    _add_explain(commands)
     _add_report(commands)
     return parser
+
+
+def _add_explain(commands: Any) -> None:
+    explain = commands.add_parser(
+        "explain",
+        help="write a page that plays backpropagation step by step on one sample",
+        description="Write OUT/stepthrough.html: one sample through a network, forward node by node, then "
+        "backward with each local derivative, upstream gradient and running sum. The network is the "
+        "report's 2-8-8-1 as initialised (--seed), or a saved model (--model); the sample is an XOR sample "
+        "(--sample) or --input with an optional --target.",
+    )
+    explain.add_argument("--out", type=output_folder, default="out", help="folder for the page (default: out/)")
+    explain.add_argument("--model", type=existing_file, help="a model saved with tinygrad_hw.serialize.save (JSON)")
+    explain.add_argument("--seed", type=seed, default=1, help="seed of the report's network (default: 1)")
+    explain.add_argument("--sample", type=int, default=1, help="which XOR sample, 0 to 20 (default: 1)")
+    explain.add_argument("--input", type=finite_float, nargs="+", metavar="X", help="the input, one number per input")
+    explain.add_argument("--target", type=finite_float, nargs="+", metavar="Y", help="the target (default: XOR's)")
+    explain.add_argument(
+        "--level", choices=["value", "neuron"], help="every value, or one row per neuron (default: value if it fits)"
+    )
+    explain.add_argument(
+        "--max-nodes", type=positive_int, default=250, help="values shown before the graph is cut (default: 250)"
+    )
+    explain.set_defaults(run=_explain)
 
 
 def _add_report(commands: Any) -> None:

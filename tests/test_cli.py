@@ -1,6 +1,5 @@
 """The tinygrad-hw command: help everywhere, one-line errors, the files it writes."""
 
-import shutil
 import subprocess
 import sys
 
@@ -8,14 +7,14 @@ import pytest
 
 from lab.cli import main
 
-needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz's dot is not installed")
+needs_dot = pytest.mark.usefixtures("graphviz_dot")  # skipped without Graphviz, failed in CI
 
 
 def run(*args):
     return subprocess.run([sys.executable, "-m", "lab.cli", *args], capture_output=True, text=True, timeout=120)
 
 
-@pytest.mark.parametrize("args", [[], ["train"], ["graph"]])
+@pytest.mark.parametrize("args", [[], ["train"], ["graph"], ["explain"], ["report"]])
 def test_help_on_every_part(args):
     done = run(*args, "--help")
     assert done.returncode == 0 and "usage: tinygrad-hw" in done.stdout
@@ -125,3 +124,54 @@ def test_enormous_epoch_counts_and_wide_layers_run(tmp_path):
     assert "Traceback" not in done.stderr and "Stopped at epoch 1" in done.stdout  # diverges at once: exit 1
     done = run("train", "--hidden", "3000", "--epochs", "2", "--out", str(tmp_path), "--no-progress")
     assert done.returncode == 0 and "Traceback" not in done.stderr and "Accuracy:" in done.stdout
+
+
+# -- explain: the step-through page (issue 12) ------------------------------------------------
+
+
+@needs_dot
+def test_explain_writes_the_page_for_the_report_network(tmp_path, capsys):
+    assert main(["explain", "--out", str(tmp_path)]) == 0
+    page = (tmp_path / "stepthrough.html").read_text(encoding="utf-8")
+    assert "XOR sample 1" in page and "2-8-8-1" in page and "W3[1,8]" in page  # every value fits: value level
+    assert "stepthrough.html" in capsys.readouterr().out
+
+
+@needs_dot
+def test_explain_a_saved_model_on_an_input(tmp_path):
+    from tinygrad_hw.nn import MLP
+    from tinygrad_hw.serialize import save
+
+    save(MLP(3, [4, 2], "tanh", seed=0), tmp_path / "model.json")
+    args = ["explain", "--model", str(tmp_path / "model.json"), "--input", "0.5", "-1", "2", "--out", str(tmp_path)]
+    assert main([*args, "--target", "1", "0", "--level", "neuron"]) == 0
+    page = (tmp_path / "stepthrough.html").read_text(encoding="utf-8")
+    assert "x = (0.5, -1, 2), target 1, 0" in page and 'id="a_L2.in2.c0"' in page
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--input", "1", "nan"], "'nan' is not a finite number"),
+        (["--model", "no-such-model.json"], "no-such-model.json: no such file"),
+        (["--level", "layer"], "invalid choice: 'layer'"),
+        (["--max-nodes", "0"], "'0' is not a positive integer"),
+    ],
+)
+def test_explain_bad_arguments_exit_2_with_one_line(args, message):
+    done = run("explain", *args)
+    assert done.returncode == 2 and message in done.stderr and len(done.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--input", "1", "2", "3"], "--input gave 3 numbers; the model takes 2"),
+        (["--sample", "21"], "--sample 21 is not an XOR sample: they run from 0 to 20"),
+        (["--target", "1", "0"], "--target gave 2 numbers; the model has 1 output"),
+    ],
+)
+def test_explain_inputs_that_do_not_fit_the_model_exit_1_with_one_line(tmp_path, args, message):
+    done = run("explain", "--out", str(tmp_path), *args)
+    assert done.returncode == 1 and message in done.stderr and "Traceback" not in done.stderr
+    assert not (tmp_path / "stepthrough.html").exists()

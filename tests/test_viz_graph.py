@@ -1,7 +1,7 @@
 """viz.draw_graph: exact DOT, SVG, kinds, colours, clusters, big graphs."""
 
+import html
 import re
-import shutil
 import subprocess
 import xml.etree.ElementTree as ET
 
@@ -16,16 +16,16 @@ from viz import GraphTooLarge, draw_graph
 from viz.gallery import one_neuron, xor_sample
 from viz.graph import number
 
-needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz's dot is not installed")
+needs_dot = pytest.mark.usefixtures("graphviz_dot")  # skipped without Graphviz, failed in CI
 SVG = "{http://www.w3.org/2000/svg}"
 
 SMALL = """digraph "computation graph" {
-	graph [fontname=Helvetica newrank=true nodesep=0.12 rankdir=LR]
+	graph [fontname=Helvetica nodesep=0.12 rankdir=LR]
 	node [fontname=Helvetica fontsize=11]
-	v0 [label="{ x | data 2.0000 | grad 3.0000 }" color="#666666" fillcolor=white fontcolor=black penwidth=1.2 shape=record style="filled,dashed"]
-	v1 [label="{ data 6.0000 | grad 1.0000 }" color="#333333" fillcolor=white fontcolor=black penwidth=1 shape=record style=filled]
+	v0 [label=<<table border="0" cellborder="0" cellspacing="0" cellpadding="1"><tr><td>x</td></tr><hr/><tr><td>data 2.0000</td></tr><hr/><tr><td>grad 3.0000</td></tr></table>> color="#666666" fillcolor=white fontcolor=black margin="0.04,0.02" penwidth=1.2 shape=box style="filled,dashed"]
+	v1 [label=<<table border="0" cellborder="0" cellspacing="0" cellpadding="1"><tr><td>data 6.0000</td></tr><hr/><tr><td>grad 1.0000</td></tr></table>> color="#333333" fillcolor=white fontcolor=black margin="0.04,0.02" penwidth=1 shape=box style=filled]
 	v1_op [label="*3" color="#6f8fb0" fillcolor="#dbe9f6" fontsize=10 shape=ellipse style=filled]
-	v2 [label="{ data 6.0000 | grad 1.0000 }" color="#2a8c2a" fillcolor=white fontcolor=black penwidth=2 peripheries=2 shape=record style=filled]
+	v2 [label=<<table border="0" cellborder="0" cellspacing="0" cellpadding="1"><tr><td>data 6.0000</td></tr><hr/><tr><td>grad 1.0000</td></tr></table>> color="#2a8c2a" fillcolor=white fontcolor=black margin="0.04,0.02" penwidth=2 peripheries=2 shape=box style=filled]
 	v2_op [label=ReLU color="#6f8fb0" fillcolor="#dbe9f6" fontsize=10 shape=ellipse style=filled]
 	v1_op -> v1
 	v0 -> v1_op
@@ -62,16 +62,24 @@ def test_the_svg_parses_and_shows_the_numbers():
     assert "sigmoid" in text and "w1" in text and "fill: |grad|" in text
 
 
+def line_of(source: str, label: str) -> str:
+    """The DOT line of the box whose first row is ``label``, as drawn (HTML-escaped)."""
+    first = f"<tr><td>{html.escape(label)}</td></tr>"
+    lines = [line for line in source.splitlines() if first in line.split("<hr/>")[0]]
+    assert len(lines) == 1, f"{len(lines)} boxes labelled {label!r}"
+    return lines[0]
+
+
 def test_kinds_are_told_apart():
     loss, a, params = one_neuron()
     source = draw_graph(loss, params=params, output=a).source
-    assert re.search(r'label="\{ w1 \|[^\n]*color="#1f4e99"', source)  # parameter: blue
-    assert re.search(r'label="\{ x1 \|[^\n]*style="filled,dashed"', source)  # input: dashed
-    assert re.search(r'label="\{ a = ŷ \|[^\n]*color="#2a8c2a"[^\n]*peripheries=2', source)  # output
-    assert re.search(r'label="\{ C \|[^\n]*color="#c0282b"[^\n]*peripheries=2', source)  # loss
+    assert 'color="#1f4e99"' in line_of(source, "w1")  # parameter: blue
+    assert 'style="filled,dashed"' in line_of(source, "x1")  # input: dashed
+    assert re.search(r'color="#2a8c2a".*peripheries=2', line_of(source, "a = ŷ"))  # output: green, double
+    assert re.search(r'color="#c0282b".*peripheries=2', line_of(source, "C"))  # loss: red, double
     model, mlp_loss = xor_sample()
     mlp_source = draw_graph(mlp_loss, model=model).source
-    assert re.search(r'label="\{ a3\[1\] \|[^\n]*color="#2a8c2a"', mlp_source)  # found without output=
+    assert 'color="#2a8c2a"' in line_of(mlp_source, "a3[1]")  # found without output=
 
 
 def test_fill_follows_gradient_magnitude_in_decades():
@@ -79,9 +87,9 @@ def test_fill_follows_gradient_magnitude_in_decades():
     y = Value.sum([a * 100.0, b * 0.5, c * 1e-5])
     y.backward()
     source = draw_graph(y).source
-    assert re.search(r'label="\{ big \|[^\n]*fillcolor="#ef6548"', source)  # the largest |grad|
-    assert re.search(r'label="\{ middle \|[^\n]*fillcolor="#fdbb84"', source)  # 0.5 %: between 1e-3 and 1e-2
-    assert re.search(r'label="\{ tiny \|[^\n]*fillcolor="#fef0d9"', source)  # 1e-7 of it
+    assert 'fillcolor="#ef6548"' in line_of(source, "big")  # the largest |grad|
+    assert 'fillcolor="#fdbb84"' in line_of(source, "middle")  # 0.5 %: between 1e-3 and 1e-2
+    assert 'fillcolor="#fef0d9"' in line_of(source, "tiny")  # 1e-7 of it
     assert "largest below the top node: 100.0000" in source  # y's own grad, 1, is the seed
 
 
@@ -89,7 +97,8 @@ def test_non_finite_gradients_get_their_own_colour():
     x = Value(0.0, "x")
     y = x.log()
     y.backward()  # ∂log(x)/∂x at 0 is inf
-    assert re.search(r'label="\{ x \| data 0.0000 \| grad inf \}"[^\n]*fillcolor="#c5b0d5"', draw_graph(y).source)
+    line = line_of(draw_graph(y).source, "x")
+    assert "<td>grad inf</td>" in line and 'fillcolor="#c5b0d5"' in line
 
 
 def test_an_mlp_is_grouped_by_layer_and_neuron():
@@ -104,14 +113,50 @@ def test_an_mlp_is_grouped_by_layer_and_neuron():
     assert "subgraph cluster" not in draw_graph(loss, model=model, group=False).source
 
 
-def test_one_box_per_neuron():
+def test_one_table_row_per_neuron():
     model, loss = xor_sample()
     source = draw_graph(loss, model=model, level="neuron").source
-    boxes = re.findall(r"^\s*n(\d)_(\d) \[", source, re.M)
-    assert len(boxes) == 8 + 8 + 1
-    assert "n1_3 -> n2_5" in source and "W1[1,1]" not in source
+    for k, n in ((1, 8), (2, 8), (3, 1)):
+        assert re.findall(rf"^\s*L{k} \[.*", source, re.M)[0].count('port="in') == n
+    assert "L1:out3:e -> L2:in5:w" in source and "W1[1,1]" not in source
     with pytest.raises(ValueError, match="needs the model"):
         draw_graph(loss, level="neuron")
+
+
+def _edge_ends(svg: ET.Element, tail: str) -> list[float]:
+    """The y where each edge leaving node ``tail`` ends (its path's last point)."""
+    ends = []
+    for edge in svg.iter(SVG + "g"):
+        if edge.get("class") == "edge" and edge.find(SVG + "title").text.startswith(tail + "->"):
+            ends.append(float(edge.find(SVG + "path").get("d").split(",")[-1]))
+    return ends
+
+
+def _rows_y(svg: ET.Element, node: str, words: str) -> dict[str, float]:
+    """The y of each text in node ``node`` that starts with ``words``."""
+    for group in svg.iter(SVG + "g"):
+        if group.get("class") == "node" and group.find(SVG + "title").text == node:
+            return {t.text: float(t.get("y")) for t in group.iter(SVG + "text") if t.text.startswith(words)}
+    raise AssertionError(f"no node {node}")
+
+
+@needs_dot
+def test_neurons_are_drawn_in_order_and_edges_meet_their_rows():
+    # Before: a 2-3-1 net showed neurons 2, 3, 1 and x1's arrow landed on another neuron's row.
+    model = MLP(2, [3, 1], seed=0)
+    x1, x2 = Value(0.5, "x1"), Value(-1.0, "x2")
+    loss = (model([x1, x2]) - 1.0) ** 2
+    loss.backward()
+    graph = draw_graph(loss, model=model, level="neuron")
+    svg = ET.fromstring(graph.pipe(format="svg"))
+    rows = _rows_y(svg, "L1", "neuron ")
+    assert list(rows) == ["neuron 1", "neuron 2", "neuron 3"]
+    assert rows["neuron 1"] < rows["neuron 2"] < rows["neuron 3"]  # top to bottom
+    x1_node = next(line.split()[0] for line in graph.source.splitlines() if "<td>x1</td>" in line)
+    ends = sorted(_edge_ends(svg, x1_node))
+    assert len(ends) == 3
+    for end, (_, y) in zip(ends, sorted(rows.items(), key=lambda r: r[1])):
+        assert abs(end - y) < 12, (ends, rows)  # each arrow lands on its own neuron's row
 
 
 def test_a_20000_node_chain_is_collapsed_or_refused():
@@ -169,13 +214,13 @@ def test_bad_arguments():
         draw_graph(small(), max_nodes=0)
 
 
-def test_labels_are_escaped_for_records():
-    v = Value(1.0, 'a|b{c}<d>"e')
+@needs_dot
+def test_labels_are_escaped_for_html_labels():
+    v = Value(1.0, 'a|b{c}<d>"e&')
     graph = draw_graph(v * 2)
-    assert '"{ a\\|b\\{c\\}\\<d\\>\\"e |' in graph.source
-    if shutil.which("dot"):
-        text = " ".join(t.text or "" for t in ET.fromstring(graph.pipe(format="svg")).iter(SVG + "text"))
-        assert 'a|b{c}<d>"e' in text
+    line_of(graph.source, 'a|b{c}<d>"e&')  # as &lt; &gt; &quot; &amp; entities
+    text = " ".join(t.text or "" for t in ET.fromstring(graph.pipe(format="svg")).iter(SVG + "text"))
+    assert 'a|b{c}<d>"e&' in text
     model = MLP(2, [1], seed=0)
     assert "W1[1,1]" in draw_graph(mse(model([1.0, 2.0]), 0.0), model=model).source
 

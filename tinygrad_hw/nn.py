@@ -133,6 +133,10 @@ class Layer(Module):
     def nin(self) -> int:
         return len(self.neurons[0].w)
 
+    @property
+    def nout(self) -> int:
+        return len(self.neurons)
+
     def __repr__(self) -> str:
         return f"Layer({self.nin} -> {len(self.neurons)}, {self.activation!r})"
 
@@ -188,6 +192,10 @@ class MLP(Module):
     @property
     def nin(self) -> int:
         return self.layers[0].nin
+
+    @property
+    def nout(self) -> int:
+        return self.layers[-1].nout
 
     @property
     def sizes(self) -> list[int]:

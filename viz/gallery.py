@@ -60,12 +60,15 @@ def draw_gallery(out: str | Path = "out") -> list[Path]:
     folder = Path(out)
     folder.mkdir(parents=True, exist_ok=True)
     loss, a, params = one_neuron()
-    neuron = draw_graph(loss, params=params, output=a, title="one sigmoid neuron and its loss")
+    # top to bottom: narrow enough to read in a page's column (the README's pictures)
+    neuron = draw_graph(loss, params=params, output=a, title="one sigmoid neuron and its loss", rankdir="TB")
     written = [save_svg(neuron, folder / "neuron_graph.svg")]
     model, loss = xor_sample()
     title = "the report's network on the XOR sample (0, 1) → 1"
     written.append(save_svg(draw_graph(loss, model=model, title=title), folder / "xor_sample_graph.svg"))
     written.append(
-        save_svg(draw_graph(loss, model=model, level="neuron", title=title), folder / "xor_sample_neurons.svg")
+        save_svg(
+            draw_graph(loss, model=model, level="neuron", title=title, rankdir="TB"), folder / "xor_sample_neurons.svg"
+        )
     )
     return written

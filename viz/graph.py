@@ -17,10 +17,11 @@ torchviz's ``make_dot``:
 
 from __future__ import annotations
 
+import html
 import math
 import re
 from collections import defaultdict, deque
-from contextlib import nullcontext
+from dataclasses import dataclass
 from typing import Any, Iterable
 
 import graphviz
@@ -91,12 +92,20 @@ def plain_label(text: str) -> str:
     return graphviz.nohtml(_dot_text(text).replace("\n", "\\n"))
 
 
-def _field(text: str) -> str:
-    """Any string as one field of a record label, where ``{ } | < > "`` are syntax."""
-    text = _dot_text(text)
-    for ch in '{}|<>"':
-        text = text.replace(ch, "\\" + ch)
-    return text.replace("\n", "\\n")
+def html_text(text: str) -> str:
+    """Any string as text in an HTML-like label: entities for ``& < > "``, line breaks for
+    newlines, and nothing SVG cannot hold."""
+    return html.escape(_visible(text), quote=True).replace("\n", "<br/>")
+
+
+def _rows(rows: list[str], ports: list[str] | None = None) -> str:
+    """An HTML-like label: the rows (already escaped) stacked, a rule between them; a row
+    with a port name is where edges attach."""
+    cells = []
+    for row, port in zip(rows, ports or [""] * len(rows)):
+        where = f' port="{port}"' if port else ""
+        cells.append(f"<tr><td{where}>{row}</td></tr>")
+    return '<<table border="0" cellborder="0" cellspacing="0" cellpadding="1">' + "<hr/>".join(cells) + "</table>>"
 
 
 def _parameters(params: Any) -> list[Value]:
@@ -157,6 +166,27 @@ def draw_graph(
     Render with ``.render(path, format="svg")`` or ``.pipe(format="svg")``; in
     Jupyter the object shows itself.
     """
+    options = {"rankdir": rankdir, "max_nodes": max_nodes, "color_by": color_by, "group": group, "model": model}
+    options.update(params=params, output=output, level=level, collapse=collapse, title=title)
+    return prepare(root, **options).render()
+
+
+def prepare(
+    root: Value,
+    *,
+    rankdir: str = "LR",
+    max_nodes: int = 400,
+    color_by: str | None = "grad",
+    group: bool = True,
+    model: Any = None,
+    params: Any = None,
+    output: Value | None = None,
+    level: str = "value",
+    collapse: bool = True,
+    title: str = "",
+) -> _Drawing:
+    """What ``draw_graph`` draws, before it is drawn: the values kept, their node ids and
+    where each is shown (the step-through page maps its steps onto them)."""
     _check_arguments(root, color_by, level, model, max_nodes, title)
     everything = walk(root)
     if model is not None and not set(_owners(model)) & set(everything):
@@ -165,7 +195,8 @@ def draw_graph(
         )
     nodes, note = _select(root, everything, max_nodes, collapse)
     drawing = _Drawing(root, nodes, model, params, output, color_by, level == "neuron", group, rankdir)
-    return drawing.render(title, note, len(everything))
+    drawing.title, drawing.note, drawing.total = title, note, len(everything)
+    return drawing
 
 
 def _check_arguments(root: Any, color_by: Any, level: Any, model: Any, max_nodes: Any, title: Any) -> None:
@@ -199,7 +230,13 @@ def _select(root: Value, everything: list[Value], max_nodes: int, collapse: bool
 
 
 class _Drawing:
-    """One drawing in the making: what each value is, where it goes, and its DOT."""
+    """One drawing in the making: what each value is, where it goes, and its DOT.
+
+    A value is drawn as a box of its own, or as a row of a table: an MLP's parameters
+    as one table per neuron (value level), its neurons as one table per layer (neuron
+    level). A table keeps its rows in order, which Graphviz does not do for boxes in
+    clusters, and its rows are ports where edges attach.
+    """
 
     def __init__(
         self,
@@ -224,15 +261,37 @@ class _Drawing:
         for v in nodes:
             if v in self.neuron:
                 self.members[self.neuron[v]].append(v)
-        self.display = {
-            v: (f"n{self.neuron[v][0]}_{self.neuron[v][1]}" if collapsed and v in self.neuron else self.ids[v])
-            for v in nodes
-        }
+        self.display, self.ports = self._places()
         self.top = _scale_top([v for v in nodes if v is not root] or nodes, color_by)  # not the seed ∂root/∂root = 1
         self.drawn: set[tuple[str, str]] = set()
+        # the compass sides where edges enter and leave a box, in the direction data flows
+        self._sides = {"LR": ("w", "e"), "RL": ("e", "w"), "TB": ("n", "s"), "BT": ("s", "n")}.get(rankdir, ("w", "e"))
+        self.across = rankdir in ("LR", "RL")  # a table's rows run across the flow
 
-    def render(self, title: str, note: str, total: int) -> graphviz.Digraph:
-        graph_attr = {"rankdir": self.rankdir, "fontname": "Helvetica", "newrank": "true", "nodesep": "0.12"}
+    title, note, total = "", "", 0  # set by prepare()
+    marked = False  # set for a page: table cells and edges carry ids its script finds them by
+
+    def _places(self) -> tuple[dict[Value, str], dict[Value, tuple[str, str]]]:
+        """Where each value is drawn (a node name), and for a table's rows the ports their
+        edges come in by and go out from."""
+        display = dict(self.ids)
+        ports: dict[Value, tuple[str, str]] = {}
+        for (k, i), values in self.members.items():
+            if self.collapsed:  # the whole neuron is row i of layer k's table
+                for v in values:
+                    display[v], ports[v] = f"L{k}", (f"in{i}", f"out{i}")
+            elif self.group:  # its parameters are the rows of the neuron's table
+                for j, v in enumerate(w for w in values if w.is_leaf):
+                    display[v], ports[v] = f"P{k}_{i}", (f"r{j}", f"r{j}")
+        return display, ports
+
+    def render(self) -> graphviz.Digraph:
+        title, note, total = self.title, self.note, self.total
+        graph_attr = {"rankdir": self.rankdir, "fontname": "Helvetica", "nodesep": "0.12"}
+        if self.collapsed:  # room for the many edges between two layers' tables
+            graph_attr.update(ranksep="0.9", splines="line")
+        elif self.marked:  # a page scrolls to each step: the drawing can be compact
+            graph_attr.update(ranksep="0.22", nodesep="0.25")
         label = "\n".join(x for x in (title, note) if x)
         if label:
             graph_attr.update(label=plain_label(label), labelloc="t", fontsize="16")
@@ -247,57 +306,100 @@ class _Drawing:
         if note:
             more = f"… {total - len(self.nodes):,} more values"
             dot.node("more", more, shape="box", style="dashed,rounded", color="#999999")
-        if self.color_by is not None or self.parameters:
-            dot.node("legend", _legend(self.color_by, self.top, set(self.kinds.values())), shape="plaintext")
+        if not self.marked and (self.color_by is not None or self.parameters):
+            legend = _legend(self.color_by, self.top, set(self.kinds.values()))
+            with dot.subgraph(graph_attr={"rank": "source" if self.across else "sink"}) as place:
+                place.node("legend", legend, shape="plaintext")  # beside the inputs, or below the output
         return dot
 
     def _value(self, target: graphviz.Digraph, v: Value) -> None:
-        """A value's box (label, data, grad), and its op's oval if it was computed."""
-        fields = ([_field(v.label)] if v.label else []) + [f"data {number(v.data)}", f"grad {number(v.grad)}"]
+        """A value's box (label over data over grad), and its op's oval if it was computed."""
+        name = [html_text(v.label)] if v.label else [f"<i>{self.ids[v]}</i>"] if self.marked else []
+        rows = [*name, f"data {number(v.data)}", f"grad {number(v.grad)}"]
         attrs = dict(KIND_STYLE[self.kinds[v]])
         attrs["fillcolor"], attrs["fontcolor"] = _fill(v, self.color_by, self.top)
-        target.node(self.ids[v], "{ " + " | ".join(fields) + " }", shape="record", **attrs)
+        target.node(self.ids[v], _rows(rows), shape="box", margin="0.04,0.02", **attrs)
         if not v.is_leaf:
             target.node(self.ids[v] + "_op", plain_label(v.symbol), **OP_STYLE)
 
-    def _neuron(self, target: graphviz.Digraph, key: tuple[int, int], values: list[Value]) -> None:
-        """One box for a whole neuron: its z and a, and its parameters' largest gradient."""
-        sums = [v for v in values if v.op == "dot"]
-        shown = [v for v in values if not v.is_leaf][:2]  # the first sample's z (and a)
-        weights = [v for v in values if v.is_leaf]
-        fields = [f"neuron {key[1]} of layer {key[0]}" + (f" ({len(sums)} samples)" if len(sums) > 1 else "")]
-        fields += [f"{_field(v.label or v.op)}: data {number(v.data)} grad {number(v.grad)}" for v in shown]
-        if weights:
-            largest = max(abs(w.grad) for w in weights)
-            fields.append(f"{len(weights)} parameters, largest \\|grad\\| {number(largest)}")
-        kind = "output" if any(self.kinds[v] == "output" for v in values) else "intermediate"
-        attrs = dict(KIND_STYLE[kind])
-        attrs["fillcolor"], attrs["fontcolor"] = _fill(sums[0] if sums else values[0], self.color_by, self.top)
-        stacked = " | ".join(fields)  # fields across the flow: stacked when drawn left to right
-        label = stacked if self.rankdir in ("LR", "RL") else "{ " + stacked + " }"
-        target.node(self.display[values[0]], label, shape="record", **attrs)
+    def _parameter_table(self, target: graphviz.Digraph, key: tuple[int, int], values: list[Value]) -> None:
+        """A neuron's parameters, one row each, in order: W[i,1], W[i,2], …, b[i]."""
+        rows = []
+        for v in (w for w in values if w.is_leaf):
+            fill, text = _fill(v, self.color_by, self.top)
+            cells = [html_text(v.label or "parameter"), f"data {number(v.data)}", f"grad {number(v.grad)}"]
+            rows.append(_Row(cells, fill, text, out=self.ports[v][1], anchor=self._anchor(v)))
+        label = _table(rows, KIND_STYLE["parameter"]["color"], across=self.across)
+        target.node(f"P{key[0]}_{key[1]}", label, shape="plain")
+
+    def _layer_table(self, target: graphviz.Digraph, k: int) -> None:
+        """A layer, one row per neuron in order: its parameters' largest gradient, z and a."""
+        rows = []
+        for key in sorted(key for key in self.members if key[0] == k):
+            values = self.members[key]
+            shown = [v for v in values if not v.is_leaf][:2]  # the first sample's z (and a)
+            weights = [v for v in values if v.is_leaf]
+            fill, text = _fill(shown[0] if shown else values[0], self.color_by, self.top)
+            cells = [f"neuron {key[1]}"]
+            if weights:
+                cells.append(f"{len(weights)} parameters<br/>|grad| ≤ {number(max(abs(w.grad) for w in weights))}")
+            cells += [
+                f"{html_text(v.label or v.op)}<br/>data {number(v.data)}<br/>grad {number(v.grad)}" for v in shown
+            ]
+            anchor = self._anchor(values[0])
+            rows.append(_Row(cells, fill, text, into=f"in{key[1]}", out=f"out{key[1]}", anchor=anchor))
+        output = any(self.kinds[v] == "output" for key in self.members if key[0] == k for v in self.members[key])
+        header = f"layer {k} ({self.model.layers[k - 1].activation})"
+        border = KIND_STYLE["output" if output else "intermediate"]["color"]
+        target.node(f"L{k}", _table(rows, border, header, across=self.across), shape="plain")
 
     def _layers(self, dot: graphviz.Digraph) -> None:
-        """An MLP's values in one cluster per layer, and per neuron inside it (or one box per neuron)."""
+        """An MLP's values: at neuron level a table per layer; at value level a cluster per
+        layer and per neuron, the neuron's parameters a table in it."""
         if not (self.group or self.collapsed):
             return
         for k in sorted({key[0] for key in self.members}):
-            with dot.subgraph(name=f"cluster_layer{k}") if self.group else nullcontext(dot) as layer:
-                if self.group:
-                    activation = self.model.layers[k - 1].activation
-                    layer.attr(label=f"layer {k} ({activation})", style="rounded", color="#999999")
+            if self.collapsed:
+                self._layer_table(dot, k)
+                continue
+            with dot.subgraph(name=f"cluster_layer{k}") as layer:
+                activation = self.model.layers[k - 1].activation
+                layer.attr(label=f"layer {k} ({activation})", style="rounded", color="#999999")
                 for key in sorted(key for key in self.members if key[0] == k):
-                    if self.collapsed:
-                        self._neuron(layer, key, self.members[key])
-                        continue
                     with layer.subgraph(name=f"cluster_layer{k}_neuron{key[1]}") as box:
                         box.attr(label=f"neuron {key[1]}", style="rounded,dashed", color="#bbbbbb", fontsize="10")
-                        for v in self.members[key]:
-                            self._value(box, v)
+                        values = self.members[key]
+                        if any(v.is_leaf for v in values):
+                            self._parameter_table(box, key, values)
+                        for v in values:
+                            if not v.is_leaf:
+                                self._value(box, v)
 
-    def _edge(self, dot: graphviz.Digraph, tail: str, head: str, **attrs: str) -> None:
-        if tail != head and (tail, head) not in self.drawn:
+    def place(self, v: Value) -> str:
+        """The one name of where ``v`` is drawn: its box's node name, or ``node.port`` for
+        a table's row."""
+        if v in self.ports:
+            into, out = self.ports[v]
+            return f"{self.display[v]}.{into or out}"
+        return self.display[v]
+
+    def _anchor(self, v: Value) -> str:
+        return self.place(v) if self.marked else ""
+
+    def _end(self, v: Value, side: int) -> str:
+        """Where an edge meets value ``v``: its box, or its table row's port on the side data
+        flows in (``side`` 0) or out (1)."""
+        if v in self.ports:
+            return f"{self.display[v]}:{self.ports[v][side]}:{self._sides[side]}"
+        return self.display[v]
+
+    def _edge(self, dot: graphviz.Digraph, tail: str, head: str, name: str = "", **attrs: str) -> None:
+        """One edge, once; ``name`` ("<place of tail>-><place of head>") becomes its SVG id
+        on a marked drawing."""
+        if tail.split(":")[0] != head.split(":")[0] and (tail, head) not in self.drawn:
             self.drawn.add((tail, head))
+            if self.marked and name:
+                attrs["id"] = "edge:" + name
             dot.edge(tail, head, **attrs)
 
     def _edges(self, dot: graphviz.Digraph) -> None:
@@ -308,9 +410,10 @@ class _Drawing:
         for v in self.nodes:
             if v.is_leaf:
                 continue
-            head = display[v] if self.collapsed and v in self.neuron else ids[v] + "_op"
-            if head != display[v]:
-                self._edge(dot, head, ids[v])
+            in_table = v in self.ports
+            head = self._end(v, 0) if in_table else ids[v] + "_op"
+            if not in_table:
+                self._edge(dot, head, ids[v], f"{ids[v]}_op->{ids[v]}")
             for child in v.children:
                 if child not in ids:
                     self._edge(dot, "more", head, style="dashed", color="#999999")
@@ -320,9 +423,47 @@ class _Drawing:
                         text = plain_label((child.label or "value") + f" ({number(child.data)})")
                         style = {"shape": "box", "style": "dotted,rounded", "color": "#666666", "fontsize": "9"}
                         dot.node(copy, text, tooltip="drawn in full upstream", **style)
-                    self._edge(dot, copy, head)
+                    self._edge(dot, copy, head, f"{copy}->{self.place(v)}")
                 else:
-                    self._edge(dot, display[child], head)
+                    self._edge(dot, self._end(child, 1), head, f"{self.place(child)}->{self.place(v)}")
+
+
+@dataclass
+class _Row:
+    """A table row: its cells (already escaped), colours, and the ports of its first cell
+    (where edges come in) and its last (where they go out)."""
+
+    cells: list[str]
+    fill: str
+    text: str
+    into: str = ""
+    out: str = ""
+    anchor: str = ""  # when set, every cell is an SVG group "a_<anchor>.c<n>" a page can find
+
+
+def _table(rows: list[_Row], border: str, header: str = "", across: bool = True) -> str:
+    """An HTML-like table label, one row per ``_Row`` under an optional header -- or, with
+    ``across`` False (a drawing flowing top to bottom), one column per ``_Row``, so that
+    each one's first cell is on top, where edges come in, and its last at the bottom."""
+    cells = [[_cell(row, c) for c in range(len(row.cells))] for row in rows]
+    grid = cells if across else [list(line) for line in zip(*cells)]
+    lines = [f'<<table border="2" cellborder="1" cellspacing="0" cellpadding="3" color="{border}">']
+    if header and across:  # a title row on top
+        lines.append(f'<tr><td colspan="{len(grid[0])}" bgcolor="#f4f4f4"><b>{header}</b></td></tr>')
+    elif header:  # a title column on the left, clear of the edges above and below
+        grid[0].insert(0, f'<td rowspan="{len(grid)}" bgcolor="#f4f4f4"><b>{header.replace(" (", "<br/>(")}</b></td>')
+    lines += ["<tr>" + "".join(line) + "</tr>" for line in grid]
+    return "".join(lines) + "</table>>"
+
+
+def _cell(row: _Row, c: int) -> str:
+    """Cell ``c`` of ``row``: its text and colours; the first a port for edges coming in, the
+    last for edges going out."""
+    port = row.into if c == 0 else (row.out if c == len(row.cells) - 1 else "")
+    where = f' port="{port}"' if port else ""
+    if row.anchor:  # Graphviz writes a cell's id into SVG only for a cell with a link
+        where += f' id="{row.anchor}.c{c}" href="#{row.anchor}" title="{row.anchor}"'
+    return f'<td{where} bgcolor="{row.fill}"><font color="{row.text}">{row.cells[c]}</font></td>'
 
 
 def _depths(nodes: list[Value], ids: dict[Value, str]) -> dict[Value, int]:

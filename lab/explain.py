@@ -1,0 +1,76 @@
+"""``tinygrad-hw explain``: watch one sample go forward and its gradient come back, on
+the report's 2-8-8-1 network (as initialised, before training) or on a saved model."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from tinygrad_hw.data import generate_xor_easy
+from tinygrad_hw.engine import Value, walk
+from tinygrad_hw.losses import mse
+from tinygrad_hw.nn import MLP
+from tinygrad_hw.serialize import load
+from viz.stepthrough import MAX_STEP_NODES, step_through
+
+__all__ = ["explain"]
+
+
+def explain(
+    out: Path,
+    *,
+    model_file: Path | None = None,
+    inputs: Sequence[float] | None = None,
+    target: Sequence[float] | None = None,
+    sample: int = 1,
+    seed: int = 1,
+    level: str | None = None,
+    max_nodes: int = MAX_STEP_NODES,
+) -> Path:
+    """Write ``out/stepthrough.html`` and return its path.
+
+    The sample is XOR sample ``sample`` (its label the target) unless ``inputs`` are
+    given; with ``inputs`` and no ``target`` the page backpropagates the network's
+    output itself. ``level`` None draws every value if they fit in ``max_nodes``, else
+    one row per neuron.
+    """
+    model = load(model_file) if model_file is not None else MLP(2, [8, 8, 1], seed=seed)
+    x, y, about = _sample(model, inputs, target, sample)
+    prediction = model(list(x))
+    outputs = prediction if isinstance(prediction, list) else [prediction]
+    root = mse(outputs, list(y)) if y is not None else outputs[0] if len(outputs) == 1 else Value.sum(outputs)
+    root.backward()
+    if level is None:
+        level = "value" if len(walk(root)) <= max_nodes else "neuron"
+    name = str(model_file) if model_file is not None else f"the report's 2-8-8-1 network (seed {seed}, untrained)"
+    page = step_through(root, model=model, level=level, max_nodes=max_nodes, title=f"{about} through {name}")
+    out.mkdir(parents=True, exist_ok=True)
+    return page.save(out / "stepthrough.html")
+
+
+def _sample(
+    model: MLP, inputs: Sequence[float] | None, target: Sequence[float] | None, sample: int
+) -> tuple[np.ndarray, np.ndarray | None, str]:
+    """The input, the target (or None), and how the page's title names them."""
+    nout = model.nout
+    if target is not None and len(target) != nout:
+        raise ValueError(f"--target gave {len(target)} numbers; the model has {nout} output{'s' * (nout != 1)}")
+    if inputs is None:
+        if model.nin != 2:
+            raise ValueError(f"the model takes {model.nin} inputs, not XOR's 2: give them with --input")
+        X, Y = generate_xor_easy()
+        if not 0 <= sample < len(X):
+            raise ValueError(f"--sample {sample} is not an XOR sample: they run from 0 to {len(X) - 1}")
+        y = np.asarray(target, dtype=float) if target is not None else np.full(nout, Y[sample, 0])
+        x1, x2 = X[sample]
+        return X[sample], y, f"XOR sample {sample}, x = ({x1:g}, {x2:g}), target {', '.join(f'{t:g}' for t in y)},"
+    if len(inputs) != model.nin:
+        raise ValueError(f"--input gave {len(inputs)} numbers; the model takes {model.nin}")
+    x = np.asarray(inputs, dtype=float)
+    shown = ", ".join(f"{v:g}" for v in x)
+    if target is None:
+        return x, None, f"x = ({shown}), the output"
+    y = np.asarray(target, dtype=float)
+    return x, y, f"x = ({shown}), target {', '.join(f'{t:g}' for t in y)},"

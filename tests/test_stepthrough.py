@@ -1,0 +1,165 @@
+"""viz.step_through: the steps' numbers are the engine's, the page stands alone, bad input.
+
+What the page does in a real browser is tested in test_stepthrough_browser.py."""
+
+import json
+import re
+
+import pytest
+
+from tinygrad_hw import Value
+from tinygrad_hw.engine import walk
+from tinygrad_hw.losses import mse
+from tinygrad_hw.nn import MLP
+from viz import GraphTooLarge, StepThrough, step_through
+from viz.gallery import one_neuron, xor_sample
+
+pytestmark = pytest.mark.usefixtures("graphviz_dot")  # skipped without Graphviz, failed in CI
+
+
+def steps_of(page: StepThrough) -> list[dict]:
+    data = re.search(r'<script type="application/json" id="data">(.*?)</script>', page.html, re.S).group(1)
+    return json.loads(data)["steps"]
+
+
+def final_sums(steps: list[dict]) -> dict[str, float]:
+    """Each place's gradient after the whole backward pass, as the page shows it."""
+    return {c["child"]: c["after"] for step in steps for c in step.get("contributions", [])}
+
+
+def test_every_gradient_on_the_page_is_the_engines_to_the_bit():
+    loss, _a, _params = one_neuron()
+    steps = steps_of(step_through(loss))
+    sums = {c["label"]: c["after"] for s in steps for c in s.get("contributions", [])}
+    values = {v.label: v for v in walk(loss) if v.label}
+    assert set(sums) == set(values) - {"C"}  # every value but the output receives a gradient
+    for label, after in sums.items():
+        assert after == values[label].grad, (label, after, values[label].grad)  # same additions, same order
+
+
+def test_the_report_network_at_neuron_level_matches_the_engine():
+    model, loss = xor_sample()
+    steps = steps_of(step_through(loss, model=model, level="neuron"))
+    by_label = {}
+    for step in steps:
+        for c in step.get("contributions", []):
+            by_label[c["label"]] = c["after"]
+    for p in model.parameters():
+        assert by_label[p.label] == p.grad, p.label
+    assert len(by_label) >= 105  # every weight and bias gets its gradient on the page
+    assert not any(s["phase"] == "forward" and s["title"].startswith("W") for s in steps)  # params not drawn
+
+
+def test_forward_then_backward_in_topological_order():
+    loss, _, _ = one_neuron()
+    steps = steps_of(step_through(loss))
+    phases = [s["phase"] for s in steps]
+    assert phases == sorted(phases, key=lambda p: p != "forward")  # all forward steps first
+    seen = set()
+    for step in steps:
+        if step["phase"] == "forward":
+            assert set(step.get("inputs", [])) <= seen  # each value after what it is made of
+            seen.add(step["node"])
+    backward = [s for s in steps if s["phase"] == "backward"]
+    assert backward[0]["title"].startswith("C = ") and backward[0]["grad"] == 1.0
+    assert "starts at the output" in backward[0]["text"][0]
+
+
+def test_a_value_used_twice_gets_two_contributions_and_a_running_sum():
+    x = Value(3.0, "x")
+    y = x * x + x
+    y.backward()
+    steps = steps_of(step_through(y))
+    into_x = [c for s in steps for c in s.get("contributions", []) if c["label"] == "x"]
+    assert [(c["before"], c["after"]) for c in into_x] == [(0.0, 1.0), (1.0, 4.0), (4.0, 7.0)]
+    assert x.grad == 7.0
+    square = next(s for s in steps if s["phase"] == "backward" and "x·x" in s["title"])
+    rules = [c["rule"] for c in square["contributions"]]
+    assert rules == ["∂out/∂a = b = 3", "∂out/∂b = a = 3"]  # mul's rule from the op table, then numbers
+
+
+def test_the_local_derivative_is_the_op_tables_formula_then_numbers():
+    loss, _, _ = one_neuron()
+    steps = steps_of(step_through(loss))
+    sigmoid = next(s for s in steps if s["phase"] == "backward" and s["title"].startswith("a = ŷ"))
+    (c,) = sigmoid["contributions"]
+    assert c["rule"] == "∂out/∂a = out·(1 − out) = 0.5866·(1 − 0.5866) = 0.2425"
+    assert c["derivative"] == "∂(a = ŷ)/∂z"
+    assert c["shown"] == {"local": "0.2425", "upstream": "-0.8268", "product": "-0.2005", "after": "-0.2005"}
+
+
+def test_the_page_does_not_need_backward_and_leaves_grad_alone():
+    x = Value(2.0, "x")
+    y = (x * x).tanh()
+    steps = steps_of(step_through(y))
+    assert x.grad == 0.0 and y.grad == 0.0
+    y.backward()
+    assert final_sums(steps)["v0"] == x.grad
+
+
+def test_a_neuron_level_page_for_a_2_3_1_net_names_rows_in_order():
+    model = MLP(2, [3, 1], seed=0)
+    loss = mse(model([0.5, -1.0]), 1.0)
+    page = step_through(loss, model=model, level="neuron")
+    forward = [s["node"] for s in steps_of(page) if s["phase"] == "forward" and s["node"].startswith("L1.")]
+    assert forward == ["L1.in1", "L1.in1", "L1.in2", "L1.in2", "L1.in3", "L1.in3"]  # z then a, per neuron
+    for n in (1, 2, 3):
+        assert f'id="a_L1.in{n}.c0"' in page.html  # every row's cells can be found and lit
+
+
+def test_the_page_stands_alone():
+    loss, _, _ = one_neuron()
+    html = step_through(loss).html
+    assert html.startswith("<!DOCTYPE html>") and "<svg" in html and "<script>" in html
+    assert not re.search(r"<(link|img|iframe)\b|\bsrc=|@import|url\(", html)  # nothing fetched
+    assert not re.findall(r"https?://(?!www\.w3\.org/)", html)  # only XML namespace names
+
+
+def test_labels_cannot_escape_the_script_or_the_svg():
+    evil = "</script><script>alert(1)</script>"
+    x = Value(1.0, evil)
+    y = x * 2.0
+    y.backward()
+    html = step_through(y).html
+    assert html.count("<script") == 2  # the data and the player, nothing else
+    assert "alert(1)</script>" not in html
+    assert any(s["title"].startswith(evil) for s in steps_of(StepThrough(html)))  # the label arrives as text
+
+
+def test_a_big_graph_is_cut_with_the_cut_stated_or_refused():
+    x = Value(1.0, "x")
+    y = x
+    for _ in range(2_000):
+        y = y * 1.0001 + 0.5
+    page = step_through(y, max_nodes=60)
+    assert "showing the 60 values nearest the output of 4,001" in page.html
+    steps = steps_of(page)
+    assert sum(s["phase"] == "forward" for s in steps) == 60
+    assert sum(s["phase"] == "backward" for s in steps) == 60  # the kept values are all computed
+    with pytest.raises(GraphTooLarge, match=r"4,001 values, more than max_nodes=60: pass max_nodes=4001"):
+        step_through(y, max_nodes=60, collapse=False)
+
+
+def test_inline_in_jupyter_and_saved_atomically(tmp_path):
+    loss, _, _ = one_neuron()
+    page = step_through(loss, tmp_path / "page.html")
+    assert (tmp_path / "page.html").read_text(encoding="utf-8") == page.html
+    frame = page._repr_html_()
+    assert frame.startswith("<iframe srcdoc=") and "&lt;!DOCTYPE html&gt;" in frame and "<script>" not in frame
+
+
+def test_bad_arguments():
+    with pytest.raises(TypeError, match="takes a Value, not float"):
+        step_through(1.0)
+    with pytest.raises(ValueError, match="max_nodes"):
+        step_through(Value(1.0) * 2, max_nodes=0)
+    with pytest.raises(ValueError, match="needs the model"):
+        step_through(Value(1.0) * 2, level="neuron")
+
+
+def test_non_finite_numbers_travel_as_text():
+    x = Value(0.0, "x")
+    y = x.log()
+    steps = steps_of(step_through(y))
+    (c,) = next(s for s in steps if s["phase"] == "backward")["contributions"]
+    assert c["local"] == "inf" and c["shown"]["after"] == "inf"
