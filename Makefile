@@ -1,16 +1,20 @@
 # Two commands do everything on a fresh machine:
 #   make demo   -- set up, then train the report's network on XOR (examples/xor.py)
 #   make test   -- set up, then run the test suite
-# Set-up: a virtualenv in .venv with the package and its [dev] extra; Graphviz's `dot`,
-# and Chromium with its driver for the browser tests (installed with apt-get when
-# missing and we are root; otherwise we say how, and those tests are skipped).
+# Set-up: a virtualenv in .venv with the package and its [dev] extra, and Graphviz's
+# `dot`; for the tests also the [torch] extra, and Chromium with its driver for the
+# browser tests (system packages installed with apt-get when missing and we are root;
+# otherwise we say how, and those tests are skipped).
 
 VENV   ?= .venv
+# The [torch] extra (tinygrad_hw.interop). Pinned first so that pip takes the CPU build at
+# hand rather than the newest (CUDA) release; `make test TORCH=` leaves PyTorch out.
+TORCH  ?= torch==2.13.0
 PYTHON ?= python3
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup system test demo report lint bench docs clean
+.PHONY: setup system test-system torch test demo report lint bench docs clean
 
 setup: $(STAMP) system
 
@@ -20,11 +24,12 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-system:
+# Debian packages by the command each gives: installed with apt-get when missing and we
+# are root; otherwise one line says how, and the tests that need them skip (or fail
+# under CI=true).
+define system_packages
 	@missing=""; \
-	command -v dot >/dev/null 2>&1 || missing="$$missing graphviz"; \
-	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
-	command -v chromedriver >/dev/null 2>&1 || missing="$$missing chromium-driver"; \
+	for pair in $(1); do command -v "$${pair%%:*}" >/dev/null 2>&1 || missing="$$missing $${pair#*:}"; done; \
 	if [ -z "$$missing" ]; then :; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 		echo "Installing$$missing with apt-get ..."; \
@@ -32,8 +37,21 @@ system:
 	else \
 		echo "Missing:$$missing. Install with 'sudo apt-get install$$missing'; the tests that need them are skipped until then (and fail under CI=true)."; \
 	fi
+endef
 
-test: setup
+system:
+	$(call system_packages,dot:graphviz)
+
+test-system:
+	$(call system_packages,dot:graphviz chromium:chromium chromedriver:chromium-driver)
+
+torch: $(STAMP)
+	@if [ -z "$(TORCH)" ] || $(PY) -c "import torch" 2>/dev/null; then :; \
+	elif echo "Installing PyTorch ($(TORCH)) for the [torch] extra ..." && $(PY) -m pip install --quiet '$(TORCH)' \
+		&& $(PY) -m pip install --quiet -e '.[torch]'; then :; \
+	else echo "PyTorch ($(TORCH)) could not be installed: the interop tests are skipped until then (pip install -e '.[torch]')."; fi
+
+test: $(STAMP) test-system torch
 	$(PY) -m pytest -q
 
 demo: setup
@@ -55,6 +73,7 @@ bench: setup
 docs: setup
 	$(PY) -c "from tinygrad_hw.kernels import kernels_markdown; print(kernels_markdown())" > docs/kernels.md
 	$(PY) docs/make_images.py
+	$(VENV)/bin/jupyter-execute --inplace examples/tour.ipynb
 
 clean:
 	rm -rf $(VENV) out report .pytest_cache .hypothesis .ruff_cache *.egg-info

@@ -1,11 +1,13 @@
 """The README's Python snippets run as written."""
 
 import contextlib
+import importlib.util
 import io
 import re
 from pathlib import Path
 
 import pytest
+from optional import need
 
 ROOT = Path(__file__).resolve().parent.parent
 SNIPPETS = re.findall(r"```python\n(.*?)```", (ROOT / "README.md").read_text(), re.S)
@@ -16,6 +18,8 @@ def test_each_readme_snippet_runs(index, tmp_path, monkeypatch, request):
     code = SNIPPETS[index]
     if "draw_graph" in code or "step_through" in code:
         request.getfixturevalue("graphviz_dot")  # skipped without Graphviz, failed in CI
+    if "import torch" in code:
+        need(None if importlib.util.find_spec("torch") else "PyTorch is missing: pip install -e '.[torch]'")
     monkeypatch.chdir(tmp_path)
     printed = io.StringIO()
     scope: dict = {"__name__": f"readme_{index}"}
@@ -26,6 +30,9 @@ def test_each_readme_snippet_runs(index, tmp_path, monkeypatch, request):
                 test()
     if "print(y, x.grad, w.grad)" in code:  # the numbers its comment promises
         assert printed.getvalue().startswith("Value(data=0.5621") and " -0.369" in printed.getvalue()
+    if "print(round(o.data, 4), x1.grad, w1.grad)" in code:
+        o, g1, g2 = map(float, printed.getvalue().split())
+        assert o == 0.7071 and abs(g1 + 1.5) < 1e-15 and abs(g2 - 1.0) < 1e-15
 
 
 def test_there_are_snippets():

@@ -41,6 +41,7 @@ LAYERS: dict[str, list[str]] = {
         "tinygrad_hw.history",
         "tinygrad_hw.serialize",
         "tinygrad_hw.reference",
+        "tinygrad_hw.interop",
     ],
     "replay": ["tinygrad_hw.straightline", "tinygrad_hw.looped", "tinygrad_hw.replay", "tinygrad_hw.batched"],
     "training": ["tinygrad_hw.train"],

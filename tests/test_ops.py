@@ -46,7 +46,7 @@ def test_the_table_is_well_formed():
         assert op.name == name
         texts = [op.forward, *op.partials, op.smooth]
         names = {n.id for t in texts for n in ast.walk(ast.parse(t, mode="eval")) if isinstance(n, ast.Name)}
-        allowed = {"a", "b", "out", "exp", "log", "tanh", "pow", "abs", "True"} | ({"c"} if op.const else set())
+        allowed = {"a", "b", "out", "exp", "log", "tanh", "pow", "fabs", "abs", "True"} | ({"c"} if op.const else set())
         if op.nary:
             allowed -= {"out"}  # a term's derivative cannot depend on the whole sum
         assert names <= allowed, (name, names - allowed)

@@ -46,6 +46,8 @@ def backward(root: Value, gradient: float = 1.0) -> None:
 def local_derivatives(node: Value) -> list[tuple[Value, float]]:
     """(child, ∂node/∂child) for each child of ``node``, from its op's rule, in the order
     the engine applies them. A child used twice appears twice (``a * a``)."""
+    if node.hand_written:
+        return _measured(node)
     op = node.operation
     if op is None:
         return []  # a leaf: nothing below it
@@ -59,6 +61,23 @@ def local_derivatives(node: Value) -> list[tuple[Value, float]]:
         _, partials = call_rule(op, [v.data for v in operands], node.constant)
         pairs += zip(operands, partials)
     return pairs
+
+
+def _measured(node: Value) -> list[tuple[Value, float]]:
+    """A node made by hand has no rule, only its ``_backward`` closure: run that once with
+    ``node.grad`` 1 and its children's at 0, and read off what it adds to each (the local
+    derivatives, for a closure linear in ``node.grad`` as the chain rule's is). Every
+    ``grad`` is put back as it was."""
+    saved = [(v, v.grad) for v in (node, *node.children)]
+    try:
+        for child in node.children:
+            child.grad = 0.0
+        node.grad = 1.0
+        node._backward()
+        return [(child, child.grad) for child in node.children]
+    finally:
+        for v, g in saved:
+            v.grad = g
 
 
 def call_rule(op: Op, data: list[float], const: float | None) -> tuple[float, tuple[float, ...]]:

@@ -49,6 +49,7 @@ _NUMPY: dict[str, Any] = {
     "log": np.log,
     "tanh": np.tanh,
     "pow": np.power,
+    "fabs": np.fabs,
     "abs": np.abs,
     "where": np.where,
 }
@@ -59,7 +60,7 @@ _UFUNCS = {
     ast.Div: "np.divide",
     ast.MatMult: "np.matmul",
 }
-_CALLS = {"exp": "np.exp", "log": "np.log", "tanh": "np.tanh", "pow": "np.power"}
+_CALLS = {"exp": "np.exp", "log": "np.log", "tanh": "np.tanh", "pow": "np.power", "fabs": "np.fabs"}
 BUFFERS_KEPT = 4  # batch sizes whose arrays are kept for the next call
 
 

@@ -48,10 +48,12 @@ NAMESPACE: dict[str, Any] = {
     "log": math.log,
     "tanh": math.tanh,
     "pow": math.pow,
+    "fabs": math.fabs,
     "safe_exp": ieee.safe_exp,
     "safe_log": ieee.safe_log,
     "safe_tanh": math.tanh,
     "safe_pow": ieee.safe_pow,
+    "safe_fabs": math.fabs,
     "safe_div": ieee.safe_div,
     "INF": math.inf,
     "NAN": math.nan,
@@ -82,7 +84,7 @@ def safe_form(text: str) -> str:
     return ast.unparse(_Safe().visit(ast.parse(text, mode="eval")))
 
 
-_NEVER_RAISE = {"tanh"}  # math functions defined for every float
+_NEVER_RAISE = {"tanh", "fabs"}  # math functions defined for every float
 
 
 @functools.cache

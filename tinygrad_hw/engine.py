@@ -56,8 +56,22 @@ _type_name = type_name
 class Value:
     """A scalar node of a computation graph: ``data``, ``grad``, and how it was made.
 
-    ``Value(2.0, label="x")`` is a leaf. Arithmetic with other ``Value`` s or plain
-    numbers builds the graph; ``backward()`` fills in ``grad`` by the chain rule.
+    ``Value(2.0, label="x")`` (or ``Value(2.0, "x")``) is a leaf. Arithmetic with other
+    ``Value`` s or plain numbers builds the graph; ``backward()`` fills in ``grad`` by
+    the chain rule.
+
+    The constructor is also micrograd's, ``Value(data, _children=(), _op='',
+    label='')``, so that an op can be written the lecture's way: make the node with
+    its children and a name, then give it a ``_backward`` closure::
+
+        t = math.tanh(x.data)
+        out = Value(t, (x,), "tanh")
+        def _backward():
+            x.grad += (1 - t**2) * out.grad
+        out._backward = _backward
+
+    Such a node backpropagates, draws and prints like any other; the replay and
+    pickling refuse it, since a closure cannot be traced or saved.
     """
 
     __slots__ = ("_const", "_kernel", "_prev", "data", "grad", "label")
@@ -69,13 +83,17 @@ class Value:
     _const: float | None
     label: str
 
-    def __init__(self, data: float, label: str = "") -> None:
+    def __init__(self, data: float, _children: Iterable[Value] | str = (), _op: str = "", label: str = "") -> None:
         number = _number(data)
         if number is None:
             raise TypeError(
                 f"Value() takes a real number (int, float or numpy scalar), not {_type_name(data)}"
                 + (": use .data to copy a Value" if isinstance(data, Value) else "")
             )
+        if isinstance(_children, str):  # Value(2.0, "x"): the second argument is the label
+            if label:
+                raise TypeError(f"Value() got two labels, {_children!r} and label={label!r}")
+            _children, label = (), _children
         if not isinstance(label, str):
             raise TypeError(f"Value label must be a str, not {_type_name(label)}")
         self.data = number
@@ -84,6 +102,25 @@ class Value:
         self._kernel = None
         self._const = None
         self.label = label
+        if _children:
+            self._by_hand(_children, _op)
+
+    def _by_hand(self, children: Iterable[Value], op: str) -> None:
+        """Make this a node computed by hand from ``children`` (micrograd's way): each child
+        once, as micrograd's set keeps it; its backward step is the ``_backward`` given
+        later (none until then). Under ``no_grad()`` it stays a leaf, like every op's result."""
+        try:
+            kept = tuple(dict.fromkeys(children))
+        except TypeError:
+            raise TypeError(f"Value() takes its children as a tuple of Values, not {_type_name(children)}") from None
+        odd = next((c for c in kept if not isinstance(c, Value)), None)
+        if odd is not None:
+            raise TypeError(f"a Value's children must be Values, not {_type_name(odd)}")
+        if not isinstance(op, str):
+            raise TypeError(f"Value _op must be a str, not {_type_name(op)}")
+        if _recording():
+            self._prev = kept
+            self._kernel = HandWritten(op)  # type: ignore[assignment]
 
     # -- arithmetic: a Value and a Value, or a Value and a plain number --------------
 
@@ -184,6 +221,39 @@ class Value:
             return start + 0.0 if start is not None else Value(0.0)
         return _dot(xs, ys, start)
 
+    def __abs__(self) -> Value:
+        return KERNELS["abs"].forward(self)
+
+    # -- comparisons and conversions: on data, as PyTorch's for one number ------------------
+
+    def __lt__(self, other: Value | float) -> bool:
+        c = other.data if isinstance(other, Value) else _number(other)
+        return NotImplemented if c is None else self.data < c
+
+    def __le__(self, other: Value | float) -> bool:
+        c = other.data if isinstance(other, Value) else _number(other)
+        return NotImplemented if c is None else self.data <= c
+
+    def __gt__(self, other: Value | float) -> bool:
+        c = other.data if isinstance(other, Value) else _number(other)
+        return NotImplemented if c is None else self.data > c
+
+    def __ge__(self, other: Value | float) -> bool:
+        c = other.data if isinstance(other, Value) else _number(other)
+        return NotImplemented if c is None else self.data >= c
+
+    # == and != stay identity (as in micrograd): a Value is a dict key and a set member.
+
+    def __float__(self) -> float:
+        return self.data
+
+    def __int__(self) -> int:
+        return int(self.data)
+
+    def __bool__(self) -> bool:
+        """As PyTorch's for a one-number tensor: false for 0.0, true otherwise (NaN too)."""
+        return self.data != 0.0
+
     # -- backpropagation --------------------------------------------------------------
 
     def backward(self, gradient: float = 1.0) -> None:
@@ -209,9 +279,12 @@ class Value:
 
     @property
     def symbol(self) -> str:
-        """How the op that made this node reads in a drawing: ``+``, ``*3``, ``sigmoid``
-        ('' for a leaf)."""
-        return "" if self._kernel is None else label(self._kernel.op, self._const)
+        """How the op that made this node reads in a drawing: ``+``, ``*3``, ``sigmoid``,
+        the ``_op`` of a node made by hand ('' for a leaf)."""
+        kernel = self._kernel
+        if kernel is None:
+            return ""
+        return kernel.symbol if isinstance(kernel, HandWritten) else label(kernel.op, self._const)
 
     @property
     def _op(self) -> str:
@@ -220,14 +293,38 @@ class Value:
 
     @property
     def op(self) -> str:
-        """Name of the op in the table (``ops.OPS``) that made this node; '' for a leaf."""
-        return "" if self._kernel is None else self._kernel.op.name
+        """Name of the op in the table (``ops.OPS``) that made this node: '' for a leaf, the
+        ``_op`` of a node made by hand."""
+        kernel = self._kernel
+        if kernel is None:
+            return ""
+        return kernel.symbol if isinstance(kernel, HandWritten) else kernel.op.name
+
+    @property
+    def hand_written(self) -> bool:
+        """Whether this node was made by hand (``Value(data, children, op)``), its backward
+        step a ``_backward`` closure rather than a rule of the op table."""
+        return isinstance(self._kernel, HandWritten)
 
     @property
     def _backward(self) -> Callable[[], None]:
         """micrograd's per-node backward step: push this node's grad to its children."""
         kernel = self._kernel
-        return (lambda: None) if kernel is None else (lambda: kernel.backward(self))
+        if isinstance(kernel, HandWritten):
+            return kernel.closure or _nothing
+        return _nothing if kernel is None else (lambda: kernel.backward(self))
+
+    @_backward.setter
+    def _backward(self, closure: Callable[[], None]) -> None:
+        if not isinstance(self._kernel, HandWritten):
+            made = "a leaf" if self._kernel is None else f"made by the op table ({self.op})"
+            raise AttributeError(
+                f"this node is {made}: only a node made by hand, Value(data, (children...), 'op'), "
+                "takes a _backward of its own"
+            )
+        if not callable(closure):
+            raise TypeError(f"_backward must be a function of no arguments, not {_type_name(closure)}")
+        self._kernel.closure = closure
 
     @property
     def children(self) -> tuple[Value, ...]:
@@ -236,7 +333,8 @@ class Value:
 
     @property
     def operation(self) -> Op | None:
-        """The row of the op table (``ops.OPS``) that made this node; None for a leaf."""
+        """The row of the op table (``ops.OPS``) that made this node; None for a leaf and
+        for a node made by hand (see :attr:`hand_written`)."""
         return None if self._kernel is None else self._kernel.op
 
     @property
@@ -258,6 +356,15 @@ class Value:
     def __repr__(self) -> str:
         return f"Value(data={self.data}, grad={self.grad})"
 
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
+        """In a notebook: the text, and the graph under this value drawn by the drawing
+        package installed beside the engine (found by its entry point, see
+        :func:`display_renderers`; the engine itself imports nothing to draw)."""
+        bundle = {"text/plain": repr(self)}
+        for render in display_renderers():
+            bundle.update(render(self))
+        return bundle
+
     # -- copying and pickling: flat, never recursive ------------------------------------
 
     def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
@@ -270,6 +377,7 @@ class Value:
         if self._kernel is None:
             return (_leaf, (self.data, self.grad, self.label))
         nodes = walk(self)
+        _refuse_hand_written(nodes, "pickled")
         leaves = [v for v in nodes if v._kernel is None]
         interior = [v for v in nodes if v._kernel is not None]
         order = {v: i for i, v in enumerate(leaves + interior)}
@@ -281,7 +389,9 @@ class Value:
 
     def __deepcopy__(self, memo: dict[int, Any]) -> Value:
         """Copy the whole graph under this node, children first, without recursion."""
-        for v in walk(self):
+        nodes = walk(self)
+        _refuse_hand_written(nodes, "copied")
+        for v in nodes:
             if id(v) not in memo:
                 c = _new(Value)
                 c.data, c.grad, c.label, c._kernel, c._const = v.data, v.grad, v.label, v._kernel, v._const
@@ -291,10 +401,44 @@ class Value:
 
     def __copy__(self) -> Value:
         """A new node with the same data and the same children (not a copy of the graph)."""
+        _refuse_hand_written([self], "copied")
         v = _new(Value)
         v.data, v.grad, v.label = self.data, self.grad, self.label
         v._prev, v._kernel, v._const = self._prev, self._kernel, self._const
         return v
+
+
+class HandWritten:
+    """What a node made by hand carries where a table op's node has its kernel: its op's
+    name, and the ``_backward`` closure its author gave it (micrograd's way)."""
+
+    __slots__ = ("closure", "symbol")
+    op = None  # no row of the op table
+
+    def __init__(self, symbol: str) -> None:
+        self.symbol = symbol
+        self.closure: Callable[[], None] | None = None
+
+    def backward(self, node: Value) -> None:
+        if self.closure is not None:
+            self.closure()
+
+
+def _nothing() -> None:
+    """The backward step of a leaf, or of a node made by hand before it has one."""
+
+
+def _refuse_hand_written(nodes: Iterable[Value], what: str) -> None:
+    """A graph with a node made by hand cannot be pickled or copied: its ``_backward`` is a
+    closure over the original nodes, which a copy would still update."""
+    for v in nodes:
+        if isinstance(v._kernel, HandWritten):
+            raise TypeError(
+                f"this graph cannot be {what}: it has a node made by hand ({v.symbol or 'no _op'}"
+                f"{', ' + repr(v.label) if v.label else ''}), whose _backward is a closure over the "
+                f"original nodes. Build it from the table's ops (x.tanh(), x.exp(), ...), or {what[:-2]} "
+                "its leaves (the parameters) instead"
+            )
 
 
 KERNELS: dict[str, Kernel] = {name: compile_kernel(op, Value, _recording) for name, op in OPS.items()}
@@ -308,6 +452,28 @@ _mul_c, _div_c, _rdiv_c, _pow_c = (
     KERNELS["pow_c"].forward,
 )
 _sum, _dot = KERNELS["sum"].forward, KERNELS["dot"].forward
+
+
+DISPLAY_GROUP = "tinygrad_hw.display"  # entry points: functions Value -> {mime type: text}
+_display: list[Callable[[Value], dict[str, str]]] | None = None
+
+
+def display_renderers() -> list[Callable[[Value], dict[str, str]]]:
+    """The functions that draw a Value for a notebook: those installed packages declare
+    as entry points in :data:`DISPLAY_GROUP` (``viz`` declares one), loaded once. One
+    that cannot be imported is left out."""
+    global _display
+    if _display is None:
+        from importlib.metadata import entry_points
+
+        found = []
+        for point in entry_points(group=DISPLAY_GROUP):
+            try:
+                found.append(point.load())
+            except ImportError:
+                continue
+        _display = found
+    return _display
 
 
 def _leaf(data: float, grad: float, label: str) -> Value:
@@ -509,10 +675,7 @@ def graph_signature(nodes: list[Value]) -> tuple[Any, ...]:
     """What makes a graph the same graph, for nodes in ``walk`` order: each node's op,
     constant (by ``repr``, so that a NaN equals itself) and children's positions."""
     index = {v: i for i, v in enumerate(nodes)}
-    return tuple(
-        (None if v._kernel is None else v._kernel.op.name, repr(v._const), tuple([index[c] for c in v._prev]))
-        for v in nodes
-    )
+    return tuple((v.op or None, repr(v._const), tuple([index[c] for c in v._prev])) for v in nodes)
 
 
 def grad(output: Value, inputs: Iterable[Value]) -> list[float]:

@@ -21,7 +21,7 @@ The names a rule may use:
 * ``a``, ``b``: the data of the operands that are ``Value`` s;
 * ``c``: a plain number on one side (``2 * x``, ``x ** 3``); it is not a graph node;
 * ``out``: the forward result, so that ``exp`` can reuse it;
-* ``math.exp``, ``math.log``, ``math.tanh`` and ``math.pow``, and ``/``.
+* ``math.exp``, ``math.log``, ``math.tanh``, ``math.pow`` and ``math.fabs``, and ``/``.
 
 Where Python would raise (``math.exp(1000)``, ``math.log(0)``, ``1 / 0``), the engine
 runs the same rule in an IEEE-754 form (``ieee.py``) and gets ``inf`` or ``nan``,
@@ -145,6 +145,11 @@ def square(a: float) -> Result:
     return out, (2.0 * a,)
 
 
+def abs(a: float) -> Result:  # the op is called abs, as Python's abs(x) calls it
+    out = math.fabs(a)
+    return out, (1.0 if a > 0.0 else -1.0 if a < 0.0 else 0.0,)  # at 0 and at NaN: 0, as PyTorch
+
+
 # -- many Values: out = start + Σ term; each rule is one term ------------------------------
 
 
@@ -159,7 +164,7 @@ def dot(a: float, b: float) -> Result:
 
 
 OPERANDS = ("a", "b")  # the data names of Value operands, in order
-MATH = ("exp", "log", "tanh", "pow")  # the functions a rule may call, as math.<name>
+MATH = ("exp", "log", "tanh", "pow", "fabs")  # the functions a rule may call, as math.<name>
 
 
 @dataclass(frozen=True, eq=False)  # one object per op: compared and hashed by identity, cheaply
@@ -288,6 +293,7 @@ OPS: dict[str, Op] = _table(
     Op(tanh, "tanh",        usage=("a.tanh()",)),
     Op(relu, "ReLU",        usage=("a.relu()",),            smooth="abs(a) > 1e-3"),
     Op(square, "^2",        usage=("a.square()",)),
+    Op(abs, "abs",          usage=("abs(a)",),              smooth="abs(a) > 1e-3"),
     Op(sum, "sum",          usage=("Value.sum(A)",),        nary=True),
     Op(dot, "dot",          usage=("Value.dot(A, B)", "Value.dot(A, B, s)"), nary=True),
 )

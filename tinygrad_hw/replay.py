@@ -141,6 +141,7 @@ def record(
             raise ReplayError(f"argument {i} is a computed Value; pass leaves (or its .data) to a replay")
     with paused_gc:
         nodes = walk(out)
+        _refuse_hand_written(nodes)
         inputs = [placeholders[i] for i in input_args]
         from_args = [placeholders[i] for i in value_args]
         known = set(inputs) | set(from_args)
@@ -153,6 +154,17 @@ def record(
         step = None if executor == "none" else _build(executor, name, out, nodes, params, inputs, runs)
         tape = Tape(params, len(captured), value_args, input_args, step, graph_signature(nodes))
     return tape, out, placeholders
+
+
+def _refuse_hand_written(nodes: list[Value]) -> None:
+    """A node made by hand runs a Python closure backward: nothing a replay can record."""
+    for v in nodes:
+        if v.hand_written:
+            raise ReplayError(
+                f"the step has a node made by hand ({v.symbol or 'no _op'}{', ' + repr(v.label) if v.label else ''}): "
+                "its _backward is a Python closure, which a replay cannot trace. Build it from the table's ops "
+                "(x.tanh(), x.exp(), ...; see tinygrad_hw.ops to add one), or run the step eagerly (engine='eager')"
+            )
 
 
 EXECUTORS = ("straight-line", "looped", "arrays")

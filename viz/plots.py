@@ -1,25 +1,41 @@
 """The report's figures with matplotlib, without pyplot's global state.
 
-Every function returns a ``matplotlib.figure.Figure`` (shown inline in Jupyter)
-and, given ``path``, also writes it there atomically.
+Every function returns a ``matplotlib.figure.Figure`` and, given ``path``, also
+writes it there atomically. The figure shows itself inline in Jupyter (as PNG) with
+no ``%matplotlib inline`` and no pyplot.
 """
 
 from __future__ import annotations
 
+import io
 import math
 import os
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 import numpy as np
-from matplotlib.figure import Figure
+from matplotlib.figure import Figure as _MatplotlibFigure
 
 from tinygrad_hw.atomic import write_atomic
 from tinygrad_hw.history import History
 
-__all__ = ["accuracy_bars", "comparison", "learning_curve", "learning_curves", "save_figure"]
+__all__ = ["Figure", "accuracy_bars", "comparison", "learning_curve", "learning_curves", "save_figure"]
 
 RED, BLUE = "#d62728", "#1f77b4"  # label 0, label 1
+
+
+class Figure(_MatplotlibFigure):
+    """A matplotlib figure that a notebook displays by itself: without pyplot, a figure
+    has no backend to show it, and Jupyter would print ``<Figure size 720x440 ...>``."""
+
+    def _repr_png_(self) -> bytes:
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+        if not isinstance(self.canvas, FigureCanvasAgg):
+            FigureCanvasAgg(self)
+        buffer = io.BytesIO()
+        self.savefig(buffer, format="png", dpi=100, bbox_inches="tight")
+        return buffer.getvalue()
 
 
 def save_figure(fig: Figure, path: str | os.PathLike[str], dpi: int = 120) -> Path:

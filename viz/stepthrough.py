@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from tinygrad_hw.atomic import write_atomic
-from tinygrad_hw.backprop import call_rule
+from tinygrad_hw.backprop import call_rule, local_derivatives
 from tinygrad_hw.codegen import contributions, operand_order, template
 from tinygrad_hw.engine import Value, topological_order
 
@@ -154,6 +154,8 @@ def _formula(text: str, values: dict[str, Any]) -> str:
 def _made_of(v: Value, show: Any) -> str:
     """What node ``v`` computes, with ``show(child)`` for each operand: ``σ(z)``, ``x − 1``,
     ``b + w1·x1 + w2·x2``."""
+    if v.hand_written:  # no rule to write out: its name and its operands
+        return f"{v.symbol or 'op'}({', '.join(show(c) for c in v.children)})"
     op = v.operation
     assert op is not None
     start, terms = operand_order(op, len(v.children))
@@ -206,7 +208,7 @@ def _backward_steps(root: Value, drawing: _Drawing, name: _Names) -> list[dict[s
         if v not in drawing.display or v.is_leaf:
             continue
         upstream = grads.get(v, 0.0)
-        rows = [_contribution(v, c, which, binds, upstream, grads, drawing, name) for c, which, binds in _parts(v)]
+        rows = [_contribution(v, c, local, rule, upstream, grads, drawing, name) for c, local, rule in _locals(v)]
         gradient = f"∂{name.operand(root)}/∂{name.operand(v)} = {number(upstream)}"
         start = "The backward pass starts at the output: " if v is root else ""
         text = [f"{start}{gradient}, passed back to its inputs:"]
@@ -224,11 +226,16 @@ def _backward_steps(root: Value, drawing: _Drawing, name: _Names) -> list[dict[s
     return steps
 
 
-def _parts(v: Value) -> list[tuple[Value, int | None, dict[str, int]]]:
-    """Each (child, which partial, the rule's operand names) in the order the engine adds them."""
+def _locals(v: Value) -> list[tuple[Value, float, str]]:
+    """Each (child, ∂v/∂child, how it was found) in the order the engine adds them: from
+    the op table's rule, or for a node made by hand from its ``_backward`` closure."""
+    if v.hand_written:
+        found = "from its _backward, written by hand (run with upstream gradient 1)"
+        return [(child, local, f"{found}: {number(local)}") for child, local in local_derivatives(v)]
     op = v.operation
     assert op is not None
-    return [(v.children[position], which, binds) for position, which, binds in contributions(op, len(v.children))]
+    parts = contributions(op, len(v.children))
+    return [(v.children[position], *_local(v, which, binds)) for position, which, binds in parts]
 
 
 def _local(v: Value, which: int | None, binds: dict[str, int]) -> tuple[float, str]:
@@ -266,15 +273,14 @@ def _same_number(a: str, b: str) -> bool:
 def _contribution(
     v: Value,
     child: Value,
-    which: int | None,
-    binds: dict[str, int],
+    local: float,
+    rule: str,
     upstream: float,
     grads: dict[Value, float],
     drawing: _Drawing,
     name: _Names,
 ) -> dict[str, Any] | None:
     """One ``child.grad += ∂v/∂child · upstream``: the rule, the numbers, the running sum."""
-    local, rule = _local(v, which, binds)
     product = local * upstream
     before = grads.get(child, 0.0)
     after = before + product  # as the engine adds it (for ±1 it adds ±upstream: the same bits)

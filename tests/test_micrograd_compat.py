@@ -1,0 +1,318 @@
+"""micrograd's code runs unchanged: the lecture's way of writing an op by hand, its
+manual backward pass, comparisons and conversions, and micrograd 0.1.0's nn usage --
+against micrograd's own numbers where it has them.
+
+The lecture snippets below are written afresh in the lecture's style, not copied."""
+
+from __future__ import annotations
+
+import copy
+import math
+import pickle
+import random
+
+import pytest
+
+from tinygrad_hw import Value, no_grad
+from tinygrad_hw.backprop import backward as plain_backward
+from tinygrad_hw.nn import MLP
+from tinygrad_hw.replay import ReplayError, jit
+
+# -- ops written by hand, the lecture's way ------------------------------------------------
+
+
+def tanh_by_hand(self: Value) -> Value:
+    x = self.data
+    t = (math.exp(2 * x) - 1) / (math.exp(2 * x) + 1)
+    out = Value(t, (self,), "tanh")
+
+    def _backward() -> None:
+        self.grad += (1 - t**2) * out.grad
+
+    out._backward = _backward
+    return out
+
+
+def exp_by_hand(self: Value) -> Value:
+    out = Value(math.exp(self.data), (self,), "exp")
+
+    def _backward() -> None:
+        self.grad += out.data * out.grad
+
+    out._backward = _backward
+    return out
+
+
+def times_by_hand(self: Value, other: Value) -> Value:
+    out = Value(self.data * other.data, (self, other), "*")
+
+    def _backward() -> None:
+        self.grad += other.data * out.grad
+        other.grad += self.data * out.grad
+
+    out._backward = _backward
+    return out
+
+
+def lecture_neuron(tanh=tanh_by_hand):
+    """The lecture's neuron: two inputs, two weights, a bias chosen so that o = 1/√2."""
+    x1, x2 = Value(2.0, label="x1"), Value(0.0, label="x2")
+    w1, w2 = Value(-3.0, label="w1"), Value(1.0, label="w2")
+    b = Value(6.8813735870195432, label="b")
+    x1w1 = x1 * w1
+    x1w1.label = "x1*w1"
+    x2w2 = x2 * w2
+    x2w2.label = "x2*w2"
+    n = x1w1 + x2w2 + b
+    n.label = "n"
+    o = tanh(n)
+    o.label = "o"
+    return o, {"x1": x1, "x2": x2, "w1": w1, "w2": w2, "b": b}
+
+
+def test_an_op_written_by_hand_backpropagates():
+    o, leaves = lecture_neuron()
+    o.backward()
+    assert o.data == pytest.approx(1 / math.sqrt(2), abs=1e-12)
+    expected = {"x1": -1.5, "w1": 1.0, "x2": 0.5, "w2": 0.0, "b": 0.5}
+    for name, grad in expected.items():
+        assert leaves[name].grad == pytest.approx(grad, abs=1e-12), name
+    assert o.symbol == o._op == "tanh" and o.hand_written and not o.is_leaf and o.operation is None
+    assert o.children == (o.children[0],) and o.children[0].label == "n"
+
+
+def test_the_same_neuron_with_the_table_tanh_gives_the_same_gradients():
+    by_hand, leaves = lecture_neuron()
+    by_table, table_leaves = lecture_neuron(tanh=Value.tanh)
+    by_hand.backward()
+    by_table.backward()
+    for name, leaf in leaves.items():
+        assert leaf.grad == pytest.approx(table_leaves[name].grad, abs=1e-14)
+
+
+def test_the_lectures_manual_backward_pass_node_by_node():
+    o, leaves = lecture_neuron()
+    n = o.children[0]
+    o.grad = 1.0
+    o._backward()  # o -> n
+    n._backward()  # n = (x1w1 + x2w2) + b -> its children
+    plus = n.children[0]
+    plus._backward()
+    for node in plus.children:
+        node._backward()
+    assert leaves["x1"].grad == pytest.approx(-1.5) and leaves["w2"].grad == 0.0
+    for leaf in leaves.values():
+        leaf._backward()  # a leaf's backward step does nothing, as in micrograd
+
+
+def test_the_lectures_own_topological_sort_walks_our_nodes():
+    o, _ = lecture_neuron()
+    topo, visited = [], set()
+
+    def build_topo(v: Value) -> None:  # the lecture's recursive sort: fine on a small graph
+        if v not in visited:
+            visited.add(v)
+            for child in v._prev:
+                build_topo(child)
+            topo.append(v)
+
+    build_topo(o)
+    o.grad = 1.0
+    for node in reversed(topo):
+        node._backward()
+    assert topo[-1] is o and len(topo) == 10
+    assert {v.label: v.grad for v in topo}["x1"] == pytest.approx(-1.5)
+
+
+def test_hand_ops_mix_with_table_ops_and_reuse():
+    a = Value(1.5, "a")
+    b = times_by_hand(a, a)  # the lecture's bug fixed by +=: a used twice
+    c = exp_by_hand(b) + a * 2.0
+    c.backward()
+    assert a.grad == pytest.approx(math.exp(2.25) * 3.0 + 2.0, rel=1e-15)
+    a.grad = 0.0
+    plain_backward(c)  # the reading path measures a hand op's local derivatives from its closure
+    assert a.grad == pytest.approx(math.exp(2.25) * 3.0 + 2.0, rel=1e-15)
+
+
+def test_micrograds_children_are_a_set_each_child_once():
+    a = Value(2.0)
+    out = Value(a.data * 2, {a, a}, "double")
+    assert out.children == (a,)
+    out2 = Value(4.0, [a, a], "twice")
+    assert out2.children == (a,)
+
+
+def test_a_hand_node_without_backward_passes_nothing_back():
+    a = Value(2.0)
+    out = Value(5.0, (a,), "mystery")
+    out.backward()
+    assert a.grad == 0.0 and out.grad == 1.0
+
+
+def test_no_grad_makes_a_hand_node_a_leaf():
+    a = Value(2.0)
+    with no_grad():
+        out = Value(4.0, (a,), "square")
+    assert out.is_leaf and out.children == ()
+
+
+def test_bad_constructor_arguments_are_clear():
+    with pytest.raises(TypeError, match="two labels"):
+        Value(1.0, "x", label="y")
+    with pytest.raises(TypeError, match="children must be Values, not float"):
+        Value(1.0, (2.0,), "+")
+    with pytest.raises(TypeError, match="tuple of Values, not int"):
+        Value(1.0, 5, "+")
+    with pytest.raises(TypeError, match="_op must be a str"):
+        Value(1.0, (Value(1.0),), 3)
+    assert Value(1.0, "x").label == "x" and Value(1.0, label="x").label == "x"  # our own spellings still
+
+
+def test_backward_is_only_given_to_hand_nodes():
+    a = Value(1.0)
+    with pytest.raises(AttributeError, match="a leaf: only a node made by hand"):
+        a._backward = lambda: None
+    with pytest.raises(AttributeError, match=r"made by the op table \(tanh\)"):
+        a.tanh()._backward = lambda: None
+    with pytest.raises(TypeError, match="a function of no arguments"):
+        Value(1.0, (a,), "f")._backward = 3
+
+
+def test_hand_nodes_draw_with_their_op():
+    from viz import draw_graph
+
+    o, _ = lecture_neuron()
+    o.backward()
+    source = draw_graph(o).source
+    assert 'label=tanh color="#6f8fb0"' in source and "<td>n</td>" in source
+
+
+def test_hand_nodes_in_the_step_through_page(graphviz_dot):
+    from viz import step_through
+
+    o, leaves = lecture_neuron()
+    o.backward()
+    steps = step_through(o).steps
+    tanh_step = next(s for s in steps if s["phase"] == "backward" and s["title"].startswith("o = "))
+    (c,) = tanh_step["contributions"]
+    assert c["label"] == "n" and "by hand" in c["rule"] and c["local"] == pytest.approx(0.5)
+    sums = {c["label"]: c["after"] for s in steps for c in s.get("contributions", [])}
+    assert sums["x1"] == leaves["x1"].grad and sums["w1"] == leaves["w1"].grad
+
+
+def test_pickling_and_copying_a_hand_graph_is_refused_clearly():
+    o, leaves = lecture_neuron()
+    for attempt in (lambda: pickle.dumps(o), lambda: copy.deepcopy(o), lambda: copy.copy(o)):
+        with pytest.raises(TypeError, match=r"node made by hand \(tanh, 'o'\).*closure"):
+            attempt()
+    assert pickle.loads(pickle.dumps(leaves["w1"])).data == -3.0  # its leaves travel as ever
+
+
+def test_replay_refuses_a_hand_op_and_says_why():
+    w = Value(0.5, "w")
+
+    @jit
+    def step(x):
+        return tanh_by_hand(w * x)
+
+    with pytest.raises(ReplayError, match=r"node made by hand \(tanh\).*closure, which a replay cannot trace"):
+        step(1.0)
+
+
+# -- comparisons and conversions ---------------------------------------------------------
+
+
+def test_comparisons_are_on_data_and_build_nothing():
+    a, b = Value(2.0), Value(3.0)
+    assert (a < b, a <= b, a > b, a >= b) == (True, True, False, False)
+    assert (a < 3, a <= 2.0, a > 1, a >= 2, 3 > a, 1.0 < a) == (True,) * 6
+    assert sorted([b, a]) == [a, b] and max(a, b) is b
+    assert a.children == () and (a < b) is True
+    x = Value(-1.5)
+    assert (x.relu() if x > 0 else -x).data == 1.5  # the replay README's `if x > 0:`
+    with pytest.raises(TypeError):
+        a < "3"  # noqa: B015
+    assert a != Value(2.0) and a == a  # == stays identity: Values are dict keys
+
+
+def test_float_int_bool_as_pytorch_does_for_one_number():
+    assert float(Value(2.5)) == 2.5 and int(Value(-2.7)) == -2 and math.isclose(math.exp(Value(0.0)), 1.0)
+    assert bool(Value(0.5)) and not bool(Value(0.0)) and not bool(Value(-0.0)) and bool(Value(float("nan")))
+    assert f"{float(Value(1 / 3)):.3f}" == "0.333"
+    with pytest.raises(ValueError):
+        int(Value(float("nan")))
+
+
+@pytest.mark.parametrize(
+    ("x", "value", "grad"),
+    [(-2.0, 2.0, -1.0), (3.0, 3.0, 1.0), (0.0, 0.0, 0.0), (-0.0, 0.0, 0.0), (float("inf"), float("inf"), 1.0)],
+)
+def test_abs_is_an_op_with_pytorchs_gradient(x, value, grad):
+    v = Value(x)
+    y = abs(v)
+    y.backward()
+    assert y.data == value and math.copysign(1.0, y.data) == 1.0 and v.grad == grad
+    assert y.op == "abs" and y.symbol == "abs"
+
+
+def test_abs_at_nan_passes_no_gradient_as_pytorch():
+    v = Value(float("nan"))
+    y = abs(v) * 2.0
+    y.backward()
+    assert math.isnan(y.data) and v.grad == 0.0
+
+
+# -- micrograd 0.1.0's nn usage, against micrograd itself ----------------------------------
+
+micrograd = pytest.importorskip("micrograd", reason="micrograd is in the dev extra: pip install -e '.[dev]'")
+
+
+def _copy_weights(theirs, ours: MLP) -> None:
+    for their_layer, our_layer in zip(theirs.layers, ours.layers):
+        for their_neuron, our_neuron in zip(their_layer.neurons, our_layer.neurons):
+            for w, v in zip(our_neuron.w, their_neuron.w):
+                w.data = v.data
+            our_neuron.b.data = their_neuron.b.data
+
+
+def _demo_step(model, Value, X, y, alpha=1e-4, lr=0.1):
+    """micrograd's demo: an SVM max-margin loss with L2 regularisation, then an SGD step --
+    its code, with its library swapped in by argument."""
+    inputs = [list(map(Value, xrow)) for xrow in X]
+    scores = list(map(model, inputs))
+    losses = [(1 + -yi * scorei).relu() for yi, scorei in zip(y, scores)]
+    data_loss = sum(losses) * (1.0 / len(losses))
+    reg_loss = alpha * sum(p * p for p in model.parameters())
+    total_loss = data_loss + reg_loss
+    accuracy = [(yi > 0) == (scorei.data > 0) for yi, scorei in zip(y, scores)]
+    model.zero_grad()
+    total_loss.backward()
+    for p in model.parameters():
+        p.data -= lr * p.grad
+    return total_loss.data, sum(accuracy) / len(accuracy)
+
+
+def test_micrograds_demo_trains_as_micrograd():
+    from micrograd.engine import Value as MgValue
+    from micrograd.nn import MLP as MgMLP
+
+    random.seed(1337)
+    theirs = MgMLP(2, [16, 16, 1])  # ReLU, ReLU, linear
+    ours = MLP(2, [16, 16, 1], ["relu", "relu", "none"])
+    _copy_weights(theirs, ours)
+    rng = random.Random(0)
+    X = [(rng.uniform(-1.5, 2.5), rng.uniform(-1, 1.5)) for _ in range(30)]
+    y = [1 if a * a + b > 1 else -1 for a, b in X]
+    first = True
+    for _ in range(5):
+        their_loss, their_accuracy = _demo_step(theirs, MgValue, X, y)
+        our_loss, our_accuracy = _demo_step(ours, Value, X, y)
+        if first:  # the same weights: the forward pass is the same operations, the same bits
+            assert our_loss == their_loss
+            first = False
+        # gradients add up in each engine's own order (micrograd's children are a set): ulps apart
+        assert our_loss == pytest.approx(their_loss, rel=1e-12) and our_accuracy == their_accuracy
+    for ours_p, theirs_p in zip(ours.parameters(), theirs.parameters()):
+        assert ours_p.data == pytest.approx(theirs_p.data, rel=1e-12, abs=1e-15)
+    assert len(ours.parameters()) == len(theirs.parameters()) == 337
