@@ -302,10 +302,10 @@ def test_micrograds_demo_trains_as_micrograd():
     ours = MLP(2, [16, 16, 1], ["relu", "relu", "none"])
     _copy_weights(theirs, ours)
     rng = random.Random(0)
-    X = [(rng.uniform(-1.5, 2.5), rng.uniform(-1, 1.5)) for _ in range(30)]
+    X = [(rng.uniform(-1.5, 2.5), rng.uniform(-1, 1.5)) for _ in range(20)]
     y = [1 if a * a + b > 1 else -1 for a, b in X]
     first = True
-    for _ in range(5):
+    for _ in range(3):
         their_loss, their_accuracy = _demo_step(theirs, MgValue, X, y)
         our_loss, our_accuracy = _demo_step(ours, Value, X, y)
         if first:  # the same weights: the forward pass is the same operations, the same bits
