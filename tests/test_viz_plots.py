@@ -33,16 +33,27 @@ def test_learning_curves_one_line_per_run_and_divergence_marked(tmp_path):
     assert len(fig.axes) == 1 and ax.get_yscale() == "log"
     curves = [line for line in ax.get_lines() if line.get_marker() in ("None", "") and len(line.get_xdata())]
     assert [len(line.get_xdata()) for line in curves] == [3, 2]  # the infinite point is not drawn
-    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["lr 0.1", "lr 1"]
-    assert any("diverged at epoch 3" in t.get_text() for t in ax.texts)
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["lr 0.1", "lr 1 (diverged at epoch 3)"]
+    assert [line.get_xdata()[0] for line in ax.get_lines() if line.get_marker() == "x"] == [2]  # its last finite loss
     assert (tmp_path / "l.png").stat().st_size > 1000
     single = learning_curve(ok, path=tmp_path / "one.svg")
     assert len(single.axes) == 1 and (tmp_path / "one.svg").read_text().lstrip().startswith("<?xml")
     with pytest.raises(ValueError, match="1 labels for 2 histories"):
         learning_curve([ok, bad], ["only one"])
-    never = History(loss=[math.nan], diverged_at=1, epochs=5)
-    groups = learning_curves({"sigmoid": [ok, ok], "none": [never]}, path=tmp_path / "g.png").axes[0]
-    assert [t.get_text() for t in groups.get_legend().get_texts()] == ["sigmoid", "none (diverged at epoch 1)"]
+
+
+def test_many_seeds_light_their_mean_bold_and_diverged_runs_end_in_a_cross():
+    # Before: one survivor's 3,000-epoch curve under a legend "(diverged at epoch 1)".
+    ok = [History(loss=[0.3, 0.2, 0.1 * k], epochs=3) for k in (1, 2)]
+    never = History(loss=[math.nan], diverged_at=1, epochs=3)
+    late = History(loss=[0.3, math.nan], diverged_at=2, epochs=3)
+    ax = learning_curves({"sigmoid": ok, "none": [never, late, ok[0]]}).axes[0]
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["sigmoid, 2 seeds", "none (2 of 3 diverged: ×)"]
+    drawn = [line for line in ax.get_lines() if line.get_marker() in ("None", "") and len(line.get_xdata())]
+    bold = [line for line in drawn if line.get_linewidth() > 2]
+    assert len(bold) == 1 and list(bold[0].get_ydata()) == pytest.approx([0.3, 0.2, 0.15])  # sigmoid's mean
+    assert max(len(line.get_xdata()) for line in drawn if line.get_color() == "C1") == 3  # the survivor only
+    assert sum(line.get_marker() == "x" for line in ax.get_lines()) == 2  # one cross per diverged run
 
 
 def test_accuracy_bars(tmp_path):
@@ -53,3 +64,14 @@ def test_accuracy_bars(tmp_path):
     assert (tmp_path / "a.png").stat().st_size > 1000
     with pytest.raises(ValueError, match="2 labels for 3 accuracies"):
         accuracy_bars(["a", "b"], [1, 1, 1])
+
+
+def test_accuracy_bars_of_seeds_never_draw_a_diverged_setting_at_zero():
+    # Before: a setting whose runs all diverged showed a bar at "0.0 %".
+    fig = accuracy_bars(["sigmoid", "none", "half"], [[1.0, 1.0, 0.9], [], [0.5]], diverged=[0, 3, 2])
+    ax = fig.axes[0]
+    assert [round(p.get_height(), 6) for p in ax.patches] == [pytest.approx(96.666667), 50.0]  # no bar for none
+    texts = [t.get_text() for t in ax.texts]
+    assert texts == ["96.7 %", "no run finished\n(3 diverged)", "50.0 % (1 of 3)"]
+    dots = [line for line in ax.get_lines() if line.get_marker() == "o"]
+    assert len(dots) == 1 and len(dots[0].get_xdata()) == 3  # each seed of sigmoid

@@ -1,6 +1,6 @@
 """The lab's two toy data sets, generated exactly as its ``generate_linear`` and
-``generate_XOR_easy`` do: numpy arrays ``X`` of shape (n, 2) and integer labels
-``y`` of shape (n, 1)."""
+``generate_XOR_easy`` do, and the two moons of micrograd's demo: numpy arrays ``X``
+of shape (n, 2) and integer labels ``y`` of shape (n, 1)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import numpy as np
 
 from .checks import is_count
 
-__all__ = ["generate_linear", "generate_xor_easy"]
+__all__ = ["generate_linear", "generate_xor_easy", "make_moons"]
 
 
 def generate_linear(n: int = 100, seed: int | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -36,3 +36,27 @@ def generate_xor_easy() -> tuple[np.ndarray, np.ndarray]:
         inputs.append([0.1 * i, 1 - 0.1 * i])
         labels.append(1)
     return np.array(inputs), np.array(labels).reshape(21, 1)
+
+
+def make_moons(n: int = 100, noise: float = 0.1, seed: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Two interleaved half circles, as micrograd's demo draws them with scikit-learn's
+    ``make_moons(n_samples=n, noise=noise)``: the upper moon (label 0) centred at the
+    origin, the lower (label 1) shifted to (1, 0.5); shuffled, then Gaussian noise.
+
+    With a seed the points are those scikit-learn gives for ``random_state=seed`` (the
+    same draws: a shuffle, then the noise); without one they come from numpy's
+    global state, as after the demo's ``np.random.seed(1337)``."""
+    if not is_count(n):
+        raise ValueError(f"n must be a positive integer, got {n!r}")
+    if not noise >= 0:
+        raise ValueError(f"noise must be a standard deviation (>= 0), got {noise!r}")
+    rng = np.random if seed is None else np.random.RandomState(seed)  # the module: its global state
+    upper, lower = int(n) // 2, int(n) - int(n) // 2
+    a, b = np.linspace(0, np.pi, upper), np.linspace(0, np.pi, lower)
+    X = np.column_stack([np.append(np.cos(a), 1 - np.cos(b)), np.append(np.sin(a), 1 - np.sin(b) - 0.5)])
+    y = np.append(np.zeros(upper, dtype=int), np.ones(lower, dtype=int))
+    order = np.arange(int(n))
+    rng.shuffle(order)
+    X, y = X[order], y[order]
+    X = X + rng.normal(scale=noise, size=X.shape)
+    return X, y.reshape(int(n), 1)

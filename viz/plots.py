@@ -19,7 +19,15 @@ from matplotlib.figure import Figure as _MatplotlibFigure
 from tinygrad_hw.atomic import write_atomic
 from tinygrad_hw.history import History
 
-__all__ = ["Figure", "accuracy_bars", "comparison", "learning_curve", "learning_curves", "save_figure"]
+__all__ = [
+    "Figure",
+    "accuracy_bars",
+    "comparison",
+    "decision_boundary",
+    "learning_curve",
+    "learning_curves",
+    "save_figure",
+]
 
 RED, BLUE = "#d62728", "#1f77b4"  # label 0, label 1
 
@@ -83,7 +91,16 @@ def learning_curve(
     names = list(labels) if labels is not None else [""] * len(runs)
     if len(names) != len(runs):
         raise ValueError(f"{len(names)} labels for {len(runs)} histories")
-    return _curves([(name, [run]) for name, run in zip(names, runs)], title, logy, path)
+    fig = Figure(figsize=(7.2, 4.4))
+    ax = fig.subplots()
+    for k, (name, h) in enumerate(zip(names, runs)):
+        colour = f"C{k % 10}"
+        _one_run(ax, h, colour, alpha=0.9, width=1.4)
+        stopped = f" (diverged at epoch {h.diverged_at})" if h.diverged else ""
+        if name or stopped:
+            ax.plot([], [], color=colour, label=name + stopped)
+    _axes(ax, title, logy)
+    return _finish(fig, path)
 
 
 def learning_curves(
@@ -93,38 +110,46 @@ def learning_curves(
     logy: bool = True,
     path: str | os.PathLike[str] | None = None,
 ) -> Figure:
-    """Several settings on one axis: every run drawn, one colour per setting."""
-    return _curves(list(groups.items()), title, logy, path)
-
-
-def _curves(
-    groups: list[tuple[str, Sequence[History]]], title: str, logy: bool, path: str | os.PathLike[str] | None
-) -> Figure:
-    """Each group in its own colour. A run that diverged ends in a cross at its last
-    finite loss, with a note; one that never had a finite loss is named in the legend."""
+    """Several settings on one axis, one colour each: every seed's run drawn light, the
+    mean of the runs that finished drawn bold, and a cross where each diverged run
+    stopped (never a line past it)."""
     fig = Figure(figsize=(7.2, 4.4))
     ax = fig.subplots()
-    for k, (label, runs) in enumerate(groups):
+    for k, (label, runs) in enumerate(groups.items()):
         colour = f"C{k % 10}"
-        stopped = sorted({h.diverged_at for h in runs if h.diverged and not np.isfinite(h.loss).any()})
-        if label or stopped:
-            ax.plot(
-                [],
-                [],
-                color=colour,
-                label=label + (f" (diverged at epoch {', '.join(map(str, stopped))})" if stopped else ""),
-            )
+        runs = list(runs)
+        finished = [np.asarray(h.loss, dtype=float) for h in runs if not h.diverged and len(h.loss)]
+        stopped = [h for h in runs if h.diverged]
         for h in runs:
-            losses = np.asarray(h.loss, dtype=float)
-            finite = np.isfinite(losses)
-            epochs = np.arange(1, len(losses) + 1)
-            ax.plot(epochs[finite], losses[finite], color=colour, alpha=0.8, linewidth=1.2)
-            if h.diverged and finite.any():
-                last = (epochs[finite][-1], losses[finite][-1])
-                ax.plot(*last, marker="x", color=colour, markersize=9, mew=2)
-                ax.annotate(
-                    f"diverged at epoch {h.diverged_at}", last, textcoords="offset points", xytext=(8, 8), color=colour
-                )
+            _one_run(ax, h, colour, alpha=0.25 if len(runs) > 1 else 0.9, width=0.8 if len(runs) > 1 else 1.4)
+        if len(finished) > 1 and len({len(f) for f in finished}) == 1:
+            mean = np.mean(finished, axis=0)
+            ax.plot(np.arange(1, len(mean) + 1), mean, color=colour, linewidth=2.2)
+        note = f" ({len(stopped)} of {len(runs)} diverged: ×)" if stopped else ""
+        seeds = f", {len(runs)} seeds" if len(runs) > 1 and not stopped else ""
+        ax.plot([], [], color=colour, linewidth=2.2, label=f"{label}{seeds}{note}")
+    _axes(ax, title, logy)
+    if len(groups) and any(len(runs) > 1 for runs in groups.values()):
+        ax.text(0.99, 0.01, "light: each seed; bold: their mean", transform=ax.transAxes, ha="right", va="bottom",
+                fontsize=8, color="#555555")  # fmt: skip
+    return _finish(fig, path)
+
+
+def _one_run(ax: Any, h: History, colour: str, alpha: float, width: float) -> None:
+    """One run's finite losses; a cross at the last of them if it diverged after (at the
+    top left if it never had one)."""
+    losses = np.asarray(h.loss, dtype=float)
+    finite = np.isfinite(losses)
+    epochs = np.arange(1, len(losses) + 1)
+    ax.plot(epochs[finite], losses[finite], color=colour, alpha=alpha, linewidth=width)
+    if h.diverged:
+        if finite.any():
+            ax.plot(epochs[finite][-1], losses[finite][-1], marker="x", color=colour, markersize=9, mew=2)
+        else:
+            ax.plot(0.02, 0.97, marker="x", color=colour, markersize=9, mew=2, transform=ax.transAxes)
+
+
+def _axes(ax: Any, title: str, logy: bool) -> None:
     ax.set_xlabel("epoch")
     ax.set_ylabel("loss" + (" (log scale)" if logy else ""))
     if logy:
@@ -133,37 +158,112 @@ def _curves(
     ax.grid(alpha=0.3)
     if ax.get_legend_handles_labels()[1]:
         ax.legend(fontsize=9)
-    return _finish(fig, path)
 
 
 def accuracy_bars(
     labels: Sequence[str],
-    accuracies: Sequence[float],
+    accuracies: Sequence[float] | Sequence[Sequence[float]],
     *,
     spread: Sequence[float] | None = None,
+    diverged: Sequence[int] | None = None,
     title: str = "Accuracy",
     path: str | os.PathLike[str] | None = None,
 ) -> Figure:
-    """One bar per run (accuracy as a fraction), with an optional error bar."""
+    """One bar per setting (accuracy as a fraction).
+
+    Given one number per setting, the bar is that number (``spread``: an error bar).
+    Given each setting's runs (a list per setting), the bar is their mean, the error
+    bar their sample standard deviation, and each run a dot. ``diverged[i]`` runs of
+    setting i diverged: they are not in its bar, which says so; a setting with no run
+    left has no bar, only the words, never a bar at 0 %."""
     if len(labels) != len(accuracies):
         raise ValueError(f"{len(labels)} labels for {len(accuracies)} accuracies")
+    runs = [list(a) if isinstance(a, (list, tuple, np.ndarray)) else None for a in accuracies]
     fig = Figure(figsize=(6.4, 4.2))
     ax = fig.subplots()
-    values = [100 * a if math.isfinite(a) else 0.0 for a in accuracies]
-    errors = None if spread is None else [100 * s for s in spread]
-    bars = ax.bar(range(len(values)), values, yerr=errors, capsize=4, color=BLUE, alpha=0.85)
-    tops = [v + (e if math.isfinite(e) else 0.0) for v, e in zip(values, errors or [0.0] * len(values))]
-    for bar, value, top in zip(bars, values, tops):
-        ax.annotate(
-            f"{value:.1f} %",
-            (bar.get_x() + bar.get_width() / 2, top),  # above the error bar
-            ha="center",
-            va="bottom",
-            xytext=(0, 3),
-            textcoords="offset points",
-        )
-    ax.set_xticks(range(len(values)), labels)
-    ax.set_ylim(0, max(110.0, max(tops, default=0.0) + 12))
+    for i in range(len(labels)):
+        values = [100 * v for v in (runs[i] if runs[i] is not None else [accuracies[i]]) if math.isfinite(v)]
+        lost = diverged[i] if diverged is not None else 0
+        if not values:
+            words = f"no run finished\n({lost} diverged)" if lost else "no result"
+            ax.annotate(words, (i, 2), ha="center", va="bottom")
+            continue
+        mean = float(np.mean(values))
+        error = float(np.std(values, ddof=1)) if runs[i] is not None and len(values) > 1 else None
+        if spread is not None and runs[i] is None:
+            error = 100 * spread[i]
+        ax.bar(i, mean, yerr=error, capsize=4, color=BLUE, alpha=0.85)
+        if runs[i] is not None and len(values) > 1:
+            offsets = np.linspace(-0.15, 0.15, len(values))
+            ax.plot(i + offsets, values, "o", color="#0b2e59", markersize=3.5, alpha=0.8)
+        top = max(mean + (error if error and math.isfinite(error) else 0.0), max(values))
+        note = f" ({len(values)} of {len(values) + lost})" if lost else ""
+        ax.annotate(f"{mean:.1f} %{note}", (i, top), ha="center", va="bottom", xytext=(0, 3), textcoords="offset points")
+    ax.set_xticks(range(len(labels)), labels)
+    ax.set_xlim(-0.6, len(labels) - 0.4)
+    ax.set_ylim(0, 115)
     ax.set_ylabel("accuracy (%)")
-    ax.set_title(title)
+    seeds = any(r is not None and len(r) > 1 for r in runs)
+    ax.set_title(f"{title}\nbar: mean of the runs that finished; line: ± sd; dots: each run" if seeds else title,
+                 fontsize=10 if seeds else None)  # fmt: skip
+    return _finish(fig, path)
+
+
+def decision_boundary(
+    model: Any,
+    X: Any,
+    y: Any,
+    *,
+    threshold: float = 0.5,
+    diagonal: bool = False,
+    title: str = "",
+    resolution: int = 160,
+    path: str | os.PathLike[str] | None = None,
+) -> Figure:
+    """What the network decides over the whole plane, not only at the training points.
+
+    The model's output on a grid around the data, shaded (red below ``threshold``,
+    blue above); the decision boundary -- where the output crosses ``threshold`` -- in
+    black; the training points, red for class 0 (or −1), blue for class 1, a black ring
+    around each one the model gets wrong. ``diagonal`` draws the line x₁ = x₂ that
+    separates the lab's linear set."""
+    from matplotlib.colors import TwoSlopeNorm
+
+    from tinygrad_hw.train import predict
+
+    X = np.asarray(X, dtype=float)
+    labels = np.asarray(y, dtype=float).reshape(-1)
+    signed = labels.min() < 0  # ±1 labels (an SVM's) rather than 0/1
+    positive = labels > (0.0 if signed else 0.5)
+    low, high = X.min(axis=0), X.max(axis=0)
+    pad = 0.08 * (high - low) + 0.05
+    gx, gy = np.meshgrid(*(np.linspace(low[i] - pad[i], high[i] + pad[i], resolution) for i in (0, 1)))
+    out = predict(model, np.column_stack([gx.ravel(), gy.ravel()]), engine="replay")[:, 0].reshape(gx.shape)
+    ratio = (gy.max() - gy.min()) / (gx.max() - gx.min())
+    fig = Figure(figsize=(6.4, float(np.clip(5.4 * ratio + 0.9, 3.4, 6.4))), layout="constrained")
+    ax = fig.subplots()
+    spread = max(float(np.nanmax(np.abs(out - threshold))), 1e-9)
+    norm = TwoSlopeNorm(vcenter=threshold, vmin=threshold - spread, vmax=threshold + spread)
+    shade = ax.contourf(gx, gy, out, levels=21, cmap="RdBu", norm=norm, alpha=0.55)
+    fig.colorbar(shade, ax=ax, label="network output", fraction=0.05, pad=0.02)
+    if np.nanmin(out) < threshold < np.nanmax(out):
+        ax.contour(gx, gy, out, levels=[threshold], colors="black", linewidths=1.6)
+    wrong = (predict(model, X)[:, 0] > threshold) != positive
+    names = ("class −1", "class +1") if signed else ("class 0", "class 1")
+    ax.scatter(X[~positive, 0], X[~positive, 1], c=RED, s=22, edgecolors="white", linewidths=0.5, label=names[0])
+    ax.scatter(X[positive, 0], X[positive, 1], c=BLUE, s=22, edgecolors="white", linewidths=0.5, label=names[1])
+    if wrong.any():
+        ax.scatter(X[wrong, 0], X[wrong, 1], s=110, facecolors="none", edgecolors="black", linewidths=1.3,
+                   label=f"wrong ({int(wrong.sum())})")  # fmt: skip
+    if diagonal:
+        ends = [min(low) - max(pad), max(high) + max(pad)]
+        ax.plot(ends, ends, linestyle="--", color="#444444", linewidth=1.2, label="x₁ = x₂")
+    ax.plot([], [], color="black", linewidth=1.6, label=f"output = {threshold:g}")
+    ax.set_xlim(gx.min(), gx.max())
+    ax.set_ylim(gy.min(), gy.max())
+    ax.set_xlabel("x₁")
+    ax.set_ylabel("x₂")
+    ax.set_aspect("equal", adjustable="box")
+    ax.legend(fontsize=8, loc="best", framealpha=0.85)
+    ax.set_title(title or "Decision boundary", fontsize=11)
     return _finish(fig, path)

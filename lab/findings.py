@@ -1,0 +1,240 @@
+"""The report's claims, held to this run's numbers: a verdict for each, and sentences
+for the experiments the report did not make.
+
+A verdict is one of: "agrees", "agrees in part", "disagrees", or "no clear difference
+at k seeds" -- decided by :func:`lab.evidence.compare`, never by which mean happens to
+be larger. Every function here is pure: outcomes in, words out, so the tests can feed
+it a tie, a clear difference or a divergence and read what it says.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Sequence
+
+from .evidence import Comparison, Summary, compare
+from .original import CLAIMS, Claim
+from .runs import CONVERGED, Outcome
+
+__all__ = [
+    "AGREES",
+    "DISAGREES",
+    "IN_PART",
+    "Finding",
+    "accuracy_finding",
+    "hidden_unit_findings",
+    "learning_rate_findings",
+    "no_activation_finding",
+    "sweep_sentences",
+]
+
+AGREES, IN_PART, DISAGREES = "agrees", "agrees in part", "disagrees"
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One claim of the report beside this run's evidence."""
+
+    claim: Claim
+    verdict: str
+    evidence: str  # the numbers behind the verdict, as a sentence
+
+    def row(self) -> str:
+        return f"| “{self.claim.quote}” ({self.claim.section}) | {self.evidence} | **{self.verdict}** |"
+
+
+def percent(summary: Summary) -> str:
+    return summary.text(".1f", 100, " %")
+
+
+def loss(summary: Summary) -> str:
+    return summary.text(".3g")
+
+
+def _no_clear(seeds: int) -> str:
+    return f"no clear difference at {seeds} seeds"
+
+
+def _seeds(*outcomes: Outcome) -> int:
+    return min(len(o.histories) for o in outcomes)
+
+
+# -- results --------------------------------------------------------------------------------
+
+
+def accuracy_finding(results: Sequence[Outcome]) -> Finding:
+    """"both linear and xor data set gets 100% of accuracy": in how many seeds here?"""
+    parts, perfect, total = [], 0, 0
+    for o in results:
+        full = sum(1 for a in o.accuracies if a == 1.0)
+        perfect, total = perfect + full, total + len(o.histories)
+        parts.append(f"{o.setting.label}: 100 % in {full} of {len(o.histories)} seeds ({percent(Summary.of(o.accuracies))})")
+    verdict = AGREES if perfect == total else IN_PART if perfect else DISAGREES
+    return Finding(CLAIMS["accuracy"], verdict, "; ".join(parts))
+
+
+# -- learning rates -------------------------------------------------------------------------
+
+
+def _judge(expected: Sequence[Comparison], want: Sequence[int], seeds: int) -> str:
+    """All comparisons clear the expected way: agrees; some, none against: in part; any
+    clear against: disagrees; none clear: no clear difference."""
+    hits = [c.direction == w for c, w in zip(expected, want)]
+    against = [c.clear and c.direction != w for c, w in zip(expected, want)]
+    if any(against):
+        return DISAGREES
+    if all(hits):
+        return AGREES
+    return IN_PART if any(hits) else _no_clear(seeds)
+
+
+def _versus(c: Comparison, a: str, b: str, measure: str, show=loss) -> str:
+    return f"{measure} {show(c.a)} ({a}) against {show(c.b)} ({b}): {c.why}"
+
+
+def learning_rate_findings(by_lr: dict[float, Outcome]) -> list[Finding]:
+    """IV.1: 0.01 too slow and inaccurate, 1 too large, 0.1 adequate."""
+    small, mid, large = by_lr[0.01], by_lr[0.1], by_lr[1.0]
+    seeds = _seeds(small, mid, large)
+    slow = compare(small.mean_losses, mid.mean_losses)  # the area under the curve: a slow fall is a large area
+    low = compare(small.accuracies, mid.accuracies)
+    findings = [
+        Finding(
+            CLAIMS["lr_small"],
+            _judge([slow, low], [1, -1], seeds),
+            f"{_versus(slow, 'lr 0.01', 'lr 0.1', 'mean loss over training')}; "
+            f"{_versus(low, 'lr 0.01', 'lr 0.1', 'accuracy', percent)}",
+        )
+    ]
+    final = compare(large.final_losses, mid.final_losses)
+    worse = compare(large.accuracies, mid.accuracies)
+    verdict = _judge([final], [1], seeds)
+    if worse.direction == -1 and verdict != DISAGREES:
+        verdict = AGREES
+    findings.append(
+        Finding(
+            CLAIMS["lr_large"],
+            verdict,
+            f"{_versus(final, 'lr 1', 'lr 0.1', 'final loss')}; {_versus(worse, 'lr 1', 'lr 0.1', 'accuracy', percent)}",
+        )
+    )
+    findings.append(_adequate(mid, {"lr 1": large, "lr 0.01": small}, seeds))
+    return findings
+
+
+def _adequate(mid: Outcome, others: dict[str, Outcome], seeds: int) -> Finding:
+    """0.1 is adequate: no other rate clearly better, and at least one clearly worse."""
+    better, worse = [], []
+    for name, o in others.items():
+        by_loss, by_accuracy = compare(o.final_losses, mid.final_losses), compare(o.accuracies, mid.accuracies)
+        if by_loss.direction == -1 or by_accuracy.direction == 1:
+            better.append(name)
+        if by_loss.direction == 1 or by_accuracy.direction == -1:
+            worse.append(name)
+    verdict = DISAGREES if better else AGREES if worse else _no_clear(seeds)
+    evidence = (
+        f"lr 0.1: accuracy {percent(Summary.of(mid.accuracies))}, final loss {loss(Summary.of(mid.final_losses))}; "
+        + (f"clearly better: {', '.join(better)}; " if better else "no rate clearly better; ")
+        + (f"clearly worse: {', '.join(worse)}" if worse else "none clearly worse")
+    )
+    return Finding(CLAIMS["lr_adequate"], verdict, evidence)
+
+
+# -- hidden units ---------------------------------------------------------------------------
+
+
+def _steps(outcomes: Sequence[Outcome], measure: str, want: int, show=loss) -> tuple[str, str]:
+    """Each step up in width compared on ``measure``: the verdict and what each step showed."""
+    comparisons, said = [], []
+    for a, b in zip(outcomes, outcomes[1:]):
+        c = compare(getattr(b, measure), getattr(a, measure))  # the wider against the narrower
+        comparisons.append(c)
+        arrow = {want: "clearly as claimed", -want: "clearly against the claim", 0: c.why}[c.direction]
+        said.append(f"{a.setting.label} → {b.setting.label}: {show(c.b)} → {show(c.a)} ({arrow})")
+    return _judge(comparisons, [want] * len(comparisons), _seeds(*outcomes)), "; ".join(said)
+
+
+def hidden_unit_findings(outcomes: Sequence[Outcome]) -> list[Finding]:
+    """IV.2: more hidden units, a faster falling loss, higher accuracy, longer training."""
+    speed = _steps(outcomes, "mean_losses", -1)
+    accuracy = _steps(outcomes, "accuracies", 1, percent)
+    time = _steps(outcomes, "seconds", 1, lambda s: s.text(".2f", unit=" s"))
+    return [
+        Finding(CLAIMS["units_speed"], speed[0], f"mean loss over training, {speed[1]}"),
+        Finding(CLAIMS["units_accuracy"], accuracy[0], f"accuracy, {accuracy[1]}"),
+        Finding(CLAIMS["units_time"], time[0], f"seconds per run, {time[1]}"),
+    ]
+
+
+# -- without activation ---------------------------------------------------------------------
+
+
+def no_activation_finding(linear: Outcome) -> Finding:
+    """IV.3: without activations the values overflow and training fails."""
+    k, n = len(linear.diverged), len(linear.histories)
+    epochs = sorted({h.diverged_at for h in linear.diverged if h.diverged_at is not None})
+    evidence = f"{k} of {n} seeds overflowed" + (f" (first non-finite loss at epoch {', '.join(map(str, epochs))})" if k else "")
+    if k < n:
+        rest = Summary.of(linear.accuracies)
+        evidence += f"; the {n - k} that did not end at {percent(rest)} accuracy"
+    verdict = AGREES if k == n else IN_PART if k else DISAGREES
+    return Finding(CLAIMS["no_activation"], verdict, evidence)
+
+
+# -- the lab's extras: no claim of the report, only what the seeds can tell -----------------
+
+
+def sweep_sentences(outcomes: Sequence[Outcome], what: str) -> list[str]:
+    """What a comparison of settings shows: the clear differences from the best, and
+    where the seeds cannot tell settings apart."""
+    said = []
+    scored = [o for o in outcomes if o.finished]
+    if not scored:
+        return [f"Every run of every {what} diverged."]
+    best = max(scored, key=lambda o: (Summary.of(o.accuracies).mean, -Summary.of(o.final_losses).mean))
+    seeds = _seeds(*outcomes)
+    clearer, unclear = [], []
+    for o in scored:
+        if o is best:
+            continue
+        by_accuracy = compare(best.accuracies, o.accuracies)
+        by_loss = compare(o.final_losses, best.final_losses)
+        if by_accuracy.direction == 1 or by_loss.direction == 1:
+            clearer.append(o.setting.label)
+        elif by_accuracy.direction == -1 or by_loss.direction == -1:
+            continue  # mixed: better by one measure, worse by the other -- said below, in the table
+        else:
+            unclear.append(o.setting.label)
+    head = f"{best.setting.label} has the highest mean accuracy ({percent(Summary.of(best.accuracies))})"
+    if clearer:
+        said.append(f"{head}, clearly above {', '.join(clearer)} (95 % intervals apart, {seeds} seeds).")
+    else:
+        said.append(f"{head}.")
+    if unclear:
+        said.append(f"Between it and {', '.join(unclear)} there is {_no_clear(seeds)}.")
+    for o in outcomes:
+        if o.diverged:
+            epochs = sorted({h.diverged_at for h in o.diverged if h.diverged_at is not None})
+            said.append(
+                f"{len(o.diverged)} of {len(o.histories)} runs of {o.setting.label} diverged (first non-finite loss at "
+                f"epoch {', '.join(map(str, epochs))}); its accuracy is over the other {len(o.finished)}."
+            )
+    return said
+
+
+def epochs_text(o: Outcome) -> str:
+    """When the loss first fell below CONVERGED: mean ± sd over the runs that got there."""
+    hits = [e for e in o.converged_at if e is not None]
+    if not hits:
+        return "never"
+    shown = Summary.of(hits).text(".0f")
+    return shown if len(hits) == len(o.histories) else f"{shown} ({len(hits)} of {len(o.histories)} seeds)"
+
+
+def convergence_note() -> str:
+    return f"A run *converges* once its epoch loss falls below {CONVERGED}."
+
+
+def is_number(x: float) -> bool:
+    return x is not None and math.isfinite(x)

@@ -1,0 +1,221 @@
+"""The report's experiments: which settings, how many seeds, and running them.
+
+A *setting* is one configuration of the report's network; an *outcome* is its runs,
+one per seed, with what each run did (History), printed, predicted and learned.
+Settings that recur across experiments (the report's 2-8-8-1 sigmoid network on XOR
+is the results' run, the no-activation experiment's baseline, and the optimiser and
+activation experiments' reference) are trained once per seed and shared.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import math
+import re
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Sequence
+
+import numpy as np
+from tqdm import tqdm
+
+from tinygrad_hw.history import History
+from tinygrad_hw.nn import MLP
+from tinygrad_hw.train import predict
+
+from .experiment import DEFAULT_EPOCHS, train_report_network
+
+__all__ = ["CONVERGED", "SEEDS", "Outcome", "Plan", "Setting", "plans", "run_all"]
+
+CONVERGED = 0.01  # a run has converged once its epoch loss is below this
+# Seeds per setting. Eight give 95 % intervals of ±0.84 sd around a mean, so the
+# report's claims -- differences of several sd -- can be told from seed noise; three
+# (--quick) tell only the largest. See lab/evidence.py.
+SEEDS = {"full": tuple(range(1, 9)), "quick": (1, 2, 3)}
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One configuration of the report's network."""
+
+    label: str
+    dataset: str = "xor"
+    hidden: tuple[int, ...] = (8, 8)
+    activation: str = "sigmoid"  # of the hidden layers (see experiment.activations_for)
+    lr: float = 0.1
+    optimizer: str = "sgd"
+    epochs: int = 3000
+
+    def describe(self) -> str:
+        shape = "-".join(str(n) for n in (2, *self.hidden, 1))
+        return f"{shape}, {self.activation}, {self.optimizer} lr {self.lr:g}, {self.epochs} epochs"
+
+    @property
+    def key(self) -> tuple[object, ...]:
+        """What makes two settings the same training run (the label does not)."""
+        return dataclasses.astuple(dataclasses.replace(self, label=""))
+
+
+@dataclass
+class Outcome:
+    """A setting's runs, one per seed."""
+
+    setting: Setting
+    seeds: list[int] = field(default_factory=list)
+    histories: list[History] = field(default_factory=list)
+    logs: list[str] = field(default_factory=list)  # the console lines of each run
+    predictions: list[np.ndarray] = field(default_factory=list)  # on the training set
+    models: list[MLP] = field(default_factory=list)
+
+    @property
+    def finished(self) -> list[History]:
+        """The runs that did not diverge: only their accuracy and loss mean anything."""
+        return [h for h in self.histories if not h.diverged]
+
+    @property
+    def diverged(self) -> list[History]:
+        return [h for h in self.histories if h.diverged]
+
+    @property
+    def accuracies(self) -> list[float]:
+        return [h.accuracy if h.accuracy is not None else math.nan for h in self.finished]
+
+    @property
+    def final_losses(self) -> list[float]:
+        return [h.final_loss for h in self.finished]
+
+    @property
+    def mean_losses(self) -> list[float]:
+        """Each finished run's loss averaged over its epochs: the area under its learning
+        curve, lower for a loss that falls sooner."""
+        return [float(np.mean(h.loss)) for h in self.finished if h.loss]
+
+    @property
+    def seconds(self) -> list[float]:
+        """Each finished run's training time."""
+        return [h.seconds for h in self.finished]
+
+    @property
+    def converged_at(self) -> list[int | None]:
+        """For every run: the first epoch with loss below CONVERGED (None: never, or diverged)."""
+        return [None if h.diverged else h.epochs_to(CONVERGED) for h in self.histories]
+
+
+@dataclass
+class Plan:
+    """One experiment: its settings, trained from the same seeds."""
+
+    key: str
+    title: str
+    settings: list[Setting]
+    seeds: Sequence[int]
+
+
+def plans(quick: bool) -> list[Plan]:
+    """The report's results and discussion, and the lab's extras. The discussion uses the
+    XOR set, as the report does."""
+    seeds = SEEDS["quick" if quick else "full"]
+    sweep = 1000 if quick else 3000
+    xor = Setting("XOR", "xor", epochs=DEFAULT_EPOCHS["xor"])
+    return [
+        Plan("results", "Results", [Setting("Linear", "linear", epochs=300 if quick else 1000), xor], seeds),
+        Plan(
+            "learning_rate",
+            "Learning rates (XOR, 4 hidden units per layer)",
+            [Setting(f"lr {lr:g}", hidden=(4, 4), lr=lr, epochs=sweep) for lr in (1.0, 0.1, 0.01)],
+            seeds,
+        ),
+        Plan(
+            "hidden_units",
+            "Hidden units (XOR, lr 0.1)",
+            [Setting(f"{n} units", hidden=(n, n), epochs=sweep) for n in (2, 3, 4, 8)],
+            seeds,
+        ),
+        Plan(
+            "no_activation",
+            "Without activation functions (XOR)",
+            [Setting("sigmoid", epochs=sweep), Setting("no activation", activation="none", epochs=sweep)],
+            seeds,
+        ),
+        Plan(
+            "optimizer",
+            "Optimisers (XOR; the lab's extra)",
+            [
+                Setting("SGD, lr 0.1", epochs=sweep),
+                Setting("momentum 0.9, lr 0.1", optimizer="momentum", epochs=sweep),
+                Setting("Adam, lr 0.01", optimizer="adam", lr=0.01, epochs=sweep),
+            ],
+            seeds,
+        ),
+        Plan(
+            "activation",
+            "Activation functions (XOR, hidden layers; the output stays a sigmoid; the lab's extra)",
+            [Setting(a, activation=a, epochs=sweep) for a in ("sigmoid", "tanh", "relu")],
+            seeds,
+        ),
+    ]
+
+
+Run = tuple[History, str, np.ndarray, MLP]
+
+
+def slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_")
+
+
+def run_one(setting: Setting, seed: int, engine: str) -> Run:
+    """Train ``setting`` from ``seed``: its History, console, predictions and model."""
+    console = io.StringIO()
+    model, X, _, history = train_report_network(
+        setting.dataset,
+        hidden=setting.hidden,
+        activation=setting.activation,
+        lr=setting.lr,
+        optimizer=setting.optimizer,
+        epochs=setting.epochs,
+        seed=seed,
+        engine=engine,
+        progress=False,
+        log_every=max(1, setting.epochs // 10),
+        file=console,
+    )
+    return history, console.getvalue(), predict(model, X), model
+
+
+def run_all(
+    experiments: Sequence[Plan],
+    engine: str,
+    runs_folder: Path,
+    progress: bool,
+    run: Callable[[Setting, int, str], Run] = run_one,
+) -> dict[str, list[Outcome]]:
+    """Every setting of every plan, once per seed (a setting met again is not trained
+    again), each run's History saved in ``runs_folder``; a progress bar over the runs."""
+    done: dict[tuple[object, ...], Run] = {}
+    total = len({(s.key, seed) for p in experiments for s in p.settings for seed in p.seeds})
+    bar = tqdm(total=total, disable=None if progress else True, unit="run", desc="report", file=sys.stderr)
+    outcomes: dict[str, list[Outcome]] = {}
+    try:
+        for plan in experiments:
+            outcomes[plan.key] = []
+            for setting in plan.settings:
+                outcome = Outcome(setting)
+                for seed in plan.seeds:
+                    key = (setting.key, seed)
+                    if key not in done:
+                        bar.set_postfix_str(f"{plan.key}: {setting.label}, seed {seed}")
+                        done[key] = run(setting, seed, engine)
+                        bar.update()
+                    history, log, pred, model = done[key]
+                    history.save(runs_folder / f"{plan.key}_{slug(setting.label)}_seed{seed}.json")
+                    outcome.seeds.append(seed)
+                    outcome.histories.append(history)
+                    outcome.logs.append(log)
+                    outcome.predictions.append(pred)
+                    outcome.models.append(model)
+                outcomes[plan.key].append(outcome)
+    finally:
+        bar.close()
+    return outcomes
