@@ -234,7 +234,7 @@ def build_parser() -> argparse.ArgumentParser:
 def _add_moons(commands: Any) -> None:
     moons = commands.add_parser(
         "moons",
-        help="micrograd's demo: two moons, a 2-16-16-1 ReLU network, SVM loss, to 100 %",
+        help="micrograd's demo: two moons, a 2-16-16-1 ReLU network, SVM loss, to 100 %%",
         description="Reproduce micrograd's demo with tinygrad_hw: 100 moons points (noise 0.1), a 2-16-16-1 "
         "ReLU MLP with a linear output, the SVM max-margin loss plus 1e-4 L2, 100 steps of SGD with lr "
         "1.0 - 0.9 k/100; print its lines, then draw the decision boundary into --out.",
