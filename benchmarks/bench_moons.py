@@ -75,7 +75,8 @@ def report(repeats: int) -> str:
             times[name].append(time.perf_counter() - start)
     base_best, base_median = min(times["micrograd 0.1.0"]), statistics.median(times["micrograd 0.1.0"])
     lines = [
-        f"| micrograd's demo, 100 steps (best / median of {repeats}) | time | ÷ micrograd | last loss | last accuracy |",
+        f"| micrograd's demo, 100 steps (best / median of {repeats}) | time | ÷ micrograd | last loss "
+        "| last accuracy |",
         "|---|---|---|---|---|",
     ]
     for name, t in times.items():

@@ -1,6 +1,5 @@
-"""The ``tinygrad-hw`` console command: ``train``, ``graph``, ``explain``, ``moons``, ``predict`` and
-``report``, and the
-options of ``examples/xor.py`` and ``examples/linear.py``.
+"""The ``tinygrad-hw`` console command: ``train``, ``graph``, ``explain``, ``predict``,
+``moons`` and ``report``, and the options of ``examples/xor.py`` and ``examples/linear.py``.
 
 Bad arguments exit with status 2 and one line; a failure at run time exits 1
 with one line; neither prints a traceback. Arguments are checked before any
@@ -153,10 +152,39 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _graph(args: argparse.Namespace) -> int:
-    from viz.gallery import draw_gallery
+    if args.model is None:
+        if args.input is not None or args.target is not None or args.level is not None:
+            raise ValueError("--input, --target and --level draw a saved model: give it with --model FILE")
+        from viz.gallery import draw_gallery
 
-    written = draw_gallery(args.out)
-    print("Wrote " + ", ".join(str(p) for p in written))
+        written = draw_gallery(args.out)
+        print("Wrote " + ", ".join(str(p) for p in written))
+        return 0
+    if args.input is None:
+        raise ValueError("--model needs the sample to draw: --input X [X ...]")
+    from .explain import draw_sample
+
+    path = draw_sample(args.out, args.model, args.input, target=args.target, level=args.level)
+    print(f"Wrote {path}")
+    return 0
+
+
+def _predict(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from tinygrad_hw.serialize import load
+
+    from .predict import prediction_table, read_csv
+
+    model = load(args.model)
+    if args.csv is not None:
+        X, y = read_csv(args.csv, model.nin, model.nout)
+    else:
+        for k, sample in enumerate(args.input, start=1):
+            if len(sample) != model.nin:
+                raise ValueError(f"--input {k} gave {len(sample)} numbers; the model takes {model.nin}")
+        X, y = np.array(args.input, dtype=float), None
+    print("\n".join(prediction_table(model, X, y, args.threshold)))
     return 0
 
 
@@ -197,7 +225,9 @@ def _moons(args: argparse.Namespace) -> int:
 def _report(args: argparse.Namespace) -> int:
     from .report import write_report
 
-    path = write_report(args.out, quick=args.quick, engine=args.engine, progress=not args.no_progress, force=args.force)
+    path = write_report(
+        args.out, quick=args.quick, engine=args.engine, progress=not args.no_progress, force=args.force, jobs=args.jobs
+    )
     print(f"Wrote {path} (figures in {path.parent / 'figures'}, run histories in {path.parent / 'runs'})")
     return 0
 
@@ -217,18 +247,51 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add_training_arguments(train)
     train.set_defaults(run=_train)
-    graph = commands.add_parser(
-        "graph",
-        help="draw computation graphs to SVG",
-        description="Draw one sigmoid neuron op by op, and one XOR sample through the report's network "
-        "(every value, and one box per neuron), as SVG files in --out.",
-    )
-    graph.add_argument("--out", type=output_folder, default="out", help="folder for the SVG files (default: out/)")
-    graph.set_defaults(run=_graph)
+    _add_graph(commands)
     _add_explain(commands)
+    _add_predict(commands)
     _add_moons(commands)
     _add_report(commands)
     return parser
+
+
+def _add_graph(commands: Any) -> None:
+    graph = commands.add_parser(
+        "graph",
+        help="draw computation graphs to SVG: the lab's, or your input through your saved model",
+        description="Without --model: draw one sigmoid neuron op by op, and one XOR sample through the "
+        "report's network (every value, and one box per neuron), as SVG files in --out. With --model FILE "
+        "--input X ...: draw that input through that model, forward and backward (the squared error against "
+        "--target, or the output itself), as OUT/<model>_graph.svg.",
+    )
+    graph.add_argument("--out", type=output_folder, default="out", help="folder for the SVG files (default: out/)")
+    graph.add_argument("--model", type=existing_file, help="a model saved with tinygrad_hw.serialize.save (JSON)")
+    graph.add_argument("--input", type=finite_float, nargs="+", metavar="X", help="the input, one number per input")
+    graph.add_argument("--target", type=finite_float, nargs="+", metavar="Y", help="the target (default: none)")
+    graph.add_argument(
+        "--level", choices=["value", "neuron"], help="every value, or one row per neuron (default: value if it fits)"
+    )
+    graph.set_defaults(run=_graph)
+
+
+def _add_predict(commands: Any) -> None:
+    predict = commands.add_parser(
+        "predict",
+        help="a saved model's outputs and classes for your inputs",
+        description="Load a model saved by `tinygrad-hw train` (or tinygrad_hw.serialize.save) and print its "
+        "output and class for each input: one --input per sample, or a CSV file of one sample per row "
+        "(an optional header; with a target after the inputs, also right or wrong and the accuracy).",
+    )
+    predict.add_argument("--model", type=existing_file, required=True, help="the saved model (JSON)")
+    given = predict.add_mutually_exclusive_group(required=True)
+    given.add_argument(
+        "--input", type=finite_float, nargs="+", action="append", metavar="X", help="one sample; repeat for more"
+    )
+    given.add_argument("--csv", type=existing_file, help="a CSV file: x1, ..., xn[, target] per row")
+    predict.add_argument(
+        "--threshold", type=finite_float, help="class 1 above it (default: 0.5 for a sigmoid output, else 0)"
+    )
+    predict.set_defaults(run=_predict)
 
 
 def _add_moons(commands: Any) -> None:
@@ -290,6 +353,9 @@ def _add_report(commands: Any) -> None:
     report.add_argument("--quick", action="store_true", help="a small version: fewer seeds and epochs")
     report.add_argument("--engine", choices=ENGINES, default="replay", help="default: replay (exact, faster)")
     report.add_argument("--no-progress", action="store_true", help="no progress bar")
+    report.add_argument(
+        "--jobs", type=positive_int, default=None, help="processes training at once (default: one per core, at most 2)"
+    )
     report.set_defaults(run=_report)
 
 

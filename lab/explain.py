@@ -1,5 +1,6 @@
-"""``tinygrad-hw explain``: watch one sample go forward and its gradient come back, on
-the report's 2-8-8-1 network (as initialised, before training) or on a saved model."""
+"""One sample through a network, seen: ``tinygrad-hw explain`` plays it forward and its
+gradient back, step by step; ``tinygrad-hw graph --model`` draws it. The network is the
+report's 2-8-8-1 (as initialised, before training) or a saved model."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from tinygrad_hw.nn import MLP
 from tinygrad_hw.serialize import load
 from viz.stepthrough import MAX_STEP_NODES, step_through
 
-__all__ = ["explain"]
+__all__ = ["draw_sample", "explain", "sample_graph"]
 
 
 def explain(
@@ -37,17 +38,52 @@ def explain(
     one row per neuron.
     """
     model = load(model_file) if model_file is not None else MLP(2, [8, 8, 1], seed=seed)
-    x, y, about = _sample(model, inputs, target, sample)
-    prediction = model(list(x))
-    outputs = prediction if isinstance(prediction, list) else [prediction]
-    root = mse(outputs, list(y)) if y is not None else outputs[0] if len(outputs) == 1 else Value.sum(outputs)
-    root.backward()
+    root, about = sample_graph(model, inputs, target, sample)
     if level is None:
         level = "value" if len(walk(root)) <= max_nodes else "neuron"
     name = str(model_file) if model_file is not None else f"the report's 2-8-8-1 network (seed {seed}, untrained)"
     page = step_through(root, model=model, level=level, max_nodes=max_nodes, title=f"{about} through {name}")
     out.mkdir(parents=True, exist_ok=True)
     return page.save(out / "stepthrough.html")
+
+
+def draw_sample(
+    out: Path,
+    model_file: Path,
+    inputs: Sequence[float],
+    *,
+    target: Sequence[float] | None = None,
+    level: str | None = None,
+    max_nodes: int = 400,
+) -> Path:
+    """Write ``out/<model name>_graph.svg``: ``inputs`` through the saved model, forward
+    and backward (the loss against ``target``, or the output itself), every value with
+    its data and grad (or one row per neuron when they are more than ``max_nodes``)."""
+    from viz.gallery import save_svg
+    from viz.graph import draw_graph
+
+    model = load(model_file)
+    root, about = sample_graph(model, inputs, target)
+    if level is None:
+        level = "value" if len(walk(root)) <= max_nodes else "neuron"
+    title = f"{about} through {model_file.name}"
+    graph = draw_graph(root, model=model, level=level, max_nodes=max_nodes, title=title)
+    out.mkdir(parents=True, exist_ok=True)
+    return save_svg(graph, out / f"{model_file.stem}_graph.svg")
+
+
+def sample_graph(
+    model: MLP, inputs: Sequence[float] | None, target: Sequence[float] | None, sample: int = 1
+) -> tuple[Value, str]:
+    """One sample forward and backward through ``model``: the root whose gradients were
+    computed (the squared error against the target, or the output itself when there is
+    none) and how a title names the sample."""
+    x, y, about = _sample(model, inputs, target, sample)
+    prediction = model(list(x))
+    outputs = prediction if isinstance(prediction, list) else [prediction]
+    root = mse(outputs, list(y)) if y is not None else outputs[0] if len(outputs) == 1 else Value.sum(outputs)
+    root.backward()
+    return root, about
 
 
 def _sample(

@@ -9,13 +9,13 @@ it a tie, a clear difference or a divergence and read what it says.
 
 from __future__ import annotations
 
-import math
+import itertools
 from dataclasses import dataclass
 from typing import Sequence
 
 from .evidence import Comparison, Summary, compare
 from .original import CLAIMS, Claim
-from .runs import CONVERGED, Outcome
+from .runs import Outcome
 
 __all__ = [
     "AGREES",
@@ -64,12 +64,14 @@ def _seeds(*outcomes: Outcome) -> int:
 
 
 def accuracy_finding(results: Sequence[Outcome]) -> Finding:
-    """"both linear and xor data set gets 100% of accuracy": in how many seeds here?"""
+    """ "both linear and xor data set gets 100% of accuracy": in how many seeds here?"""
     parts, perfect, total = [], 0, 0
     for o in results:
         full = sum(1 for a in o.accuracies if a == 1.0)
         perfect, total = perfect + full, total + len(o.histories)
-        parts.append(f"{o.setting.label}: 100 % in {full} of {len(o.histories)} seeds ({percent(Summary.of(o.accuracies))})")
+        parts.append(
+            f"{o.setting.label}: 100 % in {full} of {len(o.histories)} seeds ({percent(Summary.of(o.accuracies))})"
+        )
     verdict = AGREES if perfect == total else IN_PART if perfect else DISAGREES
     return Finding(CLAIMS["accuracy"], verdict, "; ".join(parts))
 
@@ -116,7 +118,8 @@ def learning_rate_findings(by_lr: dict[float, Outcome]) -> list[Finding]:
         Finding(
             CLAIMS["lr_large"],
             verdict,
-            f"{_versus(final, 'lr 1', 'lr 0.1', 'final loss')}; {_versus(worse, 'lr 1', 'lr 0.1', 'accuracy', percent)}",
+            f"{_versus(final, 'lr 1', 'lr 0.1', 'final loss')}; "
+            f"{_versus(worse, 'lr 1', 'lr 0.1', 'accuracy', percent)}",
         )
     )
     findings.append(_adequate(mid, {"lr 1": large, "lr 0.01": small}, seeds))
@@ -147,7 +150,7 @@ def _adequate(mid: Outcome, others: dict[str, Outcome], seeds: int) -> Finding:
 def _steps(outcomes: Sequence[Outcome], measure: str, want: int, show=loss) -> tuple[str, str]:
     """Each step up in width compared on ``measure``: the verdict and what each step showed."""
     comparisons, said = [], []
-    for a, b in zip(outcomes, outcomes[1:]):
+    for a, b in itertools.pairwise(outcomes):
         c = compare(getattr(b, measure), getattr(a, measure))  # the wider against the narrower
         comparisons.append(c)
         arrow = {want: "clearly as claimed", -want: "clearly against the claim", 0: c.why}[c.direction]
@@ -174,7 +177,9 @@ def no_activation_finding(linear: Outcome) -> Finding:
     """IV.3: without activations the values overflow and training fails."""
     k, n = len(linear.diverged), len(linear.histories)
     epochs = sorted({h.diverged_at for h in linear.diverged if h.diverged_at is not None})
-    evidence = f"{k} of {n} seeds overflowed" + (f" (first non-finite loss at epoch {', '.join(map(str, epochs))})" if k else "")
+    evidence = f"{k} of {n} seeds overflowed" + (
+        f" (first non-finite loss at epoch {', '.join(map(str, epochs))})" if k else ""
+    )
     if k < n:
         rest = Summary.of(linear.accuracies)
         evidence += f"; the {n - k} that did not end at {percent(rest)} accuracy"
@@ -186,41 +191,59 @@ def no_activation_finding(linear: Outcome) -> Finding:
 
 
 def sweep_sentences(outcomes: Sequence[Outcome], what: str) -> list[str]:
-    """What a comparison of settings shows: the clear differences from the best, and
-    where the seeds cannot tell settings apart."""
-    said = []
+    """What a comparison of settings shows: the best by mean accuracy (then final loss),
+    which settings it is clearly better than and by which measure, and where the seeds
+    cannot tell settings apart."""
     scored = [o for o in outcomes if o.finished]
     if not scored:
         return [f"Every run of every {what} diverged."]
     best = max(scored, key=lambda o: (Summary.of(o.accuracies).mean, -Summary.of(o.final_losses).mean))
+    top = Summary.of(best.accuracies).mean
+    tied = [o for o in scored if o is not best and Summary.of(o.accuracies).mean == top]
     seeds = _seeds(*outcomes)
-    clearer, unclear = [], []
+    head = f"“{best.setting.label}” has the highest mean accuracy ({percent(Summary.of(best.accuracies))})"
+    said = [f"{head}, and the lowest final loss of the {what}s tied with it." if tied else f"{head}."]
+    better, unclear = [], []
     for o in scored:
         if o is best:
             continue
-        by_accuracy = compare(best.accuracies, o.accuracies)
-        by_loss = compare(o.final_losses, best.final_losses)
-        if by_accuracy.direction == 1 or by_loss.direction == 1:
-            clearer.append(o.setting.label)
-        elif by_accuracy.direction == -1 or by_loss.direction == -1:
-            continue  # mixed: better by one measure, worse by the other -- said below, in the table
+        wins, losses = _clear_measures(best, o)
+        if losses:
+            against = f"“{o.setting.label}” is clearly better than it by {' and '.join(losses)}"
+            said.append(f"{against}, though clearly worse by {' and '.join(wins)}." if wins else f"{against}.")
+        elif wins:
+            better.append(f"“{o.setting.label}” (by {' and '.join(wins)})")
         else:
-            unclear.append(o.setting.label)
-    head = f"{best.setting.label} has the highest mean accuracy ({percent(Summary.of(best.accuracies))})"
-    if clearer:
-        said.append(f"{head}, clearly above {', '.join(clearer)} (95 % intervals apart, {seeds} seeds).")
-    else:
-        said.append(f"{head}.")
+            unclear.append(f"“{o.setting.label}”")
+    if better:
+        said.append(f"It is clearly better than {_and(better)}: 95 % intervals apart at {seeds} seeds.")
     if unclear:
-        said.append(f"Between it and {', '.join(unclear)} there is {_no_clear(seeds)}.")
+        said.append(f"Between it and {_and(unclear)} there is {_no_clear(seeds)}.")
     for o in outcomes:
         if o.diverged:
             epochs = sorted({h.diverged_at for h in o.diverged if h.diverged_at is not None})
+            rest = f"its numbers are over the other {len(o.finished)}" if o.finished else "none finished"
             said.append(
-                f"{len(o.diverged)} of {len(o.histories)} runs of {o.setting.label} diverged (first non-finite loss at "
-                f"epoch {', '.join(map(str, epochs))}); its accuracy is over the other {len(o.finished)}."
+                f"{len(o.diverged)} of {len(o.histories)} runs of “{o.setting.label}” diverged (first non-finite "
+                f"loss at epoch {', '.join(map(str, epochs))}); {rest}."
             )
     return said
+
+
+def _clear_measures(best: Outcome, other: Outcome) -> tuple[list[str], list[str]]:
+    """The measures on which ``best`` is clearly better than ``other``, and clearly worse."""
+    wins, losses = [], []
+    for measure, c in (
+        ("accuracy", compare(best.accuracies, other.accuracies)),
+        ("final loss", compare(other.final_losses, best.final_losses)),
+    ):
+        (wins if c.direction == 1 else losses if c.direction == -1 else []).append(measure)
+    return wins, losses
+
+
+def _and(items: Sequence[str]) -> str:
+    """a, b and c."""
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
 def epochs_text(o: Outcome) -> str:
@@ -230,11 +253,3 @@ def epochs_text(o: Outcome) -> str:
         return "never"
     shown = Summary.of(hits).text(".0f")
     return shown if len(hits) == len(o.histories) else f"{shown} ({len(hits)} of {len(o.histories)} seeds)"
-
-
-def convergence_note() -> str:
-    return f"A run *converges* once its epoch loss falls below {CONVERGED}."
-
-
-def is_number(x: float) -> bool:
-    return x is not None and math.isfinite(x)

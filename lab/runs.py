@@ -12,11 +12,14 @@ from __future__ import annotations
 import dataclasses
 import io
 import math
+import multiprocessing
+import os
 import re
 import sys
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 from tqdm import tqdm
@@ -189,33 +192,67 @@ def run_all(
     engine: str,
     runs_folder: Path,
     progress: bool,
-    run: Callable[[Setting, int, str], Run] = run_one,
+    run: Callable[[Setting, int, str], Run] | None = None,
+    jobs: int | None = None,
 ) -> dict[str, list[Outcome]]:
     """Every setting of every plan, once per seed (a setting met again is not trained
-    again), each run's History saved in ``runs_folder``; a progress bar over the runs."""
-    done: dict[tuple[object, ...], Run] = {}
-    total = len({(s.key, seed) for p in experiments for s in p.settings for seed in p.seeds})
-    bar = tqdm(total=total, disable=None if progress else True, unit="run", desc="report", file=sys.stderr)
-    outcomes: dict[str, list[Outcome]] = {}
+    again), in ``jobs`` processes (default: one per core, at most 2); each run's History
+    saved in ``runs_folder``; a progress bar over the runs. ``run`` trains one (setting,
+    seed); by default :func:`run_one`."""
+    run = run or run_one
+    tasks = list(dict.fromkeys((s, seed) for p in experiments for s in p.settings for seed in p.seeds))
+    unique = {(s.key, seed): (s, seed) for s, seed in tasks}
+    bar = tqdm(total=len(unique), disable=None if progress else True, unit="run", desc="report", file=sys.stderr)
     try:
-        for plan in experiments:
-            outcomes[plan.key] = []
-            for setting in plan.settings:
-                outcome = Outcome(setting)
-                for seed in plan.seeds:
-                    key = (setting.key, seed)
-                    if key not in done:
-                        bar.set_postfix_str(f"{plan.key}: {setting.label}, seed {seed}")
-                        done[key] = run(setting, seed, engine)
-                        bar.update()
-                    history, log, pred, model = done[key]
-                    history.save(runs_folder / f"{plan.key}_{slug(setting.label)}_seed{seed}.json")
-                    outcome.seeds.append(seed)
-                    outcome.histories.append(history)
-                    outcome.logs.append(log)
-                    outcome.predictions.append(pred)
-                    outcome.models.append(model)
-                outcomes[plan.key].append(outcome)
+        done = _execute(list(unique.values()), engine, run, jobs or min(2, os.cpu_count() or 1), bar)
     finally:
         bar.close()
+    outcomes: dict[str, list[Outcome]] = {}
+    for plan in experiments:
+        outcomes[plan.key] = []
+        for setting in plan.settings:
+            outcome = Outcome(setting)
+            for seed in plan.seeds:
+                history, log, pred, model = done[(setting.key, seed)]
+                history.save(runs_folder / f"{plan.key}_{slug(setting.label)}_seed{seed}.json")
+                outcome.seeds.append(seed)
+                outcome.histories.append(history)
+                outcome.logs.append(log)
+                outcome.predictions.append(pred)
+                outcome.models.append(model)
+            outcomes[plan.key].append(outcome)
     return outcomes
+
+
+def _execute(
+    tasks: list[tuple[Setting, int]], engine: str, run: Callable[[Setting, int, str], Run], jobs: int, bar: Any
+) -> dict[tuple[object, ...], Run]:
+    """Each (setting, seed) trained, here or in ``jobs`` worker processes; an interrupt or
+    an error stops the workers and is raised here."""
+    done: dict[tuple[object, ...], Run] = {}
+    if jobs <= 1 or len(tasks) < 2:
+        for setting, seed in tasks:
+            bar.set_postfix_str(f"{setting.label}, seed {seed}")
+            done[(setting.key, seed)] = run(setting, seed, engine)
+            bar.update()
+        return done
+    methods = multiprocessing.get_all_start_methods()
+    context = multiprocessing.get_context("fork" if "fork" in methods else methods[0])
+    before = set(multiprocessing.active_children())
+    pool = ProcessPoolExecutor(jobs, mp_context=context)
+    try:
+        futures = {pool.submit(run, setting, seed, engine): (setting.key, seed) for setting, seed in tasks}
+        for future in as_completed(futures):
+            done[futures[future]] = future.result()
+            bar.update()
+    except BaseException:
+        # Stop now, not after the runs already handed to the workers: end the workers.
+        pool.shutdown(wait=False, cancel_futures=True)
+        workers = set(multiprocessing.active_children()) - before
+        for worker in workers:
+            worker.terminate()
+        for worker in workers:
+            worker.join(5)
+        raise
+    pool.shutdown()
+    return done

@@ -14,7 +14,7 @@ def run(*args):
     return subprocess.run([sys.executable, "-m", "lab.cli", *args], capture_output=True, text=True, timeout=120)
 
 
-@pytest.mark.parametrize("args", [[], ["train"], ["graph"], ["explain"], ["moons"], ["report"]])
+@pytest.mark.parametrize("args", [[], ["train"], ["graph"], ["explain"], ["predict"], ["moons"], ["report"]])
 def test_help_on_every_part(args):
     done = run(*args, "--help")
     assert done.returncode == 0 and "usage: tinygrad-hw" in done.stdout

@@ -149,11 +149,25 @@ def _one_run(ax: Any, h: History, colour: str, alpha: float, width: float) -> No
             ax.plot(0.02, 0.97, marker="x", color=colour, markersize=9, mew=2, transform=ax.transAxes)
 
 
+def _plain_log_labels(ax: Any) -> None:
+    """Log-axis labels as plain numbers (0.01, 1e-05), not typeset powers of ten: as
+    readable, and half the time to draw. Within one decade, where no power of ten may
+    be in view, the minor ticks are labelled too."""
+    from matplotlib.ticker import FuncFormatter, NullFormatter
+
+    plain = FuncFormatter(lambda v, _: f"{v:g}")
+    ax.yaxis.set_major_formatter(plain)
+    low, high = ax.dataLim.intervaly
+    narrow = low > 0 and math.isfinite(high) and high / low < 10
+    ax.yaxis.set_minor_formatter(plain if narrow else NullFormatter())
+
+
 def _axes(ax: Any, title: str, logy: bool) -> None:
     ax.set_xlabel("epoch")
     ax.set_ylabel("loss" + (" (log scale)" if logy else ""))
     if logy:
         ax.set_yscale("log")
+        _plain_log_labels(ax)
     ax.set_title(title)
     ax.grid(alpha=0.3)
     if ax.get_legend_handles_labels()[1]:
@@ -198,7 +212,9 @@ def accuracy_bars(
             ax.plot(i + offsets, values, "o", color="#0b2e59", markersize=3.5, alpha=0.8)
         top = max(mean + (error if error and math.isfinite(error) else 0.0), max(values))
         note = f" ({len(values)} of {len(values) + lost})" if lost else ""
-        ax.annotate(f"{mean:.1f} %{note}", (i, top), ha="center", va="bottom", xytext=(0, 3), textcoords="offset points")
+        ax.annotate(
+            f"{mean:.1f} %{note}", (i, top), ha="center", va="bottom", xytext=(0, 3), textcoords="offset points"
+        )
     ax.set_xticks(range(len(labels)), labels)
     ax.set_xlim(-0.6, len(labels) - 0.4)
     ax.set_ylim(0, 115)
