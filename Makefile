@@ -11,6 +11,8 @@ VENV   ?= .venv
 # hand rather than the newest (CUDA) release; `make test TORCH=` leaves PyTorch out.
 TORCH  ?= torch==2.13.0
 PYTHON ?= python3
+# The test suite runs on every core (pytest-xdist); `make test TEST_WORKERS=0` runs it in one process.
+TEST_WORKERS ?= auto
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
@@ -52,7 +54,7 @@ torch: $(STAMP)
 	else echo "PyTorch ($(TORCH)) could not be installed: the interop tests are skipped until then (pip install -e '.[torch]')."; fi
 
 test: $(STAMP) test-system torch
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n $(TEST_WORKERS)
 
 demo: setup
 	$(PY) examples/xor.py
