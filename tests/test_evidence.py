@@ -3,9 +3,9 @@
 import math
 
 import pytest
+from optional import need
 
 from lab.evidence import Summary, compare, t_975
-from tests.optional import need
 
 
 def test_t_quantiles_are_students():
