@@ -30,13 +30,15 @@ from tinygrad_hw.train import predict
 
 from .experiment import DEFAULT_EPOCHS, train_report_network
 
-__all__ = ["CONVERGED", "SEEDS", "Outcome", "Plan", "Setting", "plans", "run_all"]
+__all__ = ["CONVERGED", "EPOCHS", "SEEDS", "Outcome", "Plan", "Setting", "plans", "run_all"]
 
 CONVERGED = 0.01  # a run has converged once its epoch loss is below this
 # Seeds per setting. Eight give 95 % intervals of ±0.84 sd around a mean, so the
 # report's claims -- differences of several sd -- can be told from seed noise; three
 # (--quick) tell only the largest. See lab/evidence.py.
 SEEDS = {"full": tuple(range(1, 9)), "quick": (1, 2, 3)}
+# Epochs of the discussion's runs and of the linear set's (XOR's results always train the report's 3,000)
+EPOCHS = {"full": {"sweep": 3000, "linear": 1000}, "quick": {"sweep": 1000, "linear": 300}}
 
 
 @dataclass(frozen=True)
@@ -120,10 +122,11 @@ def plans(quick: bool) -> list[Plan]:
     """The report's results and discussion, and the lab's extras. The discussion uses the
     XOR set, as the report does."""
     seeds = SEEDS["quick" if quick else "full"]
-    sweep = 1000 if quick else 3000
+    epochs = EPOCHS["quick" if quick else "full"]
+    sweep, linear = epochs["sweep"], epochs["linear"]
     xor = Setting("XOR", "xor", epochs=DEFAULT_EPOCHS["xor"])
     return [
-        Plan("results", "Results", [Setting("Linear", "linear", epochs=300 if quick else 1000), xor], seeds),
+        Plan("results", "Results", [Setting("Linear", "linear", epochs=linear), xor], seeds),
         Plan(
             "learning_rate",
             "Learning rates (XOR, 4 hidden units per layer)",

@@ -30,7 +30,7 @@ from .findings import (
     percent,
     sweep_sentences,
 )
-from .runs import CONVERGED, Outcome, Plan
+from .runs import CONVERGED, EPOCHS, Outcome, Plan
 
 __all__ = ["TITLE", "Figures", "discussion", "front_matter", "how_made", "results"]
 
@@ -117,9 +117,10 @@ def front_matter(quick: bool, engine: str, seconds: float, runs: int, seeds: int
         "",
         *(
             [
-                "**Quick mode** (`--quick`): 3 seeds, and 1,000 epochs where the report trains 3,000 (300 for "
-                "the linear set), so the verdicts on learning speed and accuracy below test a shorter run than "
-                "the report's; run without `--quick` for the reproduction.",
+                f"**Quick mode** (`--quick`): {seeds} seeds, and {EPOCHS['quick']['sweep']:,} epochs where the "
+                f"report trains {EPOCHS['full']['sweep']:,} ({EPOCHS['quick']['linear']:,} for the linear set), so "
+                "the verdicts on learning speed and accuracy below test a shorter run than the report's; run "
+                "without `--quick` for the reproduction.",
                 "",
             ]
             if quick
