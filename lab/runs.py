@@ -207,7 +207,8 @@ def run_all(
     unique = {(s.key, seed): (s, seed) for s, seed in tasks}
     bar = tqdm(total=len(unique), disable=None if progress else True, unit="run", desc="report", file=sys.stderr)
     try:
-        done = _execute(list(unique.values()), engine, run, jobs or min(2, os.cpu_count() or 1), bar)
+        workers = min(jobs or min(2, os.cpu_count() or 1), len(unique))  # never a process with nothing to do
+        done = _execute(list(unique.values()), engine, run, workers, bar)
     finally:
         bar.close()
     outcomes: dict[str, list[Outcome]] = {}

@@ -188,3 +188,22 @@ def test_a_folder_of_other_files_is_refused_unless_forced(tmp_path, tiny_plan, c
     assert _tree(out) == ["thesis.tex"]
     assert main(["report", "--out", str(out), "--no-progress", "--force"]) == 0
     assert (out / "report.md").exists() and not (out / "thesis.tex").exists()
+
+
+def test_no_more_worker_processes_than_runs(tmp_path, monkeypatch):
+    import lab.runs as runs
+
+    started = []
+
+    class Counted(runs.ProcessPoolExecutor):
+        def __init__(self, workers, **options):
+            started.append(workers)
+            super().__init__(workers, **options)
+
+    monkeypatch.setattr(runs, "ProcessPoolExecutor", Counted)
+    plan = runs.plans(True)[0]
+    plan.settings = [dataclasses.replace(s, epochs=3) for s in plan.settings]
+    plan.seeds = [1]
+    outcomes = runs.run_all([plan], "eager", tmp_path, progress=False, jobs=500)
+    assert started == [2]  # two runs: two processes, not 500
+    assert [len(o.histories) for o in outcomes["results"]] == [1, 1]
