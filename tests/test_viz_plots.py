@@ -8,7 +8,7 @@ from matplotlib.figure import Figure
 
 from tinygrad_hw.data import generate_xor_easy
 from tinygrad_hw.train import History
-from viz.plots import accuracy_bars, comparison, learning_curve, learning_curves
+from viz.plots import accuracy_bars, comparison, decision_boundary, learning_curve, learning_curves
 
 
 def test_comparison_is_two_panels_red_for_0_blue_for_1(tmp_path):
@@ -75,3 +75,49 @@ def test_accuracy_bars_of_seeds_never_draw_a_diverged_setting_at_zero():
     assert texts == ["96.7 %", "no run finished\n(3 diverged)", "50.0 % (1 of 3)"]
     dots = [line for line in ax.get_lines() if line.get_marker() == "o"]
     assert len(dots) == 1 and len(dots[0].get_xdata()) == 3  # each seed of sigmoid
+
+
+def _net():
+    from tinygrad_hw.nn import MLP
+
+    return MLP(2, [4, 1], seed=3)
+
+
+def test_the_boundary_shades_the_plane_and_rings_the_points_the_model_gets_wrong(tmp_path):
+    from tinygrad_hw.train import predict
+
+    X, y = generate_xor_easy()
+    model = _net()
+    wrong = (predict(model, X)[:, 0] > 0.5) != (y[:, 0] > 0.5)
+    assert 0 < wrong.sum() < len(X)  # an untrained net: some right, some wrong
+    fig = decision_boundary(model, X, y, diagonal=True, title="XOR", path=tmp_path / "b.png")
+    ax = fig.axes[0]
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert legend == ["class 0", "class 1", f"wrong ({wrong.sum()})", "x₁ = x₂", "output = 0.5"]
+    assert ax.get_title() == "XOR" and (tmp_path / "b.png").stat().st_size > 5000
+    rings = ax.collections[-1].get_offsets()
+    assert np.array_equal(np.asarray(rings), X[wrong])
+
+
+@pytest.mark.parametrize(
+    ("X", "y", "message"),
+    [
+        (np.zeros((4, 3)), np.zeros(4), r"X has shape \(4, 3\)"),
+        (np.zeros((0, 2)), np.zeros(0), r"X has shape \(0, 2\)"),
+        (np.zeros((4, 2)), np.zeros(5), r"y has shape \(5,\); for X of shape \(4, 2\) it must be \(4,\) or \(4, 1\)"),
+        (np.zeros((2, 2)), np.zeros((1, 2)), r"y has shape \(1, 2\)"),
+        (np.full((4, 2), np.nan), np.zeros(4), "must be finite"),
+    ],
+)
+def test_a_boundary_of_misshapen_points_is_refused_naming_them(X, y, message):
+    with pytest.raises(ValueError, match=message):
+        decision_boundary(_net(), X, y)
+
+
+def test_a_boundary_needs_a_model_of_two_inputs_and_one_output():
+    from tinygrad_hw.nn import MLP
+
+    with pytest.raises(ValueError, match="2 inputs and 1 output; this one has 3 and 1"):
+        decision_boundary(MLP(3, [1]), np.zeros((2, 2)), np.zeros(2))
+    with pytest.raises(ValueError, match="this one has 2 and 2"):
+        decision_boundary(MLP(2, [2]), np.zeros((2, 2)), np.zeros(2))

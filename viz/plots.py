@@ -225,6 +225,23 @@ def accuracy_bars(
     return _finish(fig, path)
 
 
+def _plane_points(model: Any, X: Any, y: Any) -> tuple[np.ndarray, np.ndarray]:
+    """X as (n, 2) finite points and y as n labels, for a model of two inputs and one
+    output; anything else is a ValueError naming the shapes."""
+    nin, nout = getattr(model, "nin", 2), getattr(model, "nout", 1)
+    if (nin, nout) != (2, 1):
+        raise ValueError(f"a decision boundary needs a model of 2 inputs and 1 output; this one has {nin} and {nout}")
+    X, labels = np.asarray(X, dtype=float), np.asarray(y, dtype=float)
+    if X.ndim != 2 or X.shape[1] != 2 or len(X) == 0:
+        raise ValueError(f"X has shape {X.shape}; a decision boundary needs points of shape (n, 2), n >= 1")
+    if labels.shape not in ((len(X),), (len(X), 1)):
+        n = len(X)
+        raise ValueError(f"y has shape {labels.shape}; for X of shape {X.shape} it must be ({n},) or ({n}, 1)")
+    if not (np.isfinite(X).all() and np.isfinite(labels).all()):
+        raise ValueError("X and y must be finite: a decision boundary cannot place NaN or infinite points")
+    return X, labels.reshape(-1)
+
+
 def decision_boundary(
     model: Any,
     X: Any,
@@ -247,8 +264,7 @@ def decision_boundary(
 
     from tinygrad_hw.train import predict
 
-    X = np.asarray(X, dtype=float)
-    labels = np.asarray(y, dtype=float).reshape(-1)
+    X, labels = _plane_points(model, X, y)
     signed = labels.min() < 0  # ±1 labels (an SVM's) rather than 0/1
     positive = labels > (0.0 if signed else 0.5)
     low, high = X.min(axis=0), X.max(axis=0)
