@@ -225,6 +225,15 @@ def accuracy_bars(
     return _finish(fig, path)
 
 
+def _labelled_points(ax: Any, X: np.ndarray, positive: np.ndarray, wrong: np.ndarray, names: tuple[str, str]) -> None:
+    """Red for the negative class, blue for the positive, a black ring where the model is wrong."""
+    ax.scatter(X[~positive, 0], X[~positive, 1], c=RED, s=22, edgecolors="white", linewidths=0.5, label=names[0])
+    ax.scatter(X[positive, 0], X[positive, 1], c=BLUE, s=22, edgecolors="white", linewidths=0.5, label=names[1])
+    if wrong.any():
+        ax.scatter(X[wrong, 0], X[wrong, 1], s=110, facecolors="none", edgecolors="black", linewidths=1.3,
+                   label=f"wrong ({int(wrong.sum())})")  # fmt: skip
+
+
 def _plane_points(model: Any, X: Any, y: Any) -> tuple[np.ndarray, np.ndarray]:
     """X as (n, 2) finite points and y as n labels, for a model of two inputs and one
     output; anything else is a ValueError naming the shapes."""
@@ -281,12 +290,7 @@ def decision_boundary(
     if np.nanmin(out) < threshold < np.nanmax(out):
         ax.contour(gx, gy, out, levels=[threshold], colors="black", linewidths=1.6)
     wrong = (predict(model, X)[:, 0] > threshold) != positive
-    names = ("class −1", "class +1") if signed else ("class 0", "class 1")
-    ax.scatter(X[~positive, 0], X[~positive, 1], c=RED, s=22, edgecolors="white", linewidths=0.5, label=names[0])
-    ax.scatter(X[positive, 0], X[positive, 1], c=BLUE, s=22, edgecolors="white", linewidths=0.5, label=names[1])
-    if wrong.any():
-        ax.scatter(X[wrong, 0], X[wrong, 1], s=110, facecolors="none", edgecolors="black", linewidths=1.3,
-                   label=f"wrong ({int(wrong.sum())})")  # fmt: skip
+    _labelled_points(ax, X, positive, wrong, ("class −1", "class +1") if signed else ("class 0", "class 1"))
     if diagonal:
         ends = [min(low) - max(pad), max(high) + max(pad)]
         ax.plot(ends, ends, linestyle="--", color="#444444", linewidth=1.2, label="x₁ = x₂")
