@@ -165,6 +165,7 @@ def plans(quick: bool) -> list[Plan]:
 
 
 Run = tuple[History, str, np.ndarray, MLP]
+Done = dict[tuple[object, ...], Run]  # each (setting.key, seed)'s run
 
 
 def slug(text: str) -> str:
@@ -203,14 +204,13 @@ def run_all(
     saved in ``runs_folder``; a progress bar over the runs. ``run`` trains one (setting,
     seed); by default :func:`run_one`."""
     run = run or run_one
-    tasks = list(dict.fromkeys((s, seed) for p in experiments for s in p.settings for seed in p.seeds))
-    unique = {(s.key, seed): (s, seed) for s, seed in tasks}
-    bar = tqdm(total=len(unique), disable=None if progress else True, unit="run", desc="report", file=sys.stderr)
-    try:
-        workers = min(jobs or min(2, os.cpu_count() or 1), len(unique))  # never a process with nothing to do
-        done = _execute(list(unique.values()), engine, run, workers, bar)
-    finally:
-        bar.close()
+    unique = {(s.key, seed): (s, seed) for p in experiments for s in p.settings for seed in p.seeds}
+    workers = min(jobs or min(2, os.cpu_count() or 1), len(unique))  # never a process with nothing to do
+    tasks = list(unique.values())
+    if workers <= 1:
+        done = _here(tasks, engine, run, progress)
+    else:
+        done = _in_workers(tasks, engine, run, workers, progress)
     outcomes: dict[str, list[Outcome]] = {}
     for plan in experiments:
         outcomes[plan.key] = []
@@ -228,27 +228,40 @@ def run_all(
     return outcomes
 
 
-def _execute(
-    tasks: list[tuple[Setting, int]], engine: str, run: Callable[[Setting, int, str], Run], jobs: int, bar: Any
-) -> dict[tuple[object, ...], Run]:
-    """Each (setting, seed) trained, here or in ``jobs`` worker processes; an interrupt or
-    an error stops the workers and is raised here."""
-    done: dict[tuple[object, ...], Run] = {}
-    if jobs <= 1 or len(tasks) < 2:
+def _progress(total: int, progress: bool) -> Any:
+    return tqdm(total=total, disable=None if progress else True, unit="run", desc="report", file=sys.stderr)
+
+
+Trainer = Callable[[Setting, int, str], Run]
+
+
+def _here(tasks: list[tuple[Setting, int]], engine: str, run: Trainer, progress: bool) -> Done:
+    """Each (setting, seed) trained in this process, one after the other."""
+    done: Done = {}
+    with _progress(len(tasks), progress) as bar:
         for setting, seed in tasks:
             bar.set_postfix_str(f"{setting.label}, seed {seed}")
             done[(setting.key, seed)] = run(setting, seed, engine)
             bar.update()
-        return done
+    return done
+
+
+def _in_workers(tasks: list[tuple[Setting, int]], engine: str, run: Trainer, jobs: int, progress: bool) -> Done:
+    """Each (setting, seed) trained in ``jobs`` worker processes; an interrupt or an error
+    ends the workers at once and is raised here."""
     methods = multiprocessing.get_all_start_methods()
-    context = multiprocessing.get_context("fork" if "fork" in methods else methods[0])
+    context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
     before = set(multiprocessing.active_children())
     pool = ProcessPoolExecutor(jobs, mp_context=context)
+    done: Done = {}
     try:
+        # The first submit forks the workers: before the progress bar exists, whose monitor
+        # thread could hold a lock at the moment of the fork and leave it held in a worker.
         futures = {pool.submit(run, setting, seed, engine): (setting.key, seed) for setting, seed in tasks}
-        for future in as_completed(futures):
-            done[futures[future]] = future.result()
-            bar.update()
+        with _progress(len(tasks), progress) as bar:
+            for future in as_completed(futures):
+                done[futures[future]] = future.result()
+                bar.update()
     except BaseException:
         # Stop now, not after the runs already handed to the workers: end the workers.
         pool.shutdown(wait=False, cancel_futures=True)
