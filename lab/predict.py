@@ -57,17 +57,20 @@ def read_csv(path: Path, nin: int, nout: int) -> tuple[np.ndarray, np.ndarray | 
 def _numeric_rows(path: Path) -> list[tuple[int, list[float]]]:
     """(line number, numbers) for each non-blank row after an optional header."""
     rows: list[tuple[int, list[float]]] = []
+    header = False
     with open(path, newline="", encoding="utf-8") as f:
-        for line, cells in enumerate(csv.reader(f), start=1):
+        reader = csv.reader(f)
+        for cells in reader:
             if not any(c.strip() for c in cells):
                 continue
             numbers = [_number(c) for c in cells]
             if None in numbers:
-                if not rows and line == 1:
-                    continue  # a header
+                if not rows and not header:
+                    header = True  # the first row that is not blank may name the columns
+                    continue
                 bad = next(c for c, n in zip(cells, numbers) if n is None)
-                raise ValueError(f"{path}, line {line}: {bad.strip()!r} is not a finite number")
-            rows.append((line, numbers))  # type: ignore[arg-type]
+                raise ValueError(f"{path}, line {reader.line_num}: {bad.strip()!r} is not a finite number")
+            rows.append((reader.line_num, numbers))  # type: ignore[arg-type]
     return rows
 
 
