@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import IO, Any, Sequence
+from typing import IO, Callable, Sequence
 
 import numpy as np
 
@@ -33,11 +33,18 @@ SEED = 1337  # the demo's random.seed and np.random.seed
 def svm_loss(model: MLP, X: Sequence[Sequence[float]], y: Sequence[float], alpha: float = ALPHA) -> Value:
     """The demo's loss: the mean hinge ``max(0, 1 − yᵢ·scoreᵢ)`` over the batch, plus
     ``alpha · Σ p²`` over the parameters (labels ±1)."""
+    return _scored_loss(model, X, y, alpha)[1]
+
+
+def _scored_loss(
+    model: MLP, X: Sequence[Sequence[float]], y: Sequence[float], alpha: float = ALPHA
+) -> tuple[list[Value], Value]:
+    """The network's score for each sample, and the loss built on them."""
     scores = [model(list(row)) for row in X]
     losses = [(1 + -yi * score).relu() for yi, score in zip(y, scores)]
     data_loss = sum(losses) * (1.0 / len(losses))
     reg_loss = alpha * sum(p * p for p in model.parameters())
-    return data_loss + reg_loss
+    return scores, data_loss + reg_loss  # type: ignore[return-value]
 
 
 @dataclass
@@ -82,9 +89,9 @@ def train_moons(
     rows, targets = X.tolist(), y.tolist()
     started = time.perf_counter()
     for k in range(steps):
-        scores = predict(model, X)[:, 0]  # the forward pass the step is about to take
         model.zero_grad()
-        run.losses.append(step(rows, targets))
+        loss, scores = step(rows, targets)
+        run.losses.append(loss)
         run.accuracies.append(float(np.mean((scores > 0) == (y > 0))))
         learning_rate = 1.0 - 0.9 * k / 100
         for p in model.parameters():
@@ -95,14 +102,21 @@ def train_moons(
     return run
 
 
-def _stepper(model: MLP, engine: str) -> Any:
-    """A function of (X, y) that returns the loss and fills the parameters' .grad."""
+def _stepper(model: MLP, engine: str) -> Callable[[list[list[float]], list[float]], tuple[float, np.ndarray]]:
+    """A function of (X, y) that fills the parameters' .grad and returns the loss and the
+    scores it was computed from (the demo's accuracy comes from the same forward pass)."""
     if engine == "replay":
-        return jit(lambda X, y: svm_loss(model, X, y))
+        replayed = jit(lambda X, y: svm_loss(model, X, y))
 
-    def eager(X: list[list[float]], y: list[float]) -> float:
-        loss = svm_loss(model, X, y)
+        def replay(X: list[list[float]], y: list[float]) -> tuple[float, np.ndarray]:
+            scores = predict(model, X)[:, 0]  # the replay returns the loss alone: the scores again
+            return replayed(X, y), scores
+
+        return replay
+
+    def eager(X: list[list[float]], y: list[float]) -> tuple[float, np.ndarray]:
+        scores, loss = _scored_loss(model, X, y)
         loss.backward()
-        return loss.data
+        return loss.data, np.array([s.data for s in scores])
 
     return eager
