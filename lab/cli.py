@@ -265,13 +265,18 @@ def _add_graph(commands: Any) -> None:
         "--target, or the output itself), as OUT/<model>_graph.svg.",
     )
     graph.add_argument("--out", type=output_folder, default="out", help="folder for the SVG files (default: out/)")
-    graph.add_argument("--model", type=existing_file, help="a model saved with tinygrad_hw.serialize.save (JSON)")
-    graph.add_argument("--input", type=finite_float, nargs="+", metavar="X", help="the input, one number per input")
-    graph.add_argument("--target", type=finite_float, nargs="+", metavar="Y", help="the target (default: none)")
-    graph.add_argument(
+    _add_sample_arguments(graph, target="none")
+    graph.set_defaults(run=_graph)
+
+
+def _add_sample_arguments(parser: argparse.ArgumentParser, target: str) -> None:
+    """One sample through a saved model: the options ``graph`` and ``explain`` share."""
+    parser.add_argument("--model", type=existing_file, help="a model saved with tinygrad_hw.serialize.save (JSON)")
+    parser.add_argument("--input", type=finite_float, nargs="+", metavar="X", help="the input, one number per input")
+    parser.add_argument("--target", type=finite_float, nargs="+", metavar="Y", help=f"the target (default: {target})")
+    parser.add_argument(
         "--level", choices=["value", "neuron"], help="every value, or one row per neuron (default: value if it fits)"
     )
-    graph.set_defaults(run=_graph)
 
 
 def _add_predict(commands: Any) -> None:
@@ -319,14 +324,9 @@ def _add_explain(commands: Any) -> None:
         "(--sample) or --input with an optional --target.",
     )
     explain.add_argument("--out", type=output_folder, default="out", help="folder for the page (default: out/)")
-    explain.add_argument("--model", type=existing_file, help="a model saved with tinygrad_hw.serialize.save (JSON)")
+    _add_sample_arguments(explain, target="XOR's")
     explain.add_argument("--seed", type=seed, default=1, help="seed of the report's network (default: 1)")
     explain.add_argument("--sample", type=int, default=1, help="which XOR sample, 0 to 20 (default: 1)")
-    explain.add_argument("--input", type=finite_float, nargs="+", metavar="X", help="the input, one number per input")
-    explain.add_argument("--target", type=finite_float, nargs="+", metavar="Y", help="the target (default: XOR's)")
-    explain.add_argument(
-        "--level", choices=["value", "neuron"], help="every value, or one row per neuron (default: value if it fits)"
-    )
     explain.add_argument(
         "--max-nodes", type=positive_int, default=250, help="values shown before the graph is cut (default: 250)"
     )
