@@ -21,7 +21,7 @@ from tinygrad_hw.data import make_moons
 from tinygrad_hw.engine import Value
 from tinygrad_hw.nn import MLP
 from tinygrad_hw.replay import jit
-from tinygrad_hw.train import ENGINES, predict
+from tinygrad_hw.train import ENGINES, accuracy, predict
 
 __all__ = ["ALPHA", "STEPS", "MoonsRun", "svm_loss", "train_moons"]
 
@@ -61,7 +61,7 @@ class MoonsRun:
     @property
     def final_accuracy(self) -> float:
         """Training accuracy after the last update."""
-        return float(np.mean((predict(self.model, self.X)[:, 0] > 0) == (self.y > 0)))
+        return accuracy(predict(self.model, self.X), self.y, threshold=0.0)
 
 
 def train_moons(
@@ -92,7 +92,7 @@ def train_moons(
         model.zero_grad()
         loss, scores = step(rows, targets)
         run.losses.append(loss)
-        run.accuracies.append(float(np.mean((scores > 0) == (y > 0))))
+        run.accuracies.append(accuracy(scores, y, threshold=0.0))
         learning_rate = 1.0 - 0.9 * k / 100
         for p in model.parameters():
             p.data -= learning_rate * p.grad

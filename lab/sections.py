@@ -14,11 +14,10 @@ from typing import Sequence
 
 import numpy as np
 
-from tinygrad_hw.losses import mse
-
 from . import original
 from .evidence import Summary
 from .experiment import DATASETS
+from .explain import sample_graph
 from .findings import (
     Finding,
     accuracy_finding,
@@ -207,8 +206,7 @@ def _graph_figure(o: Outcome, figure: Figures) -> list[str]:
 
     X, y = DATASETS["xor"](o.seeds[0])
     model = o.models[0]
-    loss_value = mse(model(X[1].tolist()), float(y[1, 0]))
-    loss_value.backward()
+    loss_value, _ = sample_graph(model, X[1].tolist(), [float(y[1, 0])])
     path, link = figure("xor_graph", "svg")
     title = f"XOR sample (0, 1) → 1 through the trained network (seed {o.seeds[0]})"
     save_svg(draw_graph(loss_value, model=model, level="neuron", rankdir="TB", title=title), path)
