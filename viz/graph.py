@@ -166,9 +166,19 @@ def draw_graph(
     Render with ``.render(path, format="svg")`` or ``.pipe(format="svg")``; in
     Jupyter the object shows itself.
     """
-    options = {"rankdir": rankdir, "max_nodes": max_nodes, "color_by": color_by, "group": group, "model": model}
-    options.update(params=params, output=output, level=level, collapse=collapse, title=title)
-    return prepare(root, **options).render()
+    return prepare(
+        root,
+        rankdir=rankdir,
+        max_nodes=max_nodes,
+        color_by=color_by,
+        group=group,
+        model=model,
+        params=params,
+        output=output,
+        level=level,
+        collapse=collapse,
+        title=title,
+    ).render()
 
 
 def prepare(
