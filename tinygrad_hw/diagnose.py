@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import copy
 import math
+import re
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Sequence
 
@@ -35,8 +36,10 @@ UNBOUNDED = ("none", "linear")
 
 
 def short(x: float) -> str:
-    """A number as a sentence shows it: three significant digits, a real minus sign."""
+    """A number as a sentence shows it: three significant digits, a real minus sign,
+    a plain exponent (``0.812``, ``−1.23``, ``1.52e121``, ``1e−8``)."""
     text = f"{x:.3g}" if math.isfinite(x) else str(x)
+    text = re.sub(r"e([+-])0*(\d)", lambda m: "e" + ("-" if m.group(1) == "-" else "") + m.group(2), text)
     return text.replace("-", "−")
 
 
@@ -283,7 +286,7 @@ class LayerHealth:
 
     @property
     def vanishing(self) -> bool:
-        return self.largest_gradient < VANISHING
+        return self.largest_gradient < VANISHING  # False for nan: a gradient that is not finite has not vanished
 
 
 @dataclass
@@ -345,7 +348,9 @@ def health(model: MLP, X: Any, y: Any, loss: Callable[..., Value]) -> Health:
         root = loss(outs[0] if len(outs) == 1 else outs, t[0] if len(t) == 1 else t)
         root.backward()
         for k, pairs in enumerate(layers):
-            largest[k] = max(largest[k], *(abs(z.grad) for z, _ in pairs))
+            for z, _ in pairs:
+                size = abs(z.grad)
+                largest[k] = size if size > largest[k] or size != size else largest[k]  # nan is kept: not vanishing
             for i, (z, _) in enumerate(pairs):
                 alive[k][i] = alive[k][i] or z.data > 0.0
         values.append([[a.data for _, a in pairs] for pairs in layers])
