@@ -20,7 +20,7 @@ from tinygrad_hw.nn import MLP
 
 __all__ = ["NOT_FINITE", "PALETTE", "grid", "neuron_outputs", "palette_table", "quantise", "value_range"]
 
-NOT_FINITE = 0  # the byte of a cell that is nan or ±inf... shown dark grey
+NOT_FINITE = 0  # the byte of a cell that is nan, shown dark grey
 LOW, MIDDLE, HIGH = (49, 104, 176), (247, 247, 247), (230, 120, 22)  # blue, white, orange (low to high)
 PALETTE = {"low": LOW, "middle": MIDDLE, "high": HIGH, "not finite": (64, 64, 64)}
 
@@ -100,11 +100,12 @@ def value_range(activation: str, values: np.ndarray) -> tuple[float, float]:
     return -top, top
 
 
-def quantise(values: np.ndarray, low: float, high: float) -> np.ndarray:
-    """Bytes for the palette: ``low`` → 1, ``high`` → 255 (clipped), not finite → 0."""
+def quantise(values: np.ndarray, low: float, high: float, levels: int = 255) -> np.ndarray:
+    """Bytes for the palette: ``low`` → 1, ``high`` → 255 (clipped) in ``levels`` even
+    steps (fewer levels, smaller PNGs), nan → 0 (+inf is high, −inf low)."""
     with np.errstate(all="ignore"):
-        scaled = np.clip((values - low) / (high - low), 0.0, 1.0)
-        codes = 1 + np.rint(254 * np.nan_to_num(scaled, nan=0.0))
+        scaled = np.nan_to_num(np.clip((values - low) / (high - low), 0.0, 1.0), nan=0.0)
+        codes = 1 + np.rint(np.rint(scaled * (levels - 1)) * (254 / (levels - 1)))
     return np.where(np.isnan(values), NOT_FINITE, codes).astype(np.uint8)
 
 
