@@ -59,7 +59,8 @@ class EpochStart:
     @classmethod
     def take(cls, epoch: int, weights: list[float], optimizer: Optimizer, schedule: Any = None) -> EpochStart | None:
         """The epoch's start, or None if a parameter is already not finite (useless to start from)."""
-        if not all(map(math.isfinite, weights)):
+        total = sum(weights)  # finite only if every weight is (inf and nan carry through a sum): fast
+        if not total - total == 0.0 and not all(map(math.isfinite, weights)):
             return None
         return cls(epoch, weights, optimizer_state(optimizer), schedule)
 

@@ -467,7 +467,7 @@ class _ReplaySteps(_EagerSteps):
 
     def weights(self) -> list[float]:
         if self.fused and self.holder is not None:
-            return [float(w) for w in self.holder.unpack(self.state)]
+            return self.holder.unpack(self.state)  # type: ignore[no-any-return]  # a new list of floats
         return [p.data for p in self.params]
 
     def sync(self) -> None:

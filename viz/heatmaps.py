@@ -12,7 +12,7 @@ middle, 0 for a number that is not finite.
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 
@@ -25,6 +25,9 @@ LOW, MIDDLE, HIGH = (49, 104, 176), (247, 247, 247), (230, 120, 22)  # blue, whi
 PALETTE = {"low": LOW, "middle": MIDDLE, "high": HIGH, "not finite": (64, 64, 64)}
 
 
+EXP_SAFE = 709.0  # math.exp raises past about 709.78; every argument below this is computed in one sweep
+
+
 def _exp(x: float) -> float:
     try:
         return math.exp(x)
@@ -32,16 +35,26 @@ def _exp(x: float) -> float:
         return math.inf
 
 
-_EXP = np.frompyfunc(_exp, 1, 1)
-_TANH = np.frompyfunc(math.tanh, 1, 1)
+def _elementwise(function: Callable[[float], float], x: np.ndarray) -> np.ndarray:
+    """``function`` (a ``math`` function, as the engine calls it) on every element."""
+    flat = x.ravel().tolist()
+    return np.fromiter(map(function, flat), float, len(flat)).reshape(x.shape)
+
+
+def _exp_all(x: np.ndarray) -> np.ndarray:
+    large = x > EXP_SAFE
+    out = _elementwise(math.exp, np.where(large, 0.0, x))
+    if large.any():
+        out[large] = [_exp(v) for v in x[large].tolist()]
+    return out
 
 
 def _activate(z: np.ndarray, activation: str) -> np.ndarray:
     """The op table's rule, element by element with the same operations."""
     if activation == "sigmoid":
-        return 1.0 / (1.0 + _EXP(-z).astype(float))
+        return 1.0 / (1.0 + _exp_all(-z))
     if activation == "tanh":
-        return _TANH(z).astype(float)  # type: ignore[no-any-return]
+        return _elementwise(math.tanh, z)
     if activation == "relu":
         return np.where(z < 0.0, 0.0, z)
     return z
