@@ -4,6 +4,7 @@ page reads."""
 
 from __future__ import annotations
 
+import itertools
 import json
 
 import pytest
@@ -26,7 +27,7 @@ def test_frames_are_log_spaced_dense_early_and_at_most_200(epochs):
         assert len(frames) >= 190  # close to the budget: rounding merges few
         dense = 20 if epochs <= 10**6 else 5  # every epoch at first, where the network changes most
         assert frames[:dense] == list(range(dense))
-        gaps = [b - a for a, b in zip(frames, frames[1:])]
+        gaps = [b - a for a, b in itertools.pairwise(frames)]
         assert gaps[-1] >= gaps[0]
 
 

@@ -318,16 +318,18 @@ class Health:
         return found
 
 
-def neuron_nodes(model: MLP, x: Sequence[float]) -> list[list[tuple[Value, Value]]]:
+def neuron_nodes(model: MLP, x: Sequence[float]) -> list[list[tuple[Value | None, Value]]]:
     """``x`` through ``model`` layer by layer as ``model(x)`` builds it: each neuron's
-    ``(z, a)`` (the same node twice without an activation)."""
+    ``(z, a)`` (the same node twice without an activation; z None under ``no_grad``,
+    where a node keeps no children)."""
     inputs: list[Value] = [Value(v, f"x{j + 1}") for j, v in enumerate(x)]
     layers = []
     for layer in model.layers:
         pairs = []
         for neuron in layer.neurons:
             a = neuron(inputs)
-            pairs.append((a, a) if neuron.activation in UNBOUNDED else (a.children[0], a))
+            z = a if neuron.activation in UNBOUNDED else a.children[0] if a.children else None
+            pairs.append((z, a))
         layers.append(pairs)
         inputs = [a for _, a in pairs]
     return layers
@@ -350,10 +352,11 @@ def health(model: MLP, X: Any, y: Any, loss: Callable[..., Value]) -> Health:
         root.backward()
         for k, pairs in enumerate(layers):
             for z, _ in pairs:
+                assert z is not None  # gradients are on here
                 size = abs(z.grad)
                 largest[k] = size if size > largest[k] or size != size else largest[k]  # nan is kept: not vanishing
             for i, (z, _) in enumerate(pairs):
-                alive[k][i] = alive[k][i] or z.data > 0.0
+                alive[k][i] = alive[k][i] or z.data > 0.0  # type: ignore[union-attr]  # not None, as above
         values.append([[a.data for _, a in pairs] for pairs in layers])
     for p, g in zip(model.parameters(), saved):
         p.grad = g
