@@ -2,8 +2,8 @@
 #   make demo   -- set up, then train the report's network on XOR (examples/xor.py)
 #   make test   -- set up, then run the test suite
 # Set-up: a virtualenv in .venv with the package and its [dev] extra, and Graphviz's
-# `dot`; for the tests also the [torch] extra, and Chromium with its driver for the
-# browser tests (system packages installed with apt-get when missing and we are root;
+# `dot`; for the tests also the [torch] extra, Chromium with its driver for the
+# browser tests, and pdflatex with TikZ for the TikZ export's test (system packages installed with apt-get when missing and we are root;
 # otherwise we say how, and those tests are skipped).
 
 VENV   ?= .venv
@@ -45,7 +45,7 @@ system:
 	$(call system_packages,dot:graphviz)
 
 test-system:
-	$(call system_packages,dot:graphviz chromium:chromium chromedriver:chromium-driver)
+	$(call system_packages,dot:graphviz chromium:chromium chromedriver:chromium-driver pdflatex:texlive-pictures)
 
 torch: $(STAMP)
 	@if [ -z "$(TORCH)" ] || $(PY) -c "import torch" 2>/dev/null; then :; \
