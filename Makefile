@@ -3,8 +3,9 @@
 #   make test   -- set up, then run the test suite
 # Set-up: a virtualenv in .venv with the package and its [dev] extra, and Graphviz's
 # `dot`; for the tests also the [torch] extra, Chromium with its driver for the
-# browser tests, and pdflatex with TikZ for the TikZ export's test (system packages installed with apt-get when missing and we are root;
-# otherwise we say how, and those tests are skipped).
+# browser tests, and pdflatex with TikZ for the TikZ export's test (system packages
+# installed with apt-get when missing and we are root; otherwise we say how, and
+# those tests are skipped).
 
 VENV   ?= .venv
 # The [torch] extra (tinygrad_hw.interop). Pinned first so that pip takes the CPU build at
