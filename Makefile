@@ -73,6 +73,7 @@ bench: setup
 	$(PY) benchmarks/bench_replay.py
 	$(PY) benchmarks/bench_scale.py
 	$(PY) benchmarks/bench_moons.py
+	$(PY) benchmarks/bench_watch.py
 
 docs: setup
 	$(PY) -c "from tinygrad_hw.kernels import kernels_markdown; print(kernels_markdown())" > docs/kernels.md
