@@ -193,7 +193,7 @@ def _summary(run: Recording) -> str:
     if h.diverged:
         return f"diverged at epoch {h.diverged_at} of {h.epochs}"
     right = f", {100 * h.accuracy:.1f} % right" if h.accuracy is not None else ""
-    return f"{h.epochs} epochs, final loss {short(h.final_loss)}{right}, {h.seconds:.2f} s ({h.engine} engine)"
+    return f"after {h.epochs} epochs: loss {short(h.final_loss)}{right} ({h.seconds:.2f} s, {h.engine} engine)"
 
 
 def _data(
@@ -216,7 +216,7 @@ def _data(
         at.append([index[timeline.at[k][t]] for t in chosen])
     keys = [timeline.keys[t] for t in chosen]
     shown = len(chosen) < len(timeline.keys)
-    note = f"{len(chosen)} of {len(timeline.keys)} recorded frames shown (the page is kept under 3 MB)" if shown else ""
+    note = f"{len(chosen)} of {len(timeline.keys)} recorded frames shown, to keep the page under 3 MB" if shown else ""
     return {
         "title": title,
         "note": note,
@@ -284,8 +284,8 @@ def _run_section(k: int, run: Recording, plane: Plane) -> str:
     return (
         f'<section class="run" data-run="{k}">'
         f'<h2><span class="swatch" style="background: {colour}"></span>{html.escape(run.name or "run")}'
-        f' <small class="settings"></small></h2>'
-        '<p class="status"><span class="label"></span> · <span class="loss"></span> · <span class="summary"></span></p>'
+        ' <small class="settings"></small></h2><p class="summary"></p>'
+        '<p class="status"><span class="label"></span> · <span class="loss"></span></p>'
         f'<div class="drawings">{network_svg(run.model, plane)}{boundary_svg(plane, run.X, run.y)}</div>'
         '<p class="flags"></p><pre class="diagnosis"></pre></section>'
     )
