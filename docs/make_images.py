@@ -44,7 +44,14 @@ def watch_screenshot(folder: Path) -> None:
 
     X, y = generate_xor_easy()
     run = record_fit(
-        MLP(2, [8, 8, 1], seed=1), X, y, epochs=3000, lr=0.1, verbose=False, name="2-8-8-1 sigmoid, lr 0.1"
+        MLP(2, [8, 8, 1], seed=1),
+        X,
+        y,
+        epochs=3000,
+        lr=0.1,
+        engine="replay",
+        verbose=False,
+        name="2-8-8-1 sigmoid, lr 0.1",
     )
     page = watch(run, folder / "watch.html", title="Watching it learn: XOR, the report's network")
     epochs = [int(p.split()[1].rstrip(",")) for p in page.data["positions"]]
