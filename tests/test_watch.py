@@ -282,3 +282,16 @@ def test_a_csv_trains_and_its_name_and_header_are_escaped(tmp_path):
     page = (out / "watch.html").read_text()
     assert "<b>" not in page and "<x1>" not in page
     assert "&lt;b&gt;xor&amp;.csv" in page.split("</title>")[0]  # the title names the file, escaped
+
+
+def test_a_dead_relu_and_a_vanishing_layer_are_flagged_on_their_frames():
+    X, y = generate_xor_easy()
+    run = record_fit(MLP(2, [3, 1], ["relu", "sigmoid"], seed=3), X, y, epochs=2, lr=0.1, verbose=False)
+    dead = run.frames[1].weights
+    dead[3:6] = [-1.0, -1.0, -0.5]  # neuron 2 of layer 1: z < 0 on all of [0, 1]²
+    saturated = run.frames[2].weights
+    saturated[9:13] = [0.0, 0.0, 0.0, 80.0]  # the output: σ(80), whose σ' is about 2e-35
+    frames = run_frames(run, plane_for(run.X))
+    assert frames.flags[0] == "" and frames.marks[0] == ""
+    assert "dead ReLU: a1[2] is 0 on every sample" in frames.flags[1] and frames.marks[1] == "dead:n1-2"
+    assert "vanishing gradient: layer 1" in frames.flags[2] and "vanish:L2" in frames.marks[2].split()

@@ -165,7 +165,7 @@ def fit(
         steps.finish()  # the replay's flat weights back into the model, whatever happened
         bar.close()
     history.seconds = time.perf_counter() - start
-    if history.diverged:
+    if history.diverged_at is not None:
         say(f"Epoch {history.diverged_at} loss: {history.loss[-1]}")
         say(history.message)
         history.divergence = _find_divergence(model, loss_fn, opt, xs, ys, schedule, steps.start, history.diverged_at)
