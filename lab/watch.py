@@ -170,6 +170,18 @@ def initial_models(runs: list[Setting], seed: int) -> list[MLP]:
     return models
 
 
+def same_start(runs: list[Setting], seed: int) -> str:
+    """What "the same initial weights" means for these runs, in a sentence for the page."""
+    if len({s.hidden for s in runs}) == 1:
+        return f"every run starts from the same weights, drawn from seed {seed}"
+    if len({len(s.hidden) for s in runs}) == 1:
+        return (
+            f"each network starts as the top-left corner of one network drawn from seed {seed}: "
+            "the weights they share start equal"
+        )
+    return f"the networks differ in depth: each starts from its own draw of seed {seed}"
+
+
 # -- the command ----------------------------------------------------------------------------
 
 
@@ -223,17 +235,18 @@ def run_watch(
             progress=progress,
             name=setting.name or setting.describe(),
         )
-        run.settings = {"network": setting.describe(), "seed": seed, "data": data}
+        run.settings = {"network": setting.describe(), "seed": seed} if compare else {"seed": seed, "data": data}
         _say(run, stream)
         recordings.append(run)
     frames = [run.save_frames(folder / "frames" / f"run{k + 1}.json") for k, run in enumerate(recordings)]
     commands = [f"tinygrad-hw explain --out {folder} --model {path} --epoch" for path in frames]
     title = f"Watching it learn: {data}" + (f", {compare[0]} compared" if compare else f", {runs[0].describe()}")
-    page = watch(recordings, title=title, commands=commands)
+    page = watch(recordings, title=title, commands=commands, note=same_start(runs, seed) if compare else "")
     path = page.save(folder / "watch.html")
     size = path.stat().st_size
-    note = f"; {page.data['note']}" if page.data["note"] else ""
-    print(f"Wrote {path} ({size / 1e6:.1f} MB{note}) and the frames in {folder / 'frames'}", file=stream)
+    print(f"Wrote {path} ({size / 1e6:.1f} MB) and the frames in {folder / 'frames'}", file=stream)
+    if page.data["note"]:  # how the runs started, and any frames left out
+        print(f"On the page: {page.data['note']}", file=stream)
     return Watched(path, frames, recordings, size)
 
 

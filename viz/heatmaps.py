@@ -102,15 +102,16 @@ def grid(bounds: tuple[float, float, float, float], size: int) -> np.ndarray:
 
 
 def value_range(activation: str, values: np.ndarray) -> tuple[float, float]:
-    """What the palette spans for a layer: its activation's range, or for an unbounded
-    one (ReLU, none) ± the largest finite size at this frame."""
+    """What the palette spans for a layer: its activation's range; for ReLU 0 (off,
+    blue) to the layer's largest finite output at this frame; without an activation
+    ± the largest finite size."""
     if activation == "sigmoid":
         return 0.0, 1.0
     if activation == "tanh":
         return -1.0, 1.0
     finite = np.abs(values[np.isfinite(values)])
     top = float(finite.max()) if finite.size and finite.max() > 0 else 1.0
-    return -top, top
+    return (0.0, top) if activation == "relu" else (-top, top)
 
 
 def quantise(values: np.ndarray, low: float, high: float, levels: int = 255) -> np.ndarray:

@@ -77,6 +77,7 @@ def watch(
     *,
     title: str = "",
     commands: Sequence[str] | None = None,
+    note: str = "",
     max_bytes: int = MAX_BYTES,
 ) -> WatchPage:
     """The training page of one recorded run, or of several side by side on one
@@ -84,7 +85,8 @@ def watch(
 
     ``commands`` gives, per run, the start of the command that opens a sample's
     step-through page (``tinygrad-hw explain --model FRAMES --epoch``); by default it
-    names a frames file the notebook user writes with ``Recording.save_frames``."""
+    names a frames file the notebook user writes with ``Recording.save_frames``.
+    ``note`` is shown under the title (how the runs were set up, say)."""
     recordings = [runs] if isinstance(runs, Recording) else list(runs)
     _check(recordings)
     plane = plane_for(np.vstack([r.X for r in recordings]))
@@ -95,7 +97,7 @@ def watch(
     page_title = title or _title(recordings)
     chosen = list(range(len(timeline.keys)))
     while True:
-        data = _data(recordings, frames, timeline, chosen, prefixes, plane, page_title)
+        data = _data(recordings, frames, timeline, chosen, prefixes, plane, page_title, note)
         document = _page(page_title, recordings, plane, data, timeline)
         size = len(document.encode("utf-8"))
         if size <= max_bytes or len(chosen) <= 2:
@@ -204,6 +206,7 @@ def _data(
     prefixes: list[str],
     plane: Plane,
     title: str,
+    note: str = "",
 ) -> dict[str, Any]:
     """Everything the script reads, for the ``chosen`` timeline positions."""
     chart = _chart(recordings)
@@ -216,7 +219,8 @@ def _data(
         at.append([index[timeline.at[k][t]] for t in chosen])
     keys = [timeline.keys[t] for t in chosen]
     shown = len(chosen) < len(timeline.keys)
-    note = f"{len(chosen)} of {len(timeline.keys)} recorded frames shown, to keep the page under 3 MB" if shown else ""
+    thinned = f"{len(chosen)} of {len(timeline.keys)} recorded frames shown, to keep the page under 3 MB"
+    note = " · ".join(part for part in (note, thinned if shown else "") if part)
     return {
         "title": title,
         "note": note,
