@@ -295,3 +295,13 @@ def test_a_dead_relu_and_a_vanishing_layer_are_flagged_on_their_frames():
     assert frames.flags[0] == "" and frames.marks[0] == ""
     assert "dead ReLU: a1[2] is 0 on every sample" in frames.flags[1] and frames.marks[1] == "dead:n1-2"
     assert "vanishing gradient: layer 1" in frames.flags[2] and "vanish:L2" in frames.marks[2].split()
+
+
+def test_the_page_says_what_the_same_start_means():
+    from lab.watch import same_start
+
+    assert same_start(settings(Setting(), parse_compare("lr=1,0.1"), 2), 1).startswith("every run starts from the same")
+    assert "top-left corner" in same_start(settings(Setting(), parse_compare("hidden=2,4"), 2), 1)
+    assert "differ in depth" in same_start(settings(Setting(), parse_compare("hidden=4,8-8-8"), 2), 1)
+    shapes = [s.hidden for s in settings(Setting(), parse_compare("hidden=4,8-8-8"), 2)]
+    assert shapes == [(4, 4), (8, 8, 8)]  # a single width fills every hidden layer of --hidden
