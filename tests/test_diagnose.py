@@ -37,11 +37,11 @@ def nodes_children_first(root: Value) -> list[Value]:
     return order
 
 
-def first_non_finite(model, X, y, lr, loss=mse, order=None, batch_size=1):
+def first_non_finite(model, X, y, lr, loss=mse, order=None, batch_size=1, momentum=0.0):
     """SGD as fit runs it, until a value (children first), a gradient (the output
     first) or an updated parameter is not finite: (epoch, sample, node, kind), the
     sample being the step's only one, or the one whose own forward graph holds the node."""
-    opt = SGD(model.parameters(), lr)
+    opt = SGD(model.parameters(), lr, momentum=momentum)
     epoch = 0
     while True:
         epoch += 1
@@ -56,7 +56,9 @@ def first_non_finite(model, X, y, lr, loss=mse, order=None, batch_size=1):
             if bad is None:
                 opt.zero_grad()
                 root.backward()
-                bad, kind = next((v for v in reversed(graph) if not math.isfinite(v.grad)), None), "gradient"
+                params = set(model.parameters())  # an input's gradient feeds no update
+                grads = (v for v in reversed(graph) if not math.isfinite(v.grad) and (v.children or v in params))
+                bad, kind = next(grads, None), "gradient"
             if bad is not None:
                 holders = (
                     batch if len(batch) == 1 else [i for i, o in zip(batch, outputs) if bad in nodes_children_first(o)]
@@ -115,6 +117,17 @@ def test_a_later_shuffled_divergence_is_found_in_its_own_epoch_and_order():
     d = history.divergence
     assert epoch > 5 and d.epoch == epoch == history.diverged_at
     assert (d.sample, d.node, d.kind) == (sample, node.label, kind)
+
+
+@pytest.mark.parametrize("engine", ["eager", "replay"])
+def test_a_late_divergence_restarts_from_its_epoch_with_the_optimizers_momentum(engine):
+    X, y = generate_xor_easy()
+    model = MLP(2, [1], "none", seed=0)
+    opt = SGD(model.parameters(), 0.5, momentum=0.9)
+    history = fit(model, X, y, epochs=600, optimizer=opt, engine=engine, verbose=False)
+    epoch, sample, node, kind = first_non_finite(MLP(2, [1], "none", seed=0), X, y, 0.5, momentum=0.9)
+    d = history.divergence
+    assert epoch > 100 and (d.epoch, d.sample, d.node, d.kind) == (epoch, sample, node.label, kind)
 
 
 def test_a_gradient_that_overflows_first_is_named_as_a_gradient():

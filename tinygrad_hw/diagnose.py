@@ -5,10 +5,10 @@
   shuffle's state -- cheap), and when the loss stops being finite it calls
   :func:`find_divergence`: that epoch is run again eagerly, step by step, from a copy
   of the model, checking every node's value (children first), then every gradient
-  (output first), then the updated parameters, until the first number that is not
-  finite. The eager engine and the replay give the same bits per sample, so the
-  re-run meets what the run met. The answer names the node, the epoch, the sample,
-  the chain of largest inputs that led there, and a reason.
+  an update depends on (output first), then the updated parameters, until the first
+  number that is not finite. The eager engine and the replay give the same bits per
+  sample, so the re-run meets what the run met. The answer names the node, the
+  epoch, the sample, the chain of largest inputs that led there, and a reason.
 * **Health.** :func:`health` looks at a model on a data set at its current weights:
   ReLUs that are 0 on every sample (dead: no gradient passes them), and layers
   whose every ``|∂C/∂z|`` is below :data:`VANISHING` on every sample (vanishing
@@ -110,14 +110,16 @@ class _Found:
 
 def _first_non_finite(root: Value, per_sample: list[list[Value]], opt: Optimizer, params: list[Value]) -> _Found | None:
     """One step as fit takes it, checked: every value (children first), then -- the
-    loss being finite -- every gradient (the output first), then the update."""
+    loss being finite -- every gradient the update depends on (the output first: the
+    computed nodes' and the parameters'), then the updated parameters."""
     graph = walk(root)
     bad = next((v for v in graph if not math.isfinite(v.data)), None)
     if bad is not None:
         return _Found(bad, "value", graph, per_sample)
     opt.zero_grad()
     root.backward()
-    bad = next((v for v in reversed(graph) if not math.isfinite(v.grad)), None)
+    used = set(params)  # an input's gradient, which no update reads, does not count
+    bad = next((v for v in reversed(graph) if not math.isfinite(v.grad) and (v.children or v in used)), None)
     if bad is not None:
         return _Found(bad, "gradient", graph, per_sample)
     opt.step()
