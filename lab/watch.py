@@ -22,7 +22,8 @@ from typing import Any, Sequence
 import numpy as np
 
 from tinygrad_hw.data import generate_linear, generate_xor_easy, make_moons
-from tinygrad_hw.diagnose import short
+from tinygrad_hw.diagnose import health, short
+from tinygrad_hw.losses import LOSSES
 from tinygrad_hw.nn import ACTIVATIONS, MLP
 from tinygrad_hw.recording import Recording, record_fit
 from tinygrad_hw.train import ENGINES
@@ -260,6 +261,8 @@ def _say(run: Recording, stream: Any) -> None:
         return
     right = f", {100 * h.accuracy:.1f} % right" if h.accuracy is not None else ""
     print(f"{run.name}: loss {short(h.final_loss)} after {h.epochs} epochs{right} ({h.seconds:.2f} s)", file=stream)
+    for flag in health(run.model, run.X, run.y, LOSSES["mse"]).flags:  # at the final weights
+        print(f"  {flag}", file=stream)
 
 
 def _run(args: argparse.Namespace) -> int:

@@ -305,3 +305,9 @@ def test_the_page_says_what_the_same_start_means():
     assert "differ in depth" in same_start(settings(Setting(), parse_compare("hidden=4,8-8-8"), 2), 1)
     shapes = [s.hidden for s in settings(Setting(), parse_compare("hidden=4,8-8-8"), 2)]
     assert shapes == [(4, 4), (8, 8, 8)]  # a single width fills every hidden layer of --hidden
+
+
+def test_the_command_flags_a_dead_relu_at_the_final_weights(tmp_path, capsys):
+    args = ["watch", "--activation", "relu", "--hidden", "3", "--seed", "0", "--epochs", "20", "--no-progress"]
+    assert main([*args, "--out", str(tmp_path)]) == 0
+    assert "\n  dead ReLU: a1[2], a1[3] are 0 on every sample, so no gradient passes\n" in capsys.readouterr().out
