@@ -2,9 +2,10 @@
 #   make demo   -- set up, then train the report's network on XOR (examples/xor.py)
 #   make test   -- set up, then run the test suite
 # Set-up: a virtualenv in .venv with the package and its [dev] extra, and Graphviz's
-# `dot`; for the tests also the [torch] extra, and Chromium with its driver for the
-# browser tests (system packages installed with apt-get when missing and we are root;
-# otherwise we say how, and those tests are skipped).
+# `dot`; for the tests also the [torch] extra, Chromium with its driver for the
+# browser tests, and pdflatex with TikZ for the TikZ export's test (system packages
+# installed with apt-get when missing and we are root; otherwise we say how, and
+# those tests are skipped).
 
 VENV   ?= .venv
 # The [torch] extra (tinygrad_hw.interop). Pinned first so that pip takes the CPU build at
@@ -45,7 +46,7 @@ system:
 	$(call system_packages,dot:graphviz)
 
 test-system:
-	$(call system_packages,dot:graphviz chromium:chromium chromedriver:chromium-driver)
+	$(call system_packages,dot:graphviz chromium:chromium chromedriver:chromium-driver pdflatex:texlive-pictures)
 
 torch: $(STAMP)
 	@if [ -z "$(TORCH)" ] || $(PY) -c "import torch" 2>/dev/null; then :; \
@@ -72,6 +73,7 @@ bench: setup
 	$(PY) benchmarks/bench_replay.py
 	$(PY) benchmarks/bench_scale.py
 	$(PY) benchmarks/bench_moons.py
+	$(PY) benchmarks/bench_watch.py
 
 docs: setup
 	$(PY) -c "from tinygrad_hw.kernels import kernels_markdown; print(kernels_markdown())" > docs/kernels.md

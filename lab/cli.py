@@ -1,5 +1,5 @@
 """The ``tinygrad-hw`` console command: ``train``, ``graph``, ``explain``, ``predict``,
-``moons`` and ``report``, and the options of ``examples/xor.py`` and ``examples/linear.py``.
+``moons``, ``report`` and ``watch`` (``lab.watch``), and the options of ``examples/xor.py`` and ``examples/linear.py``.
 
 Bad arguments exit with status 2 and one line; a failure at run time exits 1
 with one line; neither prints a traceback. Arguments are checked before any
@@ -18,6 +18,7 @@ from tinygrad_hw.nn import ACTIVATIONS
 from tinygrad_hw.train import ENGINES
 
 from .experiment import DATASETS, DEFAULT_EPOCHS, OPTIMIZERS, train_and_draw
+from .watch import add_watch
 
 __all__ = ["OneLineParser", "add_training_arguments", "build_parser", "example_main", "main"]
 
@@ -200,6 +201,7 @@ def _explain(args: argparse.Namespace) -> int:
         seed=args.seed,
         level=args.level,
         max_nodes=args.max_nodes,
+        epoch=args.epoch,
     )
     print(f"Wrote {path}: open it in a browser (no network needed), then use → and ← to step")
     return 0
@@ -252,6 +254,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_predict(commands)
     _add_moons(commands)
     _add_report(commands)
+    add_watch(commands)
     return parser
 
 
@@ -330,6 +333,7 @@ def _add_explain(commands: Any) -> None:
     explain.add_argument(
         "--max-nodes", type=positive_int, default=250, help="values shown before the graph is cut (default: 250)"
     )
+    explain.add_argument("--epoch", type=int, help="with --model a frames file of `watch`: that epoch's weights")
     explain.set_defaults(run=_explain)
 
 

@@ -13,6 +13,7 @@ from tinygrad_hw.data import generate_xor_easy
 from tinygrad_hw.engine import Value, walk
 from tinygrad_hw.losses import mse
 from tinygrad_hw.nn import MLP
+from tinygrad_hw.recording import load_frame
 from tinygrad_hw.serialize import load
 from viz.stepthrough import MAX_STEP_NODES, step_through
 
@@ -29,19 +30,27 @@ def explain(
     seed: int = 1,
     level: str | None = None,
     max_nodes: int = MAX_STEP_NODES,
+    epoch: int | None = None,
 ) -> Path:
     """Write ``out/stepthrough.html`` and return its path.
 
     The sample is XOR sample ``sample`` (its label the target) unless ``inputs`` are
     given; with ``inputs`` and no ``target`` the page backpropagates the network's
     output itself. ``level`` None draws every value if they fit in ``max_nodes``, else
-    one row per neuron.
+    one row per neuron. With ``epoch``, ``model_file`` is a frames file of ``tinygrad-hw
+    watch`` and the network has that epoch's weights.
     """
-    model = load(model_file) if model_file is not None else MLP(2, [8, 8, 1], seed=seed)
+    if epoch is not None and model_file is None:
+        raise ValueError("--epoch reads a frames file of tinygrad-hw watch: give it with --model FILE")
+    if model_file is not None:
+        model = load_frame(model_file, epoch) if epoch is not None else load(model_file)
+    else:
+        model = MLP(2, [8, 8, 1], seed=seed)
     root, about = sample_graph(model, inputs, target, sample)
     if level is None:
         level = "value" if len(walk(root)) <= max_nodes else "neuron"
     name = str(model_file) if model_file is not None else f"the report's 2-8-8-1 network (seed {seed}, untrained)"
+    name += f" at epoch {epoch}" if epoch is not None else ""
     page = step_through(root, model=model, level=level, max_nodes=max_nodes, title=f"{about} through {name}")
     out.mkdir(parents=True, exist_ok=True)
     return page.save(out / "stepthrough.html")

@@ -44,7 +44,7 @@ LAYERS: dict[str, list[str]] = {
         "tinygrad_hw.interop",
     ],
     "replay": ["tinygrad_hw.straightline", "tinygrad_hw.looped", "tinygrad_hw.replay", "tinygrad_hw.batched"],
-    "training": ["tinygrad_hw.train"],
+    "training": ["tinygrad_hw.train", "tinygrad_hw.diagnose", "tinygrad_hw.recording"],
     "drawings": ["viz", "viz.*"],
     "application": ["lab", "lab.*"],
 }

@@ -13,7 +13,26 @@ from typing import Any
 
 from .atomic import PathLike, write_atomic
 
-__all__ = ["History", "jsonable"]
+__all__ = ["Divergence", "History", "jsonable"]
+
+
+@dataclass
+class Divergence:
+    """Where and why a run stopped being finite (``tinygrad_hw.diagnose`` finds it by
+    re-running the epoch eagerly): the first node whose value or gradient was not
+    finite, the sample, and the chain of values that led there."""
+
+    epoch: int  # the epoch of the first non-finite number (counted from 1)
+    step: int  # the step within that epoch (counted from 0)
+    samples: list[int]  # the training samples of that step (row indices of X)
+    sample: int | None  # the one sample whose graph holds the node, if only one does
+    node: str  # the node's label (or how the graph names it): "z3[1]"
+    kind: str  # "value" (forward), "gradient" (backward) or "update" (the optimizer's step)
+    value: float  # what it became: nan, inf or -inf
+    chain: list[tuple[str, float]] = field(default_factory=list)  # the node, then the largest inputs back
+    reason: str = ""  # why, in a sentence: "without an activation each layer multiplies the last, unbounded"
+    growth: list[float] = field(default_factory=list)  # the largest |parameter| before each step of that epoch
+    message: str = ""  # all of it, as fit prints it
 
 
 @dataclass
@@ -28,6 +47,7 @@ class History:
     seconds: float = 0.0
     engine: str = "eager"
     message: str = ""
+    divergence: Divergence | None = None  # where and why it diverged (fit fills it in)
 
     @property
     def diverged(self) -> bool:

@@ -22,8 +22,9 @@ from tqdm import tqdm
 
 from .batched import BatchTape
 from .checks import is_count
+from .diagnose import EpochStart, find_divergence
 from .engine import Value, no_grad
-from .history import History
+from .history import Divergence, History
 from .losses import LOSSES, binary_cross_entropy, check_targets, mse
 from .nn import MLP
 from .optim import SGD, Optimizer
@@ -111,6 +112,7 @@ def fit(
     engine: str = "eager",
     verbose: bool = True,
     file: IO[str] | None = None,
+    on_epoch: Callable[[int, float], None] | None = None,
 ) -> History:
     """Train ``model`` on ``X`` (n, nin) and ``y`` (n, nout); return its History.
 
@@ -129,6 +131,13 @@ def fit(
     re-raises the exception with the run so far attached as ``error.history``
     (its ``loss`` holds the completed epochs, ``steps`` the completed steps). A
     first Ctrl-C takes effect when the current step ends; a second one at once.
+
+    ``on_epoch(epoch, loss)`` is called after each completed epoch, the model's
+    parameters as that epoch left them (it reads them; it must not change them):
+    ``tinygrad_hw.recording.Recorder`` keeps a run's frames this way. A run that
+    diverges is re-run eagerly from the start of that epoch to find the first node
+    that was not finite (``tinygrad_hw.diagnose``): ``history.divergence`` says where
+    and why, and the console prints it under the stop message.
     """
     loss_fn = _check_options(epochs, engine, loss, batch_size, log_every)
     xs, ys = _dataset(model, X, y)
@@ -147,7 +156,7 @@ def fit(
     try:
         with _InterruptAfterStep() as interrupt, np.errstate(all="ignore"):  # numpy's inf and nan pass quietly
             schedule = _Schedule(len(xs), batch_size, shuffle, seed)
-            _train(steps, schedule, history, bar, interrupt, say, log_every or _nice_interval(epochs))
+            _train(steps, schedule, history, bar, interrupt, say, log_every or _nice_interval(epochs), on_epoch)
     except BaseException as error:
         history.seconds = time.perf_counter() - start
         _attach(error, history)
@@ -156,9 +165,12 @@ def fit(
         steps.finish()  # the replay's flat weights back into the model, whatever happened
         bar.close()
     history.seconds = time.perf_counter() - start
-    if history.diverged:
+    if history.diverged_at is not None:
         say(f"Epoch {history.diverged_at} loss: {history.loss[-1]}")
         say(history.message)
+        history.divergence = _find_divergence(model, loss_fn, opt, xs, ys, schedule, steps.start, history.diverged_at)
+        for line in (history.divergence.message if history.divergence else _NOT_FOUND).splitlines():
+            say(f"  {line}")
     pred = predict(model, xs, engine)
     history.accuracy = accuracy(pred, ys)
     if verbose:
@@ -190,6 +202,19 @@ class _Schedule:
         self.order = list(range(n))
         self.rng = random.Random(seed)
 
+    def state(self) -> Any:
+        """What the next epoch's order depends on: None in order, else the order and the generator."""
+        return (list(self.order), self.rng.getstate()) if self.shuffle else None
+
+    def epochs_from(self, state: Any, first: int, last: int) -> Iterator[tuple[int, list[Sequence[int]]]]:
+        """Epochs ``first`` to ``last`` again, in the order they had, from ``state``."""
+        again = _Schedule(self.n, self.batch_size, self.shuffle, None)
+        if state is not None:
+            again.order = list(state[0])
+            again.rng.setstate(state[1])
+        for epoch in range(first, last + 1):
+            yield epoch, list(again.batches())
+
     def batches(self) -> Iterator[Sequence[int]]:
         """Each step's sample indices: a list when shuffled, else a range (no list to build)."""
         if self.shuffle:
@@ -209,12 +234,14 @@ def _train(
     interrupt: _InterruptAfterStep,
     say: Callable[[str], None],
     log_every: int,
+    on_epoch: Callable[[int, float], None] | None = None,
 ) -> None:
     """The epochs of ``fit``: a step per batch, the mean loss per epoch, stopping at the
     first non-finite loss (nothing is updated by that step)."""
     epoch = 0
     while epoch < history.epochs:  # a loop, not range(): any number of epochs, however large
         epoch += 1
+        steps.start = EpochStart.take(epoch, steps.weights(), steps.opt, schedule.state()) or steps.start
         total = 0.0
         for batch in schedule.batches():
             interrupt.check()  # a Ctrl-C during the previous step (or its epoch's bookkeeping) stops here
@@ -230,9 +257,35 @@ def _train(
             history.steps += 1
             total += value * len(batch)
         history.loss.append(total / schedule.n)
+        if on_epoch is not None:
+            steps.sync()
+            on_epoch(epoch, history.loss[-1])
         bar.update()
         if epoch == 1 or epoch % log_every == 0 or epoch == history.epochs:
             say(f"Epoch {epoch} loss: {history.loss[-1]:.6f}")
+
+
+_NOT_FOUND = (
+    "re-running the epoch eagerly kept every value and gradient finite "
+    "(the replay's batches round differently from the engine, by about 1e-15)"
+)
+
+
+def _find_divergence(
+    model: MLP,
+    loss_fn: Callable[..., Value],
+    opt: Optimizer,
+    xs: np.ndarray,
+    ys: np.ndarray,
+    schedule: _Schedule,
+    start: EpochStart | None,
+    last: int,
+) -> Divergence | None:
+    """The first non-finite node of a diverged run (``tinygrad_hw.diagnose``), or None."""
+    if start is None:
+        return None
+    epochs = schedule.epochs_from(start.schedule, start.epoch, last)
+    return find_divergence(model, opt, loss_fn, xs.tolist(), ys.tolist(), start, epochs)
 
 
 def _attach(error: BaseException, history: History) -> None:
@@ -314,6 +367,8 @@ class _EagerSteps:
     ) -> None:
         self.batch_loss, self.opt = _batch_loss(model, loss_fn), opt
         self.xs, self.ys = xs.tolist(), ys.tolist()  # rows of Python floats, as the Value engine takes them
+        self.params = model.parameters()
+        self.start: EpochStart | None = None  # the latest epoch that began with finite parameters
 
     def __call__(self, batch: Sequence[int]) -> float:
         value = self.batch_loss([self.xs[i] for i in batch], [self.ys[i] for i in batch])
@@ -322,6 +377,13 @@ class _EagerSteps:
             value.backward()
             self.opt.step()
         return value.data
+
+    def weights(self) -> list[float]:
+        """The parameters' current values, in ``model.parameters()`` order."""
+        return [p.data for p in self.params]
+
+    def sync(self) -> None:
+        """Put the current weights into the model's parameters (the replay may hold them)."""
 
     def finish(self) -> None:
         pass
@@ -366,6 +428,7 @@ class _ReplaySteps(_EagerSteps):
             self.xs, self.ys = xs.tolist(), ys.tolist()
         self.holder: Any = None  # the executor holding the weights (fused SGD), and its state
         self.state: Any = None
+        self.start = None
 
     def _executor(self, batch: Sequence[int]) -> Any:
         key = 0 if self.vectorized else len(batch)  # one batched tape serves every batch size
@@ -402,10 +465,18 @@ class _ReplaySteps(_EagerSteps):
             self.opt.step()
         return loss  # type: ignore[no-any-return]
 
-    def finish(self) -> None:
+    def weights(self) -> list[float]:
+        if self.fused and self.holder is not None:
+            return self.holder.unpack(self.state)  # type: ignore[no-any-return]  # a new list of floats
+        return [p.data for p in self.params]
+
+    def sync(self) -> None:
         if self.fused and self.holder is not None:
             for p, w in zip(self.params, self.holder.unpack(self.state)):
                 p.data = float(w)
+
+    def finish(self) -> None:
+        self.sync()
         self.tapes.clear()  # their arrays are the size of the batch: free them before predicting
         self.holder = self.state = None
 

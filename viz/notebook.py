@@ -1,4 +1,4 @@
-"""A Value in a notebook: its graph, drawn inline.
+"""A Value in a notebook: its graph, drawn inline; a whole page, in a frame.
 
 The engine finds :func:`value_bundle` through the ``tinygrad_hw.display`` entry point
 (pyproject.toml) -- it never imports the drawings itself -- and calls it when a cell's
@@ -6,13 +6,15 @@ result is a Value."""
 
 from __future__ import annotations
 
+import html
+
 import graphviz
 
 from tinygrad_hw.engine import Value
 
 from .graph import draw_graph
 
-__all__ = ["NOTEBOOK_NODES", "value_bundle"]
+__all__ = ["NOTEBOOK_NODES", "inline_page", "value_bundle"]
 
 NOTEBOOK_NODES = 60  # values drawn inline; a larger graph is cut to those nearest the value
 
@@ -26,3 +28,12 @@ def value_bundle(value: Value) -> dict[str, str]:
     except graphviz.ExecutableNotFound:
         return {}
     return {"image/svg+xml": svg[svg.index("<svg") :]}
+
+
+def inline_page(document: str, title: str, height: int = 720) -> str:
+    """A whole HTML page as a notebook shows it: in a frame of its own (``srcdoc``), so
+    that its script and style stay inside it."""
+    return (
+        f'<iframe srcdoc="{html.escape(document, quote=True)}" '
+        f'style="width: 100%; height: {height}px; border: 1px solid #ccc" title="{html.escape(title)}"></iframe>'
+    )
