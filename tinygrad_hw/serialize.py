@@ -148,7 +148,9 @@ def load(path: PathLike) -> MLP:
     except json.JSONDecodeError as error:
         looks = _looks_like(text)
         if looks is not None:
-            raise ModelFileError(f"{source} {looks}, not a model file (save() writes those as JSON)") from None
+            raise ModelFileError(
+                f"{source} {looks}, not a model file (a model file is the JSON that tinygrad-hw train or save() writes)"
+            ) from None
         raise ModelFileError(
             f"{source} is not valid JSON (truncated?): {error.msg} at line {error.lineno} column {error.colno}"
         ) from None
