@@ -42,6 +42,7 @@ LAYERS: dict[str, list[str]] = {
         "tinygrad_hw.serialize",
         "tinygrad_hw.reference",
         "tinygrad_hw.interop",
+        "tinygrad_hw.predictions",
         # micrograd's API (engine and nn) on ours: from tinygrad_hw.micrograd.nn import MLP
         "tinygrad_hw.micrograd",
         "tinygrad_hw.micrograd.engine",
