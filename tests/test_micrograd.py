@@ -8,6 +8,7 @@ copied: demo.ipynb's moons run and trace_graph.ipynb's two drawings."""
 from __future__ import annotations
 
 import gc
+import io
 import random
 from collections import Counter
 from contextlib import contextmanager
@@ -125,6 +126,13 @@ def _run_the_demo_both_ways(steps: int) -> None:
         assert our_acc == their_acc, f"step {k}"
     if steps == 100:
         assert their_run[-1][1] == 1.0 and our_run[-1][1] == 1.0  # the notebook's 100 %
+    # and `tinygrad-hw moons` (tinygrad_hw.nn's MLP, one dot node per neuron): what the README says of it
+    from lab.moons import train_moons
+
+    moons = train_moons(steps=steps, file=io.StringIO())
+    assert moons.losses[0] == their_run[0][0]
+    assert moons.losses == pytest.approx([loss for loss, _ in their_run], rel=1e-14)
+    assert moons.accuracies == [acc for _, acc in their_run]
     assert np.array_equal(_mesh_classes(OURS, ours, X), _mesh_classes(THEIRS, theirs, X))
 
 
