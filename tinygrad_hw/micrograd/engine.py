@@ -110,10 +110,10 @@ class Value(_EngineValue):
     @property
     def _op(self) -> str:
         """The op as micrograd names it: ``**-1`` where tinygrad_hw writes ``**(-1)``."""
-        name = _EngineValue._op.fget(self)  # type: ignore[attr-defined]  # the property's getter
+        name: str = super()._op
         if name.startswith("**(") and name.endswith(")"):
             return f"**{name[3:-1]}"
-        return name  # type: ignore[no-any-return]
+        return name
 
 
 def _operand(other: object) -> _EngineValue | None:
