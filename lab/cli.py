@@ -1,8 +1,8 @@
 """The ``tinygrad-hw`` console command: ``train``, ``graph``, ``explain``, ``predict``,
 ``moons``, ``report`` and ``watch`` (``lab.watch``), and the options of ``examples/xor.py`` and ``examples/linear.py``.
 
-Bad arguments exit with status 2 and one line; a failure at run time exits 1
-with one line; neither prints a traceback. Arguments are checked before any
+Bad arguments exit with status 2 and a failure at run time with status 1, each with
+one line in one style, ``tinygrad-hw COMMAND: error: …``; neither prints a traceback. Arguments are checked before any
 work starts (a folder that is a file, a seed numpy would refuse).
 """
 
@@ -390,8 +390,10 @@ def _run(args: argparse.Namespace, prog: str) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``tinygrad-hw``: parse, run, and turn every expected failure into one line."""
-    return _run(build_parser().parse_args(argv), "tinygrad-hw")
+    """``tinygrad-hw``: parse, run, and turn every expected failure into one line, named
+    after its command as argparse names a usage error: ``tinygrad-hw predict: error: …``."""
+    args = build_parser().parse_args(argv)
+    return _run(args, f"tinygrad-hw {args.command}")
 
 
 def example_main(dataset: str, argv: Sequence[str] | None = None) -> int:

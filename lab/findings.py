@@ -2,18 +2,20 @@
 for the experiments the report did not make.
 
 A verdict is one of: "agrees", "agrees in part", "disagrees", or "no clear difference
-at k seeds" -- decided by :func:`lab.evidence.compare`, never by which mean happens to
-be larger. Every function here is pure: outcomes in, words out, so the tests can feed
-it a tie, a clear difference or a divergence and read what it says.
+at k seeds" -- decided by :mod:`lab.evidence` (losses by ranks, accuracy and time by
+95 % intervals), never by which mean happens to be larger. Every function here is
+pure: outcomes in, words out, so the tests can feed it a tie, a clear difference or a
+divergence and read what it says. Only the report's own words are put in quotation
+marks; a setting's name is in italics.
 """
 
 from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Callable, Sequence
 
-from .evidence import Comparison, Summary, compare
+from .evidence import Comparison, Spread, Summary, compare, compare_ranks
 from .original import CLAIMS, Claim
 from .runs import Outcome
 
@@ -21,6 +23,7 @@ __all__ = [
     "AGREES",
     "DISAGREES",
     "IN_PART",
+    "NOT_JUDGED",
     "Finding",
     "accuracy_finding",
     "hidden_unit_findings",
@@ -30,6 +33,7 @@ __all__ = [
 ]
 
 AGREES, IN_PART, DISAGREES = "agrees", "agrees in part", "disagrees"
+NOT_JUDGED = "quick run: not judged; run without --quick"
 
 
 @dataclass(frozen=True)
@@ -48,8 +52,14 @@ def percent(summary: Summary) -> str:
     return summary.text(".1f", 100, " %")
 
 
-def loss(summary: Summary) -> str:
-    return summary.text(".3g")
+def loss(spread: Spread) -> str:
+    """A loss as the report shows every loss: median (lowest–highest), in one notation."""
+    return spread.text()
+
+
+def name(o: Outcome) -> str:
+    """A setting's name in a sentence: in italics (quotation marks are for the report's words)."""
+    return f"*{o.setting.label}*"
 
 
 def _no_clear(seeds: int) -> str:
@@ -99,7 +109,7 @@ def learning_rate_findings(by_lr: dict[float, Outcome]) -> list[Finding]:
     """IV.1: 0.01 too slow and inaccurate, 1 too large, 0.1 adequate."""
     small, mid, large = by_lr[0.01], by_lr[0.1], by_lr[1.0]
     seeds = _seeds(small, mid, large)
-    slow = compare(small.mean_losses, mid.mean_losses)  # the area under the curve: a slow fall is a large area
+    slow = compare_ranks(small.mean_losses, mid.mean_losses)  # the area under the curve: a slow fall is a large one
     low = compare(small.accuracies, mid.accuracies)
     findings = [
         Finding(
@@ -109,7 +119,7 @@ def learning_rate_findings(by_lr: dict[float, Outcome]) -> list[Finding]:
             f"{_versus(low, 'lr 0.01', 'lr 0.1', 'accuracy', percent)}",
         )
     ]
-    final = compare(large.final_losses, mid.final_losses)
+    final = compare_ranks(large.final_losses, mid.final_losses)
     worse = compare(large.accuracies, mid.accuracies)
     verdict = _judge([final], [1], seeds)
     if worse.direction == -1 and verdict != DISAGREES:
@@ -130,14 +140,14 @@ def _adequate(mid: Outcome, others: dict[str, Outcome], seeds: int) -> Finding:
     """0.1 is adequate: no other rate clearly better, and at least one clearly worse."""
     better, worse = [], []
     for name, o in others.items():
-        by_loss, by_accuracy = compare(o.final_losses, mid.final_losses), compare(o.accuracies, mid.accuracies)
+        by_loss, by_accuracy = compare_ranks(o.final_losses, mid.final_losses), compare(o.accuracies, mid.accuracies)
         if by_loss.direction == -1 or by_accuracy.direction == 1:
             better.append(name)
         if by_loss.direction == 1 or by_accuracy.direction == -1:
             worse.append(name)
     verdict = DISAGREES if better else AGREES if worse else _no_clear(seeds)
     evidence = (
-        f"lr 0.1: accuracy {percent(Summary.of(mid.accuracies))}, final loss {loss(Summary.of(mid.final_losses))}; "
+        f"lr 0.1: accuracy {percent(Summary.of(mid.accuracies))}, final loss {loss(Spread.of(mid.final_losses))}; "
         + (f"clearly better: {', '.join(better)}; " if better else "no rate clearly better; ")
         + (f"clearly worse: {', '.join(worse)}" if worse else "none clearly worse")
     )
@@ -147,11 +157,17 @@ def _adequate(mid: Outcome, others: dict[str, Outcome], seeds: int) -> Finding:
 # -- hidden units ---------------------------------------------------------------------------
 
 
-def _steps(outcomes: Sequence[Outcome], measure: str, want: int, show=loss) -> tuple[str, str]:
+def _steps(
+    outcomes: Sequence[Outcome],
+    measure: str,
+    want: int,
+    show: Callable = loss,
+    by: Callable[[Sequence[float], Sequence[float]], Comparison] = compare_ranks,
+) -> tuple[str, str]:
     """Each step up in width compared on ``measure``: the verdict and what each step showed."""
     comparisons, said = [], []
     for a, b in itertools.pairwise(outcomes):
-        c = compare(getattr(b, measure), getattr(a, measure))  # the wider against the narrower
+        c = by(getattr(b, measure), getattr(a, measure))  # the wider against the narrower
         comparisons.append(c)
         arrow = {want: "clearly as claimed", -want: "clearly against the claim", 0: c.why}[c.direction]
         said.append(f"{a.setting.label} → {b.setting.label}: {show(c.b)} → {show(c.a)} ({arrow})")
@@ -161,8 +177,8 @@ def _steps(outcomes: Sequence[Outcome], measure: str, want: int, show=loss) -> t
 def hidden_unit_findings(outcomes: Sequence[Outcome]) -> list[Finding]:
     """IV.2: more hidden units, a faster falling loss, higher accuracy, longer training."""
     speed = _steps(outcomes, "mean_losses", -1)
-    accuracy = _steps(outcomes, "accuracies", 1, percent)
-    time = _steps(outcomes, "seconds", 1, lambda s: s.text(".2f", unit=" s"))
+    accuracy = _steps(outcomes, "accuracies", 1, percent, compare)
+    time = _steps(outcomes, "seconds", 1, lambda s: s.text(".2f", unit=" s"), compare)
     return [
         Finding(CLAIMS["units_speed"], speed[0], f"mean loss over training, {speed[1]}"),
         Finding(CLAIMS["units_accuracy"], accuracy[0], f"accuracy, {accuracy[1]}"),
@@ -197,11 +213,11 @@ def sweep_sentences(outcomes: Sequence[Outcome], what: str) -> list[str]:
     scored = [o for o in outcomes if o.finished]
     if not scored:
         return [f"Every run of every {what} diverged."]
-    best = max(scored, key=lambda o: (Summary.of(o.accuracies).mean, -Summary.of(o.final_losses).mean))
+    best = max(scored, key=lambda o: (Summary.of(o.accuracies).mean, -Spread.of(o.final_losses).median))
     top = Summary.of(best.accuracies).mean
     tied = [o for o in scored if o is not best and Summary.of(o.accuracies).mean == top]
     seeds = _seeds(*outcomes)
-    head = f"“{best.setting.label}” has the highest mean accuracy ({percent(Summary.of(best.accuracies))})"
+    head = f"{name(best)} has the highest mean accuracy ({percent(Summary.of(best.accuracies))})"
     said = [f"{head}, and the lowest final loss of the {what}s tied with it." if tied else f"{head}."]
     better, unclear = [], []
     for o in scored:
@@ -209,14 +225,14 @@ def sweep_sentences(outcomes: Sequence[Outcome], what: str) -> list[str]:
             continue
         wins, losses = _clear_measures(best, o)
         if losses:
-            against = f"“{o.setting.label}” is clearly better than it by {' and '.join(losses)}"
+            against = f"{name(o)} is clearly better than it by {' and '.join(losses)}"
             said.append(f"{against}, though clearly worse by {' and '.join(wins)}." if wins else f"{against}.")
         elif wins:
-            better.append(f"“{o.setting.label}” (by {' and '.join(wins)})")
+            better.append(f"{name(o)} (by {' and '.join(wins)})")
         else:
-            unclear.append(f"“{o.setting.label}”")
+            unclear.append(name(o))
     if better:
-        said.append(f"It is clearly better than {_and(better)}: 95 % intervals apart at {seeds} seeds.")
+        said.append(f"It is clearly better than {_and(better)}.")
     if unclear:
         said.append(f"Between it and {_and(unclear)} there is {_no_clear(seeds)}.")
     for o in outcomes:
@@ -224,7 +240,7 @@ def sweep_sentences(outcomes: Sequence[Outcome], what: str) -> list[str]:
             epochs = sorted({h.diverged_at for h in o.diverged if h.diverged_at is not None})
             rest = f"its numbers are over the other {len(o.finished)}" if o.finished else "none finished"
             said.append(
-                f"{len(o.diverged)} of {len(o.histories)} runs of “{o.setting.label}” diverged (first non-finite "
+                f"{len(o.diverged)} of {len(o.histories)} runs of {name(o)} diverged (first non-finite "
                 f"loss at epoch {', '.join(map(str, epochs))}); {rest}."
             )
     return said
@@ -235,7 +251,7 @@ def _clear_measures(best: Outcome, other: Outcome) -> tuple[list[str], list[str]
     wins, losses = [], []
     for measure, c in (
         ("accuracy", compare(best.accuracies, other.accuracies)),
-        ("final loss", compare(other.final_losses, best.final_losses)),
+        ("final loss", compare_ranks(other.final_losses, best.final_losses)),
     ):
         (wins if c.direction == 1 else losses if c.direction == -1 else []).append(measure)
     return wins, losses

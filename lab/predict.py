@@ -11,11 +11,12 @@ from __future__ import annotations
 import csv
 import math
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
 from tinygrad_hw.nn import MLP
+from tinygrad_hw.predictions import classes
+from tinygrad_hw.predictions import prediction_table as table
 from tinygrad_hw.train import predict
 
 __all__ = ["classes", "default_threshold", "prediction_table", "read_csv"]
@@ -25,13 +26,6 @@ def default_threshold(model: MLP) -> float:
     """Where a single output splits the classes: 0.5 for a sigmoid (a probability, the
     lab's rule), 0 for any other output (a score's sign, as micrograd's demo)."""
     return 0.5 if model.activations[-1] == "sigmoid" else 0.0
-
-
-def classes(outputs: np.ndarray, threshold: float) -> np.ndarray:
-    """One class per row: output above ``threshold`` for one output, else the largest."""
-    if outputs.shape[1] == 1:
-        return (outputs[:, 0] > threshold).astype(int)
-    return outputs.argmax(axis=1)
 
 
 def read_csv(path: Path, nin: int, nout: int) -> tuple[np.ndarray, np.ndarray | None]:
@@ -86,33 +80,12 @@ def prediction_table(
     model: MLP, X: np.ndarray, y: np.ndarray | None = None, threshold: float | None = None
 ) -> list[str]:
     """The model on every row of X, one table line per sample: inputs, outputs, class
-    (and with targets y: the label and ✓ or ✗), then the accuracy."""
+    (and with targets y: the label and ✓ or ✗), then the accuracy -- the table ``fit``
+    ends with (``tinygrad_hw.predictions``), here for every row."""
     threshold = default_threshold(model) if threshold is None else threshold
     outputs = predict(model, X)
-    predicted = classes(outputs, threshold)
-    head = [f"x{j + 1}" for j in range(X.shape[1])] + _names("output", outputs.shape[1]) + ["class"]
-    labels = None if y is None else classes(y, threshold)
-    if labels is not None:
-        head += ["label", "right"]
-    rows = [head]
-    for k in range(len(X)):
-        row = [f"{v:g}" for v in X[k]] + [f"{v:.6g}" for v in outputs[k]] + [str(predicted[k])]
-        if labels is not None:
-            row += [str(labels[k]), "✓" if labels[k] == predicted[k] else "✗"]
-        rows.append(row)
-    lines = _aligned(rows)
-    rule = f"class: output > {threshold:g}" if outputs.shape[1] == 1 else "class: the largest output"
-    lines.append(f"({rule})")
-    if labels is not None:
-        right = int((labels == predicted).sum())
+    lines = table(X, outputs, y, threshold=threshold)
+    if y is not None:
+        right = int((classes(y, threshold) == classes(outputs, threshold)).sum())
         lines.append(f"Accuracy: {100 * right / len(X):.1f} % ({right} of {len(X)})")
     return lines
-
-
-def _names(stem: str, n: int) -> list[str]:
-    return [stem] if n == 1 else [f"{stem}{j + 1}" for j in range(n)]
-
-
-def _aligned(rows: Sequence[Sequence[str]]) -> list[str]:
-    widths = [max(len(r[c]) for r in rows) for c in range(len(rows[0]))]
-    return ["  ".join(cell.rjust(w) for cell, w in zip(r, widths)).rstrip() for r in rows]

@@ -99,7 +99,7 @@ def test_out_naming_a_file_is_refused_before_training(tmp_path):
 def test_an_unwritable_out_is_found_before_training(tmp_path):
     done = run("train", "--epochs", "1000", "--out", "/proc/tinygrad-hw-cannot-be-here", "--no-progress")
     assert done.returncode == 1 and "Epoch" not in done.stdout  # refused before the first epoch
-    assert done.stderr.startswith("tinygrad-hw: error: /proc/tinygrad-hw-cannot-be-here")
+    assert done.stderr.startswith("tinygrad-hw train: error: /proc/tinygrad-hw-cannot-be-here")
     assert len(done.stderr.strip().splitlines()) == 1
 
 
@@ -107,7 +107,42 @@ def test_errors_at_run_time_share_the_commands_prefix(tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("not a folder")
     done = run("train", "--epochs", "1", "--out", str(blocker / "out"))
-    assert done.returncode == 1 and done.stderr.startswith("tinygrad-hw: error: ")
+    assert done.returncode == 1 and done.stderr.startswith("tinygrad-hw train: error: ")
+
+
+def _points_csv(folder):
+    points = folder / "pts.csv"
+    points.write_text("x1,x2,y\n0,1,1\n1,1,0\n")
+    return points
+
+
+@pytest.mark.parametrize(
+    ("command", "usage", "at_run_time"),
+    [
+        ("train", ["--lr", "zero"], ["--epochs", "1", "--out", "{blocked}"]),
+        ("graph", ["--level", "atom"], ["--model", "{csv}", "--input", "0", "1", "--out", "{tmp}"]),
+        ("explain", ["--sample", "one"], ["--model", "{csv}", "--input", "0", "1", "--out", "{tmp}"]),
+        ("predict", ["--model"], ["--model", "{csv}", "--input", "0", "1"]),
+        ("moons", ["--steps", "0"], ["--steps", "1", "--out", "{blocked}"]),
+        ("report", ["--jobs", "0"], ["--quick", "--out", "{tmp}"]),
+    ],
+)
+def test_one_error_style_for_every_command_exit_2_for_usage_1_at_run_time(
+    tmp_path, capsys, command, usage, at_run_time
+):
+    (tmp_path / "blocker").write_text("a file, not a folder")
+    names = {
+        "{blocked}": str(tmp_path / "blocker" / "out"),
+        "{csv}": str(_points_csv(tmp_path)),
+        "{tmp}": str(tmp_path),
+    }
+    with pytest.raises(SystemExit) as usage_error:
+        main([command, *usage])
+    assert usage_error.value.code == 2
+    assert capsys.readouterr().err.startswith(f"tinygrad-hw {command}: error: ")
+    assert main([command, *(names.get(a, a) for a in at_run_time)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"tinygrad-hw {command}: error: ") and len(err.strip().splitlines()) == 1, err
 
 
 def test_help_states_the_defaults_the_code_uses():

@@ -42,6 +42,11 @@ LAYERS: dict[str, list[str]] = {
         "tinygrad_hw.serialize",
         "tinygrad_hw.reference",
         "tinygrad_hw.interop",
+        "tinygrad_hw.predictions",
+        # micrograd's API (engine and nn) on ours: from tinygrad_hw.micrograd.nn import MLP
+        "tinygrad_hw.micrograd",
+        "tinygrad_hw.micrograd.engine",
+        "tinygrad_hw.micrograd.nn",
     ],
     "replay": ["tinygrad_hw.straightline", "tinygrad_hw.looped", "tinygrad_hw.replay", "tinygrad_hw.batched"],
     "training": ["tinygrad_hw.train", "tinygrad_hw.diagnose", "tinygrad_hw.recording"],
@@ -57,7 +62,7 @@ def _module_name(path: Path) -> str:
 
 
 def _modules() -> dict[str, Path]:
-    return {_module_name(p): p for package in PACKAGES for p in sorted((ROOT / package).glob("*.py"))}
+    return {_module_name(p): p for package in PACKAGES for p in sorted((ROOT / package).rglob("*.py"))}
 
 
 def _layer(module: str) -> int:

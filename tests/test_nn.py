@@ -32,6 +32,29 @@ def test_seeded_initialisation_is_reproducible():
         MLP(2, [1], seed="five")
 
 
+def test_without_a_seed_the_weights_come_from_the_global_random_as_in_micrograd():
+    def weights(m):
+        return [p.data for p in m.parameters()]
+
+    random.seed(1337)
+    first = weights(MLP(2, [4, 1]))
+    random.seed(1337)
+    assert weights(MLP(2, [4, 1])) == first  # random.seed reproduces it
+    assert weights(MLP(2, [4, 1])) != first  # and the draws go on from there
+    random.seed(1337)
+    drawn = [random.uniform(-1, 1) for _ in range(2 * 4 + 4)]  # micrograd's order: neuron by neuron, then its bias
+    assert [w for w in first if w != 0.0] == drawn
+
+
+def test_micrograds_seeded_network_is_ours_with_its_activations():
+    micrograd = pytest.importorskip("micrograd.nn", reason="micrograd is in the dev extra: pip install -e '.[dev]'")
+    random.seed(1337)
+    theirs = micrograd.MLP(2, [16, 16, 1])
+    random.seed(1337)
+    ours = MLP(2, [16, 16, 1], ["relu", "relu", "none"])
+    assert [p.data for p in ours.parameters()] == [p.data for p in theirs.parameters()]
+
+
 def test_outputs_are_a_value_or_a_list():
     x = [0.3, -0.2]
     assert isinstance(MLP(2, [3, 1], seed=0)(x), Value)

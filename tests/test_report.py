@@ -13,7 +13,8 @@ import pytest
 
 from lab import original
 from lab.cli import main
-from lab.evidence import Summary
+from lab.evidence import Spread, Summary
+from lab.findings import NOT_JUDGED
 from lab.runs import run_one
 
 
@@ -75,7 +76,7 @@ def test_the_tables_hold_the_saved_runs_numbers(quick_report):
         saved = [json.loads(p.read_text()) for p in sorted((out / "runs").glob(f"{plan}_{_slug(label)}_seed*.json"))]
         assert len(saved) == 3
         accuracy = Summary.of([r["accuracy"] for r in saved]).text(".1f", 100, " %")
-        final = Summary.of([r["loss"][-1] for r in saved]).text(".3g")
+        final = Spread.of([r["loss"][-1] for r in saved]).text()
         row = _table_row(text, f"| {label} |")
         assert (row[3], row[4]) == (accuracy, final), label
 
@@ -84,11 +85,15 @@ def _slug(label):
     return re.sub(r"[^a-z0-9]+", "_", label.lower()).strip("_")
 
 
-def test_every_claim_has_a_verdict_and_every_run_is_saved(quick_report):
+def test_a_quick_report_states_its_numbers_and_judges_nothing(quick_report):
     out, text = quick_report
-    verdicts = re.findall(r"\| \*\*([^*]+)\*\* \|$", text, re.M)
-    assert len(verdicts) == 1 + 3 + 3 + 1  # results, learning rates, hidden units, no activation
-    assert set(verdicts) <= {"agrees", "agrees in part", "disagrees", "no clear difference at 3 seeds"}
+    claims = [line for line in text.splitlines() if line.startswith("| “")]
+    assert len(claims) == 1 + 3 + 3 + 1  # results, learning rates, hidden units, no activation
+    assert all(line.endswith(f"| {NOT_JUDGED} |") for line in claims)
+    assert text.count("The report has no such experiment. The numbers are in the table; quick run: not judged") == 2
+    after_how_to_read = text.split("## II. Experiment setup", 1)[1]
+    for verdict in ("agrees", "disagrees", "no clear difference", "clearly", "**agrees"):
+        assert verdict not in after_how_to_read, verdict
     runs = int(re.search(r"(\d+) training runs", text).group(1))
     # results 2, learning rates 3, units 4 (4 units as lr 0.1), no activation 2 (sigmoid as 8 units),
     # optimisers 3 (SGD as 8 units), activations 3 (sigmoid as 8 units): settings met again are trained once
@@ -96,6 +101,52 @@ def test_every_claim_has_a_verdict_and_every_run_is_saved(quick_report):
     saved = list((out / "runs").glob("*.json"))
     assert len(saved) == 3 * (2 + 3 + 4 + 2 + 3 + 3)  # ...and saved under each experiment
     assert all(json.loads(p.read_text())["loss"] for p in saved)
+
+
+def test_only_the_reports_own_words_are_in_quotation_marks(quick_report):
+    _, text = quick_report
+    quoted = re.findall(r"“([^”]*)”", text)
+    assert len(quoted) >= 8
+    for words in quoted:
+        assert any(words in passage for passage in original.PASSAGES), words
+
+
+def test_sections_are_numbered_as_the_reports_and_each_claim_sits_under_its_section(quick_report):
+    _, text = quick_report
+    headings = re.findall(r"^(#{2,3}) (.+)$", text, re.M)
+    numbered = [h for level, h in headings if level == "##" and not h.startswith("How this")]
+    assert [h.split(".")[0] for h in numbered] == ["II", "III", "IV"]
+    assert [h.split(" ")[0] for level, h in headings if level == "###" and h.startswith("IV.")] == [
+        f"IV.{k}" for k in range(1, 6)
+    ]
+    heading = ""
+    for line in text.splitlines():
+        if line.startswith("### "):
+            heading = line
+        claimed = re.match(r"\| “.*” \(([IV.0-9]+)", line)
+        if claimed:
+            section = claimed.group(1).split(",")[0]
+            assert heading.startswith(f"### {section} ") or f"the report's {section})" in heading, (line, heading)
+
+
+def test_headings_and_text_agree_on_epochs_and_say_why_sections_three_and_four_differ(quick_report):
+    _, text = quick_report
+    said = next(line for line in text.splitlines() if line.startswith("Epochs "))
+    linear = re.search(r"### Linear \(.*, (\d+) epochs\)", text).group(1)
+    xor = re.search(r"### XOR \(.*, (\d+) epochs\)", text).group(1)
+    assert f"the linear set {int(linear):,} and XOR {int(xor):,} in section III" in said
+    sweep = re.search(r"every setting of section IV ([\d,]+)", said).group(1)
+    assert f"Every setting here trains {sweep} epochs, where section III's XOR trained {int(xor):,}" in text
+    assert "scores" in text.split("## IV. Discussion (XOR)", 1)[1].split("###", 1)[0]  # the two numbers, side by side
+
+
+def test_every_loss_is_in_one_notation(quick_report):
+    _, text = quick_report
+    rows = [line.split("|")[1:-1] for line in text.splitlines() if re.match(r"\| (lr |\d units|sigmoid|SGD)", line)]
+    assert rows
+    for row in rows:
+        for cell in (row[3], row[4]):  # final loss, mean loss over training
+            assert re.fullmatch(r" (\d\.\d\de[-+]\d\d \(\d\.\d\de[-+]\d\d–\d\.\d\de[-+]\d\d\)|–) ", cell), cell
 
 
 # -- the report owns its folder (issue 10, finding 13) ----------------------------------------

@@ -52,6 +52,33 @@ def test_missing_truncated_and_foreign_files_are_named(tmp_path):
 
 
 @pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        ("pts.csv", "x1,x2,y\n0,1,1\n1,1,0\n", r"pts\.csv looks like CSV, not a model file"),
+        ("pts.csv", "0.5,1\n", "pts.csv looks like CSV, not a model file"),
+        ("graph.svg", '<?xml version="1.0"?>\n<svg width="8pt">', "graph.svg looks like an SVG drawing, not a model"),
+        ("notes.txt", "train it for longer\n", "notes.txt looks like plain text, not a model file"),
+        ("empty.json", "", "empty.json is empty, not a model file"),
+        ("cut.json", '{"format": "tinygrad_hw.mlp", "layers": [', r"cut\.json is not valid JSON \(truncated\?\)"),
+    ],
+)
+def test_a_file_that_is_not_a_model_says_what_it_looks_like(tmp_path, name, content, message):
+    path = tmp_path / name
+    path.write_text(content)
+    with pytest.raises(ModelFileError, match=message):
+        load(path)
+
+
+def test_a_binary_file_that_is_not_a_model_is_named_by_its_kind(tmp_path):
+    path = tmp_path / "curve.png"
+    path.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\xff")
+    with pytest.raises(
+        ModelFileError, match=r"curve\.png is not a tinygrad_hw model: it is not UTF-8 text but a PNG image"
+    ):
+        load(path)
+
+
+@pytest.mark.parametrize(
     ("edit", "message"),
     [
         (lambda d: d["layers"][1]["weights"][0].pop(), "layer 2 neuron 1 weights should be a list of 2"),

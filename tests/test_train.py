@@ -31,9 +31,25 @@ def test_the_console_format_is_the_reports():
     epochs = [line for line in lines if line.startswith("Epoch")]
     assert [int(line.split()[1]) for line in epochs] == [1, 500, 1000, 1500, 2000, 2500, 3000]
     assert all(re.fullmatch(r"Epoch \d+ loss: \d+\.\d{6}", line) for line in epochs)
-    predictions = lines[len(epochs) : -1]
-    assert len(predictions) == 21 and all(0.0 <= float(p) <= 1.0 for p in predictions)
+    table = lines[len(epochs) : -1]  # the table predict prints: header, 21 rows, the class rule
+    assert table[0].split() == ["x1", "x2", "output", "class", "label", "right"] and len(table) == 23
+    assert all(row.split()[-1] == "✓" for row in table[1:-1]) and table[-1] == "(class: output > 0.5)"
+    assert [row.split()[:2] for row in table[1:3]] == [["0", "0"], ["0", "1"]]  # the inputs, as X has them
     assert lines[-1] == "Accuracy: 100.0 %" and history.accuracy == 1.0
+
+
+def test_fit_ends_with_the_table_predict_prints():
+    from lab.predict import prediction_table
+
+    X, y = generate_xor_easy()
+    model = MLP(2, [4, 1], seed=3)
+    out = io.StringIO()
+    history = fit(model, X, y, epochs=5, progress=False, file=out)
+    printed = out.getvalue().splitlines()
+    table = prediction_table(model, X, y)  # tinygrad-hw predict's lines, with its accuracy
+    assert printed[-len(table) :][:-1] == table[:-1]  # one function, one format
+    assert printed[-1] == f"Accuracy: {100 * history.accuracy:.1f} %"
+    assert table[-1].startswith(f"Accuracy: {100 * history.accuracy:.1f} % (")  # the same count
 
 
 def test_a_diverging_run_stops_with_one_line_and_keeps_its_history():
@@ -299,6 +315,8 @@ def test_a_long_list_of_predictions_is_summarised():
     fit(MLP(2, [4, 1], seed=0), X, y, epochs=1, progress=False, file=out)
     lines = out.getvalue().splitlines()
     assert lines[-1].startswith("Accuracy: ")
-    listing = lines[lines.index(next(line for line in lines if not line.startswith("Epoch"))) : -1]
-    assert len(listing) == 21 and listing[10] == "... 80 more predictions (predict(model, X) gives them all) ..."
-    assert all(0.0 <= float(line) <= 1.0 for line in listing[:10] + listing[11:])
+    table = lines[lines.index(next(line for line in lines if not line.startswith("Epoch"))) : -1]
+    assert len(table) == 1 + 21 + 1 and table[11] == "... 80 more rows ..."  # header, 10, gap, 10, rule
+    shown = [row.split() for row in table[1:11] + table[12:22]]
+    assert [r[0] for r in shown] == [f"{x:g}" for x in [*X[:10, 0], *X[-10:, 0]]]  # the first and last ten
+    assert all(0.0 <= float(r[2]) <= 1.0 and r[-1] in "✓✗" for r in shown)

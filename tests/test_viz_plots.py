@@ -51,7 +51,7 @@ def test_many_seeds_light_their_mean_bold_and_diverged_runs_end_in_a_cross():
     assert [t.get_text() for t in ax.get_legend().get_texts()] == ["sigmoid, 2 seeds", "none (2 of 3 diverged: ×)"]
     drawn = [line for line in ax.get_lines() if line.get_marker() in ("None", "") and len(line.get_xdata())]
     bold = [line for line in drawn if line.get_linewidth() > 2]
-    assert len(bold) == 1 and list(bold[0].get_ydata()) == pytest.approx([0.3, 0.2, 0.15])  # sigmoid's mean
+    assert len(bold) == 1 and list(bold[0].get_ydata()) == pytest.approx([0.3, 0.2, 0.15])  # sigmoid's median
     assert max(len(line.get_xdata()) for line in drawn if line.get_color() == "C1") == 3  # the survivor only
     assert sum(line.get_marker() == "x" for line in ax.get_lines()) == 2  # one cross per diverged run
 
@@ -121,3 +121,29 @@ def test_a_boundary_needs_a_model_of_two_inputs_and_one_output():
         decision_boundary(MLP(3, [1]), np.zeros((2, 2)), np.zeros(2))
     with pytest.raises(ValueError, match="this one has 2 and 2"):
         decision_boundary(MLP(2, [2]), np.zeros((2, 2)), np.zeros(2))
+
+
+def test_curves_on_top_of_each_other_stay_visible():
+    # Before: lr 0.1's curve hid under lr 0.01's, the same colour weight and the same solid line.
+    same = [History(loss=list(np.linspace(0.26, 0.25, 1000)), epochs=1000) for _ in range(3)]
+    ax = learning_curves({"lr 0.1": same, "lr 0.01": same}).axes[0]
+    means = [line for line in ax.get_lines() if line.get_linewidth() > 2 and len(line.get_xdata())]
+    assert len({line.get_linestyle() for line in means}) == 2
+    marks = [line for line in ax.get_lines() if line.get_linestyle() == "None" and line.get_marker() not in ("x", "")]
+    assert len(marks) == 2 and len({m.get_marker() for m in marks}) == 2
+    assert not set(marks[0].get_xdata()) & set(marks[1].get_xdata())  # never on the same epochs
+    legend = ax.get_legend().get_lines()
+    assert len({(h.get_linestyle(), h.get_marker()) for h in legend}) == 2
+
+
+@pytest.mark.parametrize(("low", "high"), [(0.2, 0.3), (0.02, 0.3), (0.2499, 0.2512), (1e-9, 0.3)])
+def test_a_log_axis_has_at_least_three_labelled_ticks_in_view(low, high):
+    # Before: the hidden-units figure, from 0.02 to 0.3, had one labelled tick (0.1).
+    run = History(loss=list(np.geomspace(high, low, 50)), epochs=50)
+    ax = learning_curves({"a": [run, run]}).axes[0]
+    bottom, top = ax.get_ylim()
+    label = ax.yaxis.get_major_formatter()
+    shown = [label(v, k) for k, v in enumerate(ax.yaxis.get_majorticklocs()) if bottom <= v <= top]
+    assert 3 <= len([s for s in shown if s]) <= 8, shown
+    assert all("$" not in s for s in shown) and len(set(shown)) == len(shown)  # plain numbers, each its own
+    assert ax.yaxis.get_minor_formatter()(0.15, 0) == ""  # and no crowd of minor labels

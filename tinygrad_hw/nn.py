@@ -10,7 +10,7 @@ layer 2, neuron 3, input 1 (all counted from 1), ``b2[3]`` its bias.
 from __future__ import annotations
 
 import random
-from typing import Callable, Iterable, Sequence, Union
+from typing import Callable, Iterable, Protocol, Sequence, Union
 
 from .checks import is_count
 from .engine import Value
@@ -46,10 +46,19 @@ def _activation(name: str) -> str:
     return name.lower()
 
 
-def _rng(seed: int | random.Random | None) -> random.Random:
+class _Draws(Protocol):
+    def uniform(self, a: float, b: float) -> float: ...
+
+
+def _rng(seed: int | random.Random | _Draws | None) -> _Draws:
+    """Where the weights come from: a seed's own generator, the generator given, or with
+    no seed the global ``random`` module -- so that ``random.seed(...)`` reproduces a
+    model, as in micrograd and as ``torch.manual_seed`` does for PyTorch."""
     if isinstance(seed, random.Random):
         return seed
-    if seed is None or (isinstance(seed, int) and not isinstance(seed, bool)):
+    if seed is None or seed is random:  # (a layer passes the module on to its neurons)
+        return random
+    if isinstance(seed, int) and not isinstance(seed, bool):
         return random.Random(seed)
     raise TypeError(f"seed must be an int or a random.Random, not {type(seed).__name__}")
 
@@ -62,7 +71,7 @@ class Neuron(Module):
         nin: int,
         activation: str = "sigmoid",
         *,
-        seed: int | random.Random | None = None,
+        seed: int | random.Random | _Draws | None = None,
         bias: bool = True,
     ) -> None:
         if not is_count(nin):
@@ -107,7 +116,7 @@ class Layer(Module):
         nout: int,
         activation: str = "sigmoid",
         *,
-        seed: int | random.Random | None = None,
+        seed: int | random.Random | _Draws | None = None,
         bias: bool = True,
         index: int | None = None,
     ) -> None:
@@ -145,8 +154,10 @@ class MLP(Module):
     """A fully connected network: ``MLP(2, [8, 8, 1])`` is the report's 2-8-8-1.
 
     ``activation`` is one name for every layer or a list with one per layer
-    (``"sigmoid"``, ``"tanh"``, ``"relu"``, ``"none"``). ``seed`` (an int or a
-    ``random.Random``) makes the initial weights reproducible.
+    (``"sigmoid"``, ``"tanh"``, ``"relu"``, ``"none"``). The initial weights come from
+    ``seed``: an int (its own generator, the same weights every time) or a
+    ``random.Random``; without one, from the global ``random`` module, in micrograd's
+    order, so ``random.seed(1337)`` before ``MLP(...)`` reproduces it too.
     """
 
     def __init__(
@@ -155,7 +166,7 @@ class MLP(Module):
         nouts: Sequence[int],
         activation: str | Sequence[str] = "sigmoid",
         *,
-        seed: int | random.Random | None = None,
+        seed: int | random.Random | _Draws | None = None,
         bias: bool = True,
     ) -> None:
         if not is_count(nin):

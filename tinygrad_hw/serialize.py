@@ -135,14 +135,22 @@ def load(path: PathLike) -> MLP:
     naming the path and the problem, in time and memory proportional to the file."""
     source = str(path)
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        raw = Path(path).read_bytes()
     except FileNotFoundError:
         raise FileNotFoundError(f"no model file at {source}") from None
+    try:
+        text = raw.decode("utf-8")
     except UnicodeDecodeError:
-        raise _fail(source, "it is not UTF-8 text") from None
+        kind = next((name for magic, name in _BINARY if raw.startswith(magic)), None)
+        raise _fail(source, "it is not UTF-8 text" + (f" but {kind}" if kind else "")) from None
     try:
         data = json.loads(text, parse_int=_integer)
     except json.JSONDecodeError as error:
+        looks = _looks_like(text)
+        if looks is not None:
+            raise ModelFileError(
+                f"{source} {looks}, not a model file (a model file is the JSON that tinygrad-hw train or save() writes)"
+            ) from None
         raise ModelFileError(
             f"{source} is not valid JSON (truncated?): {error.msg} at line {error.lineno} column {error.colno}"
         ) from None
@@ -151,3 +159,23 @@ def load(path: PathLike) -> MLP:
     except (ValueError, OverflowError) as error:
         raise _fail(source, f"its JSON could not be read ({error})") from None
     return model_from_dict(data, source)
+
+
+_BINARY = [(b"\x89PNG", "a PNG image"), (b"%PDF", "a PDF"), (b"PK\x03\x04", "a zip archive"), (b"\x80", "a pickle")]
+
+
+def _looks_like(text: str) -> str | None:
+    """What a text that is not JSON seems to be, for the error message; None if it
+    starts as JSON does (then it is broken JSON: a truncated model, most likely)."""
+    start = text.lstrip()[:1]
+    if start in ("{", "["):
+        return None
+    if not start:
+        return "is empty"
+    if start == "<":
+        head = text.lstrip()[:200].lower()
+        return "looks like an SVG drawing" if "<svg" in head else "looks like XML or HTML"
+    lines = [line for line in text.splitlines()[:20] if line.strip()]
+    if lines and all(line.count(",") == lines[0].count(",") > 0 for line in lines):
+        return "looks like CSV"
+    return "looks like plain text"

@@ -1,6 +1,6 @@
 """Training: per-sample SGD as in the report, or mini/full batches, with the
-report's console output (``Epoch 500 loss: 0.012345``, then the predictions and
-``Accuracy: 100.0 %``).
+report's console output (``Epoch 500 loss: 0.012345``, then the predictions, as the
+table ``tinygrad-hw predict`` prints, and ``Accuracy: 100.0 %``).
 
 A run whose loss stops being finite (the report's "without activation" run)
 ends at that epoch with a one-line message; its history is returned, not lost.
@@ -28,6 +28,7 @@ from .history import Divergence, History
 from .losses import LOSSES, binary_cross_entropy, check_targets, mse
 from .nn import MLP
 from .optim import SGD, Optimizer
+from .predictions import prediction_table
 from .replay import record
 
 __all__ = ["ENGINES", "History", "accuracy", "as_inputs", "as_targets", "fit", "predict", "print_predictions"]
@@ -174,7 +175,7 @@ def fit(
     pred = predict(model, xs, engine)
     history.accuracy = accuracy(pred, ys)
     if verbose:
-        print_predictions(pred, history.accuracy, file=out)
+        print_predictions(xs, pred, ys, history.accuracy, file=out)
     return history
 
 
@@ -525,16 +526,17 @@ def accuracy(pred: Any, y: Any, threshold: float = 0.5) -> float:
 
 
 def print_predictions(
-    pred: Sequence[Any] | np.ndarray, acc: float, file: IO[str] | None = None, limit: int = 25
+    X: np.ndarray,
+    pred: np.ndarray,
+    y: np.ndarray | None,
+    acc: float,
+    file: IO[str] | None = None,
+    limit: int = 25,
+    threshold: float = 0.5,
 ) -> None:
-    """The report's listing: each prediction on its own line, then the accuracy. Beyond
-    ``limit`` rows, the first and last ten with a count of those left out between."""
+    """The end of a run: the table ``tinygrad-hw predict`` prints (inputs, outputs, class,
+    label, ✓ or ✗; beyond ``limit`` rows the first and last ten), then the accuracy."""
     out = file if file is not None else sys.stdout
-    rows = np.asarray(pred, dtype=float).tolist()
-    shown = rows if len(rows) <= limit else [*rows[:10], None, *rows[-10:]]
-    for row in shown:
-        if row is None:
-            print(f"... {len(rows) - 20} more predictions (predict(model, X) gives them all) ...", file=out)
-        else:
-            print(*row, file=out)
+    for line in prediction_table(X, np.asarray(pred, dtype=float), y, threshold=threshold, limit=limit):
+        print(line, file=out)
     print(f"Accuracy: {acc * 100:.1f} %", file=out)

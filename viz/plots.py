@@ -30,6 +30,11 @@ __all__ = [
 ]
 
 RED, BLUE = "#d62728", "#1f77b4"  # label 0, label 1
+# Each setting of a figure gets a colour, a line style and a marker, so that two curves on
+# top of each other (lr 0.1 and lr 0.01 in the learning-rate figure) both stay visible.
+LINE_STYLES = ("-", "--", "-.", ":")
+MARKERS = ("o", "s", "^", "D", "v", "P")
+MARKS_PER_CURVE = 8
 
 
 class Figure(_MatplotlibFigure):
@@ -94,11 +99,11 @@ def learning_curve(
     fig = Figure(figsize=(7.2, 4.4))
     ax = fig.subplots()
     for k, (name, h) in enumerate(zip(names, runs)):
-        colour = f"C{k % 10}"
-        _one_run(ax, h, colour, alpha=0.9, width=1.4)
+        colour, style = f"C{k % 10}", LINE_STYLES[k % len(LINE_STYLES)]
+        _one_run(ax, h, colour, alpha=0.9, width=1.4, style=style)
         stopped = f" (diverged at epoch {h.diverged_at})" if h.diverged else ""
         if name or stopped:
-            ax.plot([], [], color=colour, label=name + stopped)
+            ax.plot([], [], color=colour, linestyle=style, label=name + stopped)
     _axes(ax, title, logy)
     return _finish(fig, path)
 
@@ -110,38 +115,53 @@ def learning_curves(
     logy: bool = True,
     path: str | os.PathLike[str] | None = None,
 ) -> Figure:
-    """Several settings on one axis, one colour each: every seed's run drawn light, the
-    mean of the runs that finished drawn bold, and a cross where each diverged run
-    stopped (never a line past it)."""
+    """Several settings on one axis, each its own colour, line style and marker: every
+    seed's run drawn light, the median of the runs that finished drawn bold (a loss
+    spreads over decades, where a mean is one run's), and a cross
+    where each diverged run stopped (never a line past it). The markers of different
+    settings fall on different epochs, so curves on top of each other stay visible."""
     fig = Figure(figsize=(7.2, 4.4))
     ax = fig.subplots()
     for k, (label, runs) in enumerate(groups.items()):
-        colour = f"C{k % 10}"
+        colour, style, marker = f"C{k % 10}", LINE_STYLES[k % len(LINE_STYLES)], MARKERS[k % len(MARKERS)]
         runs = list(runs)
         finished = [np.asarray(h.loss, dtype=float) for h in runs if not h.diverged and len(h.loss)]
         stopped = [h for h in runs if h.diverged]
         for h in runs:
-            _one_run(ax, h, colour, alpha=0.25 if len(runs) > 1 else 0.9, width=0.8 if len(runs) > 1 else 1.4)
+            many = len(runs) > 1
+            _one_run(ax, h, colour, alpha=0.25 if many else 0.9, width=0.8 if many else 1.4, style=style)
         if len(finished) > 1 and len({len(f) for f in finished}) == 1:
-            mean = np.mean(finished, axis=0)
-            ax.plot(np.arange(1, len(mean) + 1), mean, color=colour, linewidth=2.2)
+            middle = np.median(finished, axis=0)
+            ax.plot(np.arange(1, len(middle) + 1), middle, color=colour, linewidth=2.2, linestyle=style)
+            _marks(ax, middle, colour, marker, k, len(groups))
+        elif len(finished) == 1:
+            _marks(ax, finished[0], colour, marker, k, len(groups))
         note = f" ({len(stopped)} of {len(runs)} diverged: ×)" if stopped else ""
         seeds = f", {len(runs)} seeds" if len(runs) > 1 and not stopped else ""
-        ax.plot([], [], color=colour, linewidth=2.2, label=f"{label}{seeds}{note}")
+        ax.plot([], [], color=colour, linewidth=2.2, linestyle=style, marker=marker, label=f"{label}{seeds}{note}")
     _axes(ax, title, logy)
     if len(groups) and any(len(runs) > 1 for runs in groups.values()):
-        ax.text(0.99, 0.01, "light: each seed; bold: their mean", transform=ax.transAxes, ha="right", va="bottom",
+        ax.text(0.99, 0.01, "light: each seed; bold: their median", transform=ax.transAxes, ha="right", va="bottom",
                 fontsize=8, color="#555555")  # fmt: skip
     return _finish(fig, path)
 
 
-def _one_run(ax: Any, h: History, colour: str, alpha: float, width: float) -> None:
+def _marks(ax: Any, losses: np.ndarray, colour: str, marker: str, k: int, settings: int) -> None:
+    """A few markers along a curve (its finite points), at epochs shifted for each of the
+    ``settings`` curves of a figure so that they never fall on one another."""
+    step = max(1, len(losses) // MARKS_PER_CURVE)
+    at = np.arange(k * step // max(1, settings), len(losses), step)
+    at = at[np.isfinite(losses[at])]
+    ax.plot(at + 1, losses[at], linestyle="none", marker=marker, color=colour, markersize=5, markeredgecolor="white")
+
+
+def _one_run(ax: Any, h: History, colour: str, alpha: float, width: float, style: str = "-") -> None:
     """One run's finite losses; a cross at the last of them if it diverged after (at the
     top left if it never had one)."""
     losses = np.asarray(h.loss, dtype=float)
     finite = np.isfinite(losses)
     epochs = np.arange(1, len(losses) + 1)
-    ax.plot(epochs[finite], losses[finite], color=colour, alpha=alpha, linewidth=width)
+    ax.plot(epochs[finite], losses[finite], color=colour, alpha=alpha, linewidth=width, linestyle=style)
     if h.diverged:
         if finite.any():
             ax.plot(epochs[finite][-1], losses[finite][-1], marker="x", color=colour, markersize=9, mew=2)
@@ -150,16 +170,33 @@ def _one_run(ax: Any, h: History, colour: str, alpha: float, width: float) -> No
 
 
 def _plain_log_labels(ax: Any) -> None:
-    """Log-axis labels as plain numbers (0.01, 1e-05), not typeset powers of ten: as
-    readable, and half the time to draw. Within one decade, where no power of ten may
-    be in view, the minor ticks are labelled too."""
-    from matplotlib.ticker import FuncFormatter, NullFormatter
+    """Log-axis ticks a reader can use: plain numbers (0.01, 1e-05, not typeset powers of
+    ten), and at least three of them. Where fewer than three powers of ten are in view,
+    the ticks are 1, 2 and 5 times them; within one of those steps, every digit; and in
+    a range narrower still, three ticks spread evenly on the log scale."""
+    from matplotlib.ticker import FixedLocator, FuncFormatter, NullFormatter, NullLocator
 
-    plain = FuncFormatter(lambda v, _: f"{v:g}")
-    ax.yaxis.set_major_formatter(plain)
-    low, high = ax.dataLim.intervaly
-    narrow = low > 0 and math.isfinite(high) and high / low < 10
-    ax.yaxis.set_minor_formatter(plain if narrow else NullFormatter())
+    low, high = ax.get_ylim()
+    if not (low > 0 and math.isfinite(high) and high > low):
+        return
+    ticks: list[float] = []
+    for digits in ((1,), (1, 2, 5), tuple(range(1, 10))):
+        decades = range(math.floor(math.log10(low)), math.ceil(math.log10(high)) + 1)
+        ticks = [m * 10.0**e for e in decades for m in digits if low <= m * 10.0**e <= high]
+        if len(ticks) >= 3:
+            break
+    digits_shown = "g"
+    if len(ticks) < 3:  # as few digits as tell the three ticks apart
+        spread = np.geomspace(low, high, 5)[1:-1]
+        digits_shown = next(f".{d}g" for d in range(2, 17) if len({format(t, f".{d}g") for t in spread}) == 3)
+        ticks = [float(format(t, digits_shown)) for t in spread]
+    while len(ticks) > 8:  # many decades: every other power of ten
+        ticks = ticks[::2]
+    ax.yaxis.set_major_locator(FixedLocator(ticks))
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: format(v, digits_shown)))
+    ax.yaxis.set_minor_locator(NullLocator())
+    ax.yaxis.set_minor_formatter(NullFormatter())
+    ax.set_ylim(low, high)
 
 
 def _axes(ax: Any, title: str, logy: bool) -> None:
