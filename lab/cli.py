@@ -252,6 +252,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_predict(commands)
     _add_moons(commands)
     _add_report(commands)
+    __import__("lab.homework.cli").homework.cli.add_homework_commands(commands)  # exercise, check, grade
     return parser
 
 

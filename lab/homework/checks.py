@@ -10,6 +10,7 @@ calls (never by time), and answers are compared with fixed tolerances.
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass, field
 from random import Random
 from typing import Any, Callable, Protocol, Sequence
@@ -70,6 +71,7 @@ class CheckResult:
     passed: bool
     tried: int  # cases tried, shrinking included
     failed: int = 0  # of the seeded cases
+    seeded: int = 0
     case: dict[str, Any] | None = None  # the minimal failing case, shown
     expected: Any = None
     got: Any = None
@@ -82,7 +84,8 @@ class CheckResult:
     marks: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        """The check as JSON data (a number that is not finite is written as a string)."""
+        return _finite({
             "name": self.name,
             "passed": self.passed,
             "case": self.case,
@@ -94,7 +97,17 @@ class CheckResult:
             "where": self.where or None,
             "trace": self.trace or None,
             "cases_tried": self.tried,
-        }
+        })
+
+
+def _finite(data: Any) -> Any:
+    if isinstance(data, dict):
+        return {k: _finite(v) for k, v in data.items()}
+    if isinstance(data, list):
+        return [_finite(v) for v in data]
+    if isinstance(data, float) and not math.isfinite(data):
+        return repr(data)
+    return data
 
 
 def _settings(examples: int) -> settings:
@@ -156,13 +169,18 @@ def run_checks(checks: Sequence[Check], sandbox: Sandbox, seeds: dict[str, int])
 
 def _conclude(check: Check, cases: list[Any], tried: dict[str, Any], sandbox: Sandbox, seed: int) -> CheckResult:
     failing = [case for case in cases if not tried[key(case)][2].passed]
-    result = CheckResult(check.name, check.function, check.description, not failing, len(cases), len(failing))
+    result = CheckResult(check.name, check.function, check.description, not failing, len(cases), len(failing), len(cases))
     if not failing:
         return result
     first = tried[key(failing[0])][1]
+    if isinstance(first, Failure) and _case_free(first) and all(tried[key(c)][1] == first for c in failing):
+        result.reason = tried[key(failing[0])][2].reason
+        result.trace = "" if first.reason.startswith("NotImplementedError") else first.trace
+        return result  # the same on every case: no case to show
     minimal = None
-    if not (isinstance(first, Failure) and _not_shrinkable(first)):
-        minimal = _shrink(check, sandbox, seed, tried)
+    same = len(failing) == len(cases) and all(tried[key(c)][1] == first for c in failing)
+    if not same and not (isinstance(first, Failure) and _not_shrinkable(first)):
+        minimal = _shrink(check, sandbox, seed, tried)  # (the same failure on every case: nothing to shrink)
     if minimal is None or key(minimal) not in tried or tried[key(minimal)][2].passed:
         minimal = failing[0] if isinstance(first, Failure) and _not_shrinkable(first) else min(failing, key=check.size)
     case, outcome, verdict = tried[key(minimal)]
@@ -180,9 +198,14 @@ def _conclude(check: Check, cases: list[Any], tried: dict[str, Any], sandbox: Sa
     return result
 
 
+def _case_free(failure: Failure) -> bool:
+    """Failures that do not depend on the case."""
+    return failure.kind in ("load", "missing") or failure.reason.startswith("NotImplementedError")
+
+
 def _not_shrinkable(failure: Failure) -> bool:
     """Failures that do not depend on the case, or that cost a restart per example."""
-    return failure.fatal or failure.kind in ("load", "missing") or failure.reason.startswith("NotImplementedError")
+    return failure.fatal or _case_free(failure)
 
 
 def _numeric(check: Check, tried: dict[str, Any], result: CheckResult) -> None:

@@ -92,9 +92,9 @@ class CheckReport:
 
 
 def _failed_line(r: CheckResult) -> str:
-    where = f"failed on {r.failed} of the seeded cases; " if r.failed else ""
-    shrunk = f"minimal case of {r.tried} tried" if r.case is not None else "no case to show"
-    return f"{where}{shrunk}: {r.reason}"
+    if r.case is None:
+        return r.reason
+    return f"failed on {r.failed} of {r.seeded} cases; minimal case of {r.tried} tried: {r.reason}"
 
 
 def _details(r: CheckResult) -> list[str]:

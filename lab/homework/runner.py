@@ -6,7 +6,9 @@ line is a batch of calls, each answer one JSON line on a pipe of its own (never 
 which goes to a capped file). It sends plain numbers and lists only; the grader parses
 them as data and compares them itself, so nothing here is trusted.
 
-Messages sent: ``{"sandbox": {...}, "pid": N}`` (from the process that waits), then
+Processes: this one waits outside; pid 1 of a new pid namespace waits for the student's
+process (pid 2) and reports how it ended; when pid 1 ends, so does everything in it.
+Messages sent: ``{"sandbox": {...}, "pid": N}`` (N: pid 1, as the grader sees it), then
 ``{"ready": {...}}`` or ``{"load_error": {...}}``, one ``{"i": k, "ok": value}`` or
 ``{"i": k, "error": ..., "where": ..., "trace": ...}`` per call, and finally
 ``{"exit": "..."}`` when the student's process has ended.
@@ -38,18 +40,26 @@ def main() -> None:
     notes = confine.isolate()
     ready_r, ready_w = os.pipe()
     pid = os.fork()
-    if pid:
+    if pid:  # outside: tell the grader the sandbox's pid, then wait for it
         os.close(ready_r)
         _send(answers, {"sandbox": notes, "pid": pid})
         os.write(ready_w, b"go")
         os.close(ready_w)
         os.close(config["requests"])
         _, status = os.waitpid(pid, 0)
-        _send(answers, {"exit": _status(status)})
+        if status != 0:
+            _send(answers, {"exit": f"the sandbox ended: {_status(status)}"})
         os._exit(0)
     os.close(ready_w)
     os.read(ready_r, 2)
     os.close(ready_r)
+    student = os.fork()
+    if student:  # pid 1 of the namespace: when it ends, every process in it ends
+        os.close(config["requests"])
+        _, status = os.waitpid(student, 0)
+        _send(answers, {"exit": _status(status)})
+        os._exit(0)
+    # the student's process: an ordinary one (pid 1 would ignore SIGXCPU and SIGXFSZ)
     notes.update(_confine(confine, config))
     _serve(config, notes)
     os._exit(0)
@@ -116,6 +126,10 @@ def _send(fd: int, message: dict[str, Any]) -> None:
 def _serve(config: dict[str, Any], notes: dict[str, str]) -> None:
     answers, workdir = config["answers"], config["workdir"]
     me = os.getpid()
+    # A process the student's code forks ends at once: a fork bomb stops at the first
+    # fork, and the call that forked fails (its zombies are reaped after it).
+    os.register_at_fork(after_in_child=lambda: os._exit(0), after_in_parent=lambda: _forked.append(1))
+    signal.signal(signal.SIGXFSZ, signal.SIG_DFL)  # past the output limit the process ends (Python ignores it)
     sys.path.insert(0, workdir)
     try:
         module = _load_submission(os.path.join(workdir, config["entry"]), workdir)
@@ -165,12 +179,28 @@ def _call(module: types.ModuleType, call: dict[str, Any], workdir: str) -> dict[
     function = module.__dict__.get(name)
     if not callable(function):
         return {"i": call["i"], "error": f"the file defines no function {name}()", "kind": "missing"}
+    _forked.clear()
     try:
         args = [_argument(kind, value) for kind, value in zip(call["kinds"], call["args"])]
         result = function(*args)
-        return {"i": call["i"], "ok": _plain(result)}
+        answer = {"i": call["i"], "ok": _plain(result)}
     except BaseException as error:  # the student's code: anything at all
-        return {"i": call["i"], **_describe(error, workdir)}
+        answer = {"i": call["i"], **_describe(error, workdir)}
+    if _forked:
+        _reap()
+        return {"i": call["i"], "error": "started a process (os.fork): the sandbox allows none", "kind": "exception"}
+    return answer
+
+
+_forked: list[int] = []
+
+
+def _reap() -> None:
+    try:
+        while os.waitpid(-1, os.WNOHANG)[0] > 0:
+            pass
+    except ChildProcessError:
+        pass
 
 
 def _argument(kind: str, value: Any) -> Any:

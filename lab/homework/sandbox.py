@@ -141,7 +141,7 @@ class Sandbox:
 
     def close(self) -> None:
         if self._child is not None:
-            self._stop()
+            self._stop(graceful=True)
 
     # -- the child ----------------------------------------------------------------------
 
@@ -219,11 +219,12 @@ class Sandbox:
             notes = second["ready"].get("sandbox", {}) if isinstance(second["ready"], dict) else {}
             self.notes.update({str(k): str(v)[:200] for k, v in dict(notes).items()})
             return
-        failure = _failure(second.get("load_error"), "load")
-        self.load_failure = Failure(failure.reason, "load", failure.where, failure.trace)
+        failure = _failure(second.get("load_error"), "load", self.limits)
+        at = f" ({failure.where})" if failure.where else ""
+        self.load_failure = Failure(f"while loading the file: {failure.reason}{at}", "load", failure.where, failure.trace)
         self._stop()
 
-    def _stop(self) -> None:
+    def _stop(self, graceful: bool = False) -> None:
         child = self._child
         if child is None:
             return
@@ -233,6 +234,11 @@ class Sandbox:
                 os.close(fd)
             except OSError:
                 pass
+        try:  # no more requests: a well-behaved child ends by itself (and its CPU time is counted)
+            if graceful:
+                child.process.wait(timeout=0.5)
+        except subprocess.TimeoutExpired:
+            pass
         _kill(child)
         try:
             child.output.seek(0)
@@ -266,7 +272,7 @@ class Sandbox:
                 results[i] = failure
                 self._stop()
                 return
-            results[i] = _outcome(message)
+            results[i] = _outcome(message, self.limits)
 
     def _message(self, deadline: float, outgoing: bytearray | None = None) -> dict[str, Any]:
         """The next JSON line from the child, writing ``outgoing`` meanwhile."""
@@ -334,10 +340,12 @@ def _parse(line: bytes, limits: Limits) -> dict[str, Any]:
 
 def _ended(status: str, limits: Limits) -> Failure:
     """Why the student's process ended, from its status (``signal SIGKILL``, ``exit 3``)."""
+    if status == "exit 0":
+        return Failure("the program ended before answering: os._exit()?", "crash")
     if status == "signal SIGXCPU":
         return Failure(f"used more than {limits.cpu_seconds} s of CPU", "crash")
     if status == "signal SIGXFSZ":
-        return Failure(f"wrote a file larger than {limits.output_kb} KB", "crash")
+        return Failure(f"printed or wrote more than {limits.output_kb} KB", "crash")
     if status.startswith("signal"):
         return Failure(f"the program was killed ({status[7:]})", "crash")
     return Failure(f"the program exited ({status}) before answering: os._exit() or exit in C?", "crash")
@@ -349,22 +357,34 @@ def _at_load(failure: Failure, limits: Limits) -> Failure:
     return Failure(f"while loading the file: {failure.reason}", "load", failure.where, failure.trace)
 
 
-def _outcome(message: dict[str, Any]) -> Outcome:
+def _outcome(message: dict[str, Any], limits: Limits) -> Outcome:
     if "ok" in message:
         value = message["ok"]
         problem = _not_numbers(value)
         return Returned(value) if problem is None else Failure(problem, "type")
-    return _failure(message, "exception")
+    return _failure(message, "exception", limits)
 
 
-def _failure(message: Any, kind: str) -> Failure:
+def _limit_hit(error: str, trace: str, limits: Limits) -> str:
+    """Which limit an error message is about, if it is one of the sandbox's."""
+    if "[Errno 27]" in error:
+        return f" (more than {limits.output_kb} KB printed or written)"
+    if error.startswith("MemoryError"):
+        return f" (the limit is {limits.memory_mb} MB)"
+    if error.startswith("BlockingIOError") and "fork" in trace:
+        return f" (the limit is {limits.processes} processes)"
+    return ""
+
+
+def _failure(message: Any, kind: str, limits: Limits) -> Failure:
     if not isinstance(message, dict):
         return Failure("wrote something other than an answer on the grader's pipe", "junk")
     text = {k: str(message.get(k, ""))[:limit] for k, limit in (("error", 400), ("where", 300), ("trace", 4000))}
     reported = str(message.get("kind", kind))
     if reported not in ("exception", "exit", "type", "missing", "encoding"):
         reported = kind
-    return Failure(text["error"] or "failed", reported, text["where"], text["trace"])
+    reason = (text["error"] or "failed") + _limit_hit(text["error"], text["trace"], limits)
+    return Failure(reason, reported, text["where"], text["trace"])
 
 
 def _not_numbers(value: Any) -> str | None:
@@ -408,8 +428,8 @@ def _pidfd(pid: int) -> int:
 
 
 def _kill(child: _Child) -> None:
-    """End the student's process (and so its pid namespace, and every process in it), then
-    the process that waited for it."""
+    """End the sandbox's pid 1 (and so every process in its namespace), then the process
+    that waited for it."""
     try:
         if child.pidfd >= 0:
             signal.pidfd_send_signal(child.pidfd, signal.SIGKILL)
