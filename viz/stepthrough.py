@@ -312,13 +312,13 @@ def _marks(marks: Mapping[Mark, str], drawing: _Drawing) -> list[dict[str, str]]
     """Each mark as the page finds it: a value's place, or an edge's "tail->head"."""
     shown = []
     for key, text in marks.items():
-        ends = key if isinstance(key, tuple) else (key,)
+        ends: tuple[Value, ...] = key if isinstance(key, tuple) else (key,)
         if not all(isinstance(v, Value) for v in ends) or len(ends) not in (1, 2):
             raise TypeError("marks are keyed by a Value or a (child, parent) pair of Values")
         if any(v not in drawing.display for v in ends):
             raise ValueError(f"a marked value is not drawn on the page: {ends[0].label or ends[0]!r}")
         places = [drawing.place(v) for v in ends]
-        if len(places) == 2 and ends[0] not in ends[1].children:
+        if len(ends) == 2 and ends[0] not in ends[-1].children:
             raise ValueError(f"{places[0]} is not an input of {places[1]}: no edge to mark")
         mark = {"node": places[-1], "text": str(text)}
         if len(places) == 2:

@@ -57,13 +57,17 @@ def backward_variant(
 ) -> list[np.ndarray]:
     """The report's backward pass with one thing changed (the defaults are right).
 
-    ``sigma_prime``: "a(1-a)", "a/(1-a)" (the report's misprint) or "σ(a)(1-σ(a))" (σ'
-    of a where z was meant), ``at`` "all" layers, the "output" layer
-    only or the "hidden" ones only (σ' is often written out twice); ``two``: the factor of (a_L − y); ``upstream``: whether a
-    hidden layer's σ' is multiplied by Wᵀδ from above; ``transposed``: Wᵀδ or Wδ below the last hidden layer (the
-    output layer's single row is commonly written as a vector, ``W_L[0, :-1] * δ_L``, with
-    no orientation to get wrong; Wδ is numpy's shape error unless W is square); ``bias``: "delta", "zero" (a zero bias column) or "dropped" (no bias
-    column); ``layer_input``: -1 for a_{l−1}, 0 for a_l."""
+    * ``sigma_prime``: "a(1-a)", "a/(1-a)" (the report's misprint) or "σ(a)(1-σ(a))" (σ'
+      of a where z was meant); ``at``: in "all" layers, the "output" layer only or the
+      "hidden" ones only (σ' is often written out twice);
+    * ``two``: the factor of (a_L − y);
+    * ``upstream``: whether a hidden layer's σ' is multiplied by Wᵀδ from above;
+    * ``transposed``: Wᵀδ, or Wδ below the last hidden layer (the output layer's single
+      row is commonly written as a vector, ``W_L[0, :-1] * δ_L``, with no orientation to
+      get wrong; Wδ is numpy's shape error unless W is square);
+    * ``bias``: "delta", "zero" (a zero bias column) or "dropped" (no bias column);
+    * ``layer_input``: -1 for a_{l−1}, 0 for a_l.
+    """
     a = [np.asarray(v, dtype=float) for v in activations]
     L = len(weights)
 

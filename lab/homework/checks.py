@@ -22,7 +22,7 @@ from hypothesis.errors import NoSuchExample
 from .catalogue import MISTAKES
 from .sandbox import Call, Failure, Outcome, Sandbox
 
-__all__ = ["Check", "CheckResult", "UNDEFINED", "Verdict", "run_checks"]
+__all__ = ["UNDEFINED", "Check", "CheckResult", "Verdict", "run_checks"]
 
 GENERATED = 30  # cases hypothesis draws per check, besides the explicit ones
 SHRINK_CALLS = 300  # round trips one check may spend shrinking a failure
@@ -45,9 +45,12 @@ class Verdict:
 class Check(Protocol):
     """What an exercise's check provides (see ``local_checks.py``, ``network_checks.py``)."""
 
-    name: str
-    function: str
-    description: str
+    @property
+    def name(self) -> str: ...
+    @property
+    def function(self) -> str: ...
+    @property
+    def description(self) -> str: ...
 
     def strategy(self) -> st.SearchStrategy[Any]: ...
     def explicit(self, seed: int) -> list[Any]: ...
@@ -85,19 +88,21 @@ class CheckResult:
 
     def to_json(self) -> dict[str, Any]:
         """The check as JSON data (a number that is not finite is written as a string)."""
-        return _finite({
-            "name": self.name,
-            "passed": self.passed,
-            "case": self.case,
-            "expected": self.expected,
-            "got": self.got,
-            "mistake": self.mistake,
-            "relative_error": self.relative_error,
-            "reason": self.reason or None,
-            "where": self.where or None,
-            "trace": self.trace or None,
-            "cases_tried": self.tried,
-        })
+        return _finite(
+            {
+                "name": self.name,
+                "passed": self.passed,
+                "case": self.case,
+                "expected": self.expected,
+                "got": self.got,
+                "mistake": self.mistake,
+                "relative_error": self.relative_error,
+                "reason": self.reason or None,
+                "where": self.where or None,
+                "trace": self.trace or None,
+                "cases_tried": self.tried,
+            }
+        )
 
 
 def _finite(data: Any) -> Any:
@@ -169,7 +174,9 @@ def run_checks(checks: Sequence[Check], sandbox: Sandbox, seeds: dict[str, int])
 
 def _conclude(check: Check, cases: list[Any], tried: dict[str, Any], sandbox: Sandbox, seed: int) -> CheckResult:
     failing = [case for case in cases if not tried[key(case)][2].passed]
-    result = CheckResult(check.name, check.function, check.description, not failing, len(cases), len(failing), len(cases))
+    result = CheckResult(
+        check.name, check.function, check.description, not failing, len(cases), len(failing), len(cases)
+    )
     if not failing:
         return result
     first = tried[key(failing[0])][1]
@@ -180,10 +187,10 @@ def _conclude(check: Check, cases: list[Any], tried: dict[str, Any], sandbox: Sa
     minimal = None
     same = len(failing) == len(cases) and all(tried[key(c)][1] == first for c in failing)
     if not same and not (isinstance(first, Failure) and _not_shrinkable(first)):
-        minimal = _shrink(check, sandbox, seed, tried)  # (the same failure on every case: nothing to shrink)
+        minimal = _shrink(check, sandbox, seed, tried)  # (the same failure everywhere: nothing to shrink)
     if minimal is None or key(minimal) not in tried or tried[key(minimal)][2].passed:
         minimal = failing[0] if isinstance(first, Failure) and _not_shrinkable(first) else min(failing, key=check.size)
-    case, outcome, verdict = tried[key(minimal)]
+    _, outcome, verdict = tried[key(minimal)]
     if not verdict.marks and any(v.marks for _, _, v in tried.values()):
         _numeric(check, tried, result)
     result.tried = len(tried)

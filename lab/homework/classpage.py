@@ -65,11 +65,14 @@ def _bars(counts: list[int]) -> str:
         label = f"{low}–{high} %" if k < BINS - 1 else f"{low}–100 %"
         parts.append(
             f'<g class="bar" data-bin="{k}" data-count="{n}"><rect x="{x}" y="{height - h + 20}" width="{width}" '
-            f'height="{h}" fill="#4a78b5"/><text x="{x + width / 2}" y="{height - h + 14}" text-anchor="middle">{n}</text>'
+            f'height="{h}" fill="#4a78b5"/>'
+            f'<text x="{x + width / 2}" y="{height - h + 14}" text-anchor="middle">{n}</text>'
             f'<text x="{x + width / 2}" y="{height + 36}" text-anchor="middle" font-size="11">{label}</text></g>'
         )
     total = BINS * (width + gap)
-    return f'<svg width="{total}" height="{height + 44}" role="img" aria-label="score distribution">{"".join(parts)}</svg>'
+    return (
+        f'<svg width="{total}" height="{height + 44}" role="img" aria-label="score distribution">{"".join(parts)}</svg>'
+    )
 
 
 def class_page(graded: list[Graded], exercise: str) -> str:
@@ -83,11 +86,14 @@ def class_page(graded: list[Graded], exercise: str) -> str:
         for c in checks
     )
     mistakes = mistake_counts(graded)
-    rows_mistakes = "".join(
-        f'<tr data-mistake="{escape(m)}" data-count="{k}"><td><code>{escape(m)}</code></td>'
-        f"<td>{escape(titles[m])}</td><td>{k}</td></tr>"
-        for m, k in mistakes
-    ) or '<tr><td colspan="3">none</td></tr>'
+    rows_mistakes = (
+        "".join(
+            f'<tr data-mistake="{escape(m)}" data-count="{k}"><td><code>{escape(m)}</code></td>'
+            f"<td>{escape(titles[m])}</td><td>{k}</td></tr>"
+            for m, k in mistakes
+        )
+        or '<tr><td colspan="3">none</td></tr>'
+    )
     rows_reasons = "".join(f"<tr><td>{escape(r)}</td><td>{k}</td></tr>" for r, k in _reasons(graded))
     rows_students = "".join(_student_row(g) for g in graded)
     notes = sorted({f"{k}: {v}" for g in graded for k, v in g.sandbox.items() if k in ("network", "files")})
@@ -113,7 +119,8 @@ svg text {{ font: 12px system-ui, sans-serif; fill: #222; }}
 <h2>Other failures</h2>
 <table id="reasons"><tr><th>what went wrong</th><th>students</th></tr>{rows_reasons}</table>
 <h2>Students</h2>
-<table id="students"><tr><th>student</th><th>score</th><th>failed checks</th><th>mistakes</th></tr>{rows_students}</table>
+<table id="students"><tr><th>student</th><th>score</th><th>failed checks</th><th>mistakes</th></tr>
+{rows_students}</table>
 <p class="note">Sandbox: {escape("; ".join(notes)) or "no submission started"}.</p>
 </body></html>
 """

@@ -162,7 +162,9 @@ def landlock(read: list[str], write: list[str]) -> str:
     attr = _RulesetAttr(handled, _TCP if abi >= 4 else 0, _SCOPES if abi >= 6 else 0)
     size = 8 if abi < 4 else 16 if abi < 6 else 24
     libc = _libc()
-    ruleset = libc.syscall(ctypes.c_long(_CREATE_RULESET), ctypes.byref(attr), ctypes.c_size_t(size), ctypes.c_uint32(0))
+    ruleset = libc.syscall(
+        ctypes.c_long(_CREATE_RULESET), ctypes.byref(attr), ctypes.c_size_t(size), ctypes.c_uint32(0)
+    )
     if ruleset < 0:
         return f"not confined (landlock_create_ruleset: {os.strerror(ctypes.get_errno())})"
     try:

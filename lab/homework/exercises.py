@@ -64,7 +64,10 @@ at the given point. Use only the standard library (math) or numpy. Check your wo
         _unary("d_exp", "e^x"),
         Function("d_log", ("x",), ("float",), "Return ∂ln(x)/∂x at x > 0 (a float)."),
         Function(
-            "d_relu", ("x",), ("float",), "Return ∂relu(x)/∂x at x, where relu(x) = max(0, x). At 0 any value is accepted."
+            "d_relu",
+            ("x",),
+            ("float",),
+            "Return ∂relu(x)/∂x at x, where relu(x) = max(0, x). At 0 any value is accepted.",
         ),
         _binary("d_mul", "a * b"),
         Function(
@@ -134,7 +137,7 @@ def skeleton(name: str) -> str:
     for f in ex.functions:
         doc = f'"""{f.doc}\n    """' if "\n" in f.doc else f'"""{f.doc}"""'
         parts.append(
-            f'\n\ndef {f.name}({", ".join(f.params)}):\n    {doc}\n'
+            f"\n\ndef {f.name}({', '.join(f.params)}):\n    {doc}\n"
             f'    # TODO: your code here\n    raise NotImplementedError("{f.name}")\n'
         )
     return "".join(parts)

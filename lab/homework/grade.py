@@ -61,7 +61,7 @@ def grade_one(submission: Submission, exercise: str, rubric: Rubric) -> Graded:
 
 
 def _graded(student: str, exercise: str, rubric: Rubric, results: list[CheckResult], sandbox: dict[str, str]) -> Graded:
-    checks = []
+    checks: list[dict[str, Any]] = []
     for r in results:
         rule = rubric.rule(r.name)
         checks.append(
@@ -114,7 +114,9 @@ def grade_class(
     return [graded[n] for n in sorted(graded)]
 
 
-def _run(submissions: list[Submission], exercise: str, rubric: Rubric, jobs: int, scheduler: str | None) -> Iterable[Graded]:
+def _run(
+    submissions: list[Submission], exercise: str, rubric: Rubric, jobs: int, scheduler: str | None
+) -> Iterable[Graded]:
     if scheduler is not None:
         yield from _on_dask(submissions, exercise, rubric, scheduler)
         return
@@ -231,4 +233,8 @@ def gradescope(g: Graded) -> dict[str, Any]:
                 "visibility": "visible" if c["visible"] else "hidden",
             }
         )
-    return {"score": g.score, "output": g.problem or f"{g.exercise}: {_points(g.score)} / {_points(g.max_score)}", "tests": tests}
+    return {
+        "score": g.score,
+        "output": g.problem or f"{g.exercise}: {_points(g.score)} / {_points(g.max_score)}",
+        "tests": tests,
+    }

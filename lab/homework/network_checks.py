@@ -17,7 +17,6 @@ bias column or the layer's input is what is wrong.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any, Callable
@@ -87,7 +86,11 @@ def _seeded(sizes: list[int], seed: int) -> NetworkCase:
         tuple(tuple(float(v) for v in row) for row in rng.uniform(-2, 2, (sizes[l + 1], sizes[l] + 1)))
         for l in range(len(sizes) - 1)
     )
-    return NetworkCase(weights, tuple(float(v) for v in rng.choice([-1, 1], sizes[0]) * rng.uniform(0.25, 2, sizes[0])), float(rng.integers(0, 2)))
+    return NetworkCase(
+        weights,
+        tuple(float(v) for v in rng.choice([-1, 1], sizes[0]) * rng.uniform(0.25, 2, sizes[0])),
+        float(rng.integers(0, 2)),
+    )
 
 
 _answers: dict[NetworkCase, tuple[list[np.ndarray], list[np.ndarray]]] = {}
@@ -163,7 +166,12 @@ class _NetworkCheck:
         return [_seeded(s, seed) for s in EXPLICIT_SIZES if len(s) - 1 >= self.min_layers]
 
     def show(self, case: NetworkCase) -> dict[str, Any]:
-        return {"sizes": case.sizes, "weights": [list(map(list, W)) for W in case.weights], "x": list(case.x), "y": case.y}
+        return {
+            "sizes": case.sizes,
+            "weights": [list(map(list, W)) for W in case.weights],
+            "x": list(case.x),
+            "y": case.y,
+        }
 
     def size(self, case: NetworkCase) -> tuple[float, ...]:
         return (len(case.weights), sum(case.sizes), sum(abs(w) for W in case.weights for r in W for w in r))

@@ -122,7 +122,7 @@ def _local_differences(function: str, args: Sequence[float]) -> tuple[float, ...
 
 def _local_torch(torch: Any, function: str, args: Sequence[float]) -> tuple[float, ...]:
     xs = [torch.tensor(x, dtype=torch.float64, requires_grad=True) for x in args]
-    ops = {
+    ops: dict[str, Callable[..., Any]] = {
         "d_sigmoid": lambda x: torch.sigmoid(x),
         "d_tanh": lambda x: torch.tanh(x),
         "d_exp": lambda x: torch.exp(x),
@@ -163,7 +163,9 @@ def network_answer(weights: Sequence[np.ndarray], x: np.ndarray, y: float) -> tu
     return activations, grads
 
 
-def _network_engine(weights: Sequence[np.ndarray], x: np.ndarray, y: float) -> tuple[list[np.ndarray], list[np.ndarray]]:
+def _network_engine(
+    weights: Sequence[np.ndarray], x: np.ndarray, y: float
+) -> tuple[list[np.ndarray], list[np.ndarray]]:
     leaves = [[[Value(float(w)) for w in row] for row in W] for W in weights]
     a: list[Any] = [float(v) for v in x]
     activations = [np.asarray(x, dtype=float)]

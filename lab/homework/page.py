@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from tinygrad_hw.engine import Value
 from viz import step_through
@@ -23,7 +23,7 @@ from .network_checks import NetworkCase
 
 __all__ = ["write_pages"]
 
-_BUILD = {
+_BUILD: dict[str, Callable[..., Value]] = {
     "d_sigmoid": lambda x: x.sigmoid(),
     "d_tanh": lambda x: x.tanh(),
     "d_exp": lambda x: x.exp(),
@@ -70,7 +70,9 @@ def _local(case: LocalCase, marks: dict[str, Any]) -> tuple[Value, dict[Any, str
     out.label = "out"
     shown: dict[Any, str] = {}
     for k in marks.get("wrong", []):
-        shown[(leaves[k], out)] = f"∂out/∂{names[k]}: yours {_number(marks['got'][k])}, right {_number(marks['expected'][k])}"
+        shown[(leaves[k], out)] = (
+            f"∂out/∂{names[k]}: yours {_number(marks['got'][k])}, right {_number(marks['expected'][k])}"
+        )
     return out, shown
 
 
@@ -92,14 +94,14 @@ def _network(case: NetworkCase, marks: dict[str, Any], forward: bool) -> tuple[V
         a = [out for _, out, _ in layer]
     loss = (a[0] - case.y) ** 2
     loss.label = "C"
-    l = marks.get("layer")
-    if not l:
+    wrong = marks.get("layer")
+    if not wrong:
         return loss, {}
     if forward:
-        pairs = zip(units[l - 1], marks["got"], marks["expected"])
+        pairs = zip(units[wrong - 1], marks["got"], marks["expected"])
         return loss, {out: f"a: yours {_number(g)}, right {_number(e)}" for (_, out, _), g, e in pairs if _differ(g, e)}
     kind, shown = marks.get("kind"), {}
-    for i, (z, _, params) in enumerate(units[l - 1]):
+    for i, (z, _, params) in enumerate(units[wrong - 1]):
         got, expected = marks["got"][i], marks["expected"][i]
         if kind == "delta" and _differ(got, expected):
             shown[z] = f"∂C/∂z: yours {_number(got)}, right {_number(expected)}"

@@ -87,7 +87,13 @@ def load_rubric(path: str | os.PathLike[str], exercise: str, check_names: list[s
     hidden = data.get("hidden_seeds", "per-student")
     if hidden not in ("per-student", "shared"):
         raise RubricError(f"{where}: hidden_seeds is 'per-student' or 'shared', not {hidden!r}")
-    return Rubric(exercise, seed, hidden == "per-student", _limits(data.get("limits", {}), where), _checks(data, check_names, where))
+    return Rubric(
+        exercise,
+        seed,
+        hidden == "per-student",
+        _limits(data.get("limits", {}), where),
+        _checks(data, check_names, where),
+    )
 
 
 def _known(table: Any, keys: set[str], where: str) -> None:
@@ -101,7 +107,7 @@ def _known(table: Any, keys: set[str], where: str) -> None:
 def _limits(table: Any, where: str) -> Limits:
     names = {f.name: f.type for f in fields(Limits)}
     _known(table, set(names), f"{where} [limits]")
-    values = {}
+    values: dict[str, Any] = {}
     for name, value in table.items():
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
             raise RubricError(f"{where} [limits]: {name} must be a positive number, not {value!r}")

@@ -221,7 +221,9 @@ class Sandbox:
             return
         failure = _failure(second.get("load_error"), "load", self.limits)
         at = f" ({failure.where})" if failure.where else ""
-        self.load_failure = Failure(f"while loading the file: {failure.reason}{at}", "load", failure.where, failure.trace)
+        self.load_failure = Failure(
+            f"while loading the file: {failure.reason}{at}", "load", failure.where, failure.trace
+        )
         self._stop()
 
     def _stop(self, graceful: bool = False) -> None:
