@@ -269,7 +269,7 @@ class BackwardCheck(_NetworkCheck):
         for l, g, e in zip(layers, got, expected):
             if g.shape != e.shape:
                 where = f"{_layer(l, L)}: ∂C/∂W has shape {g.shape}; weights[{l - 1}] has {e.shape}"
-                return Verdict(False, "wrong shape", shown, _lists(got), None, where)
+                return Verdict(False, "wrong shape", shown, _lists(got), None, where, {"layer": l})
         problem = _nonfinite(got, lambda k: f"∂C/∂W of {_layer(layers[k], L)}")
         if problem:
             return Verdict(False, problem, shown, _lists(got))
