@@ -55,14 +55,14 @@ def _reasons(graded: list[Graded]) -> list[tuple[str, int]]:
 
 
 def _bars(counts: list[int]) -> str:
-    width, height, gap = 44, 160, 8
+    width, height, gap = 48, 160, 10
     top = max(counts) or 1
     parts = []
     for k, n in enumerate(counts):
         h = round(height * n / top)
         x = k * (width + gap)
         low, high = k * 100 // BINS, (k + 1) * 100 // BINS
-        label = f"{low}–{high} %" if k < BINS - 1 else f"{low}–100 %"
+        label = f"{low}–{high}" if k < BINS - 1 else f"{low}–100"
         parts.append(
             f'<g class="bar" data-bin="{k}" data-count="{n}"><rect x="{x}" y="{height - h + 20}" width="{width}" '
             f'height="{h}" fill="#4a78b5"/>'
@@ -70,8 +70,10 @@ def _bars(counts: list[int]) -> str:
             f'<text x="{x + width / 2}" y="{height + 36}" text-anchor="middle" font-size="11">{label}</text></g>'
         )
     total = BINS * (width + gap)
+    caption = f'<text x="{total / 2}" y="{height + 56}" text-anchor="middle">score, % of the maximum</text>'
     return (
-        f'<svg width="{total}" height="{height + 44}" role="img" aria-label="score distribution">{"".join(parts)}</svg>'
+        f'<svg width="{total}" height="{height + 62}" role="img" aria-label="score distribution">'
+        f"{''.join(parts)}{caption}</svg>"
     )
 
 
