@@ -2,7 +2,7 @@
 #   make demo   -- set up, then train the report's network on XOR (examples/xor.py)
 #   make test   -- set up, then run the test suite
 # Set-up: a virtualenv in .venv with the package and its [dev] extra, and Graphviz's
-# `dot`; for the tests also the [torch] extra, and Chromium with its driver for the
+# `dot`; for the tests also the [torch] and [dask] extras, and Chromium with its driver for the
 # browser tests (system packages installed with apt-get when missing and we are root;
 # otherwise we say how, and those tests are skipped).
 
@@ -16,7 +16,7 @@ TEST_WORKERS ?= auto
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup system test-system torch test demo report lint bench docs clean
+.PHONY: setup system test-system torch dask test demo report lint bench docs clean
 
 setup: $(STAMP) system
 
@@ -53,7 +53,14 @@ torch: $(STAMP)
 		&& $(PY) -m pip install --quiet -e '.[torch]'; then :; \
 	else echo "PyTorch ($(TORCH)) could not be installed: the interop tests are skipped until then (pip install -e '.[torch]')."; fi
 
-test: $(STAMP) test-system torch
+# The [dask] extra (tinygrad-hw grade --scheduler); `make test DASK=` leaves it out.
+DASK ?= dask[distributed]
+dask: $(STAMP)
+	@if [ -z "$(DASK)" ] || $(PY) -c "import dask.distributed" 2>/dev/null; then :; \
+	elif echo "Installing Dask for the [dask] extra ..." && $(PY) -m pip install --quiet -e '.[dask]'; then :; \
+	else echo "Dask could not be installed: the Dask tests are skipped until then (pip install -e '.[dask]')."; fi
+
+test: $(STAMP) test-system torch dask
 	$(PY) -m pytest -q -n $(TEST_WORKERS)
 
 demo: setup

@@ -90,6 +90,13 @@ def test_help(args):
     assert done.returncode == 0 and "usage: tinygrad-hw" in done.stdout
 
 
+def test_what_the_student_printed_is_kept_and_nothing_else(tmp_path):
+    assert check(CLASS / "local" / "ada.py", "local").printed == ""  # no word of the sandbox's own
+    report = check(write(tmp_path, "talk.py", "print('hello from the student')\n" + RIGHT["local"]), "local")
+    assert report.passed and report.printed == "hello from the student\n"
+    assert "It printed: hello from the student" in str(report)
+
+
 def test_the_report_is_the_same_on_every_run(tmp_path):
     path = plant(tmp_path, "local", "dennis", ("return c * a ** (c - 1)", "return c * a**c"))
     first, second = check(path, "local"), check(path, "local")

@@ -43,6 +43,7 @@ class CheckReport:
     printed: str = ""
     oracles: list[str] = field(default_factory=list)
     pages: list[Path] = field(default_factory=list)
+    killed_cpu: float = 0.0  # CPU seconds of sandboxed processes that had to be killed (rusage misses them)
 
     @property
     def passed(self) -> bool:
@@ -147,7 +148,9 @@ def check_submission(
     with Sandbox(submission, limits) as box:
         results = run_checks(checks, box, by_check)
     seed = seeds if isinstance(seeds, int) else min(by_check.values())
-    return CheckReport(exercise, submission.entry, seed, results, dict(box.notes), box.printed, oracle_names())
+    report = CheckReport(exercise, submission.entry, seed, results, dict(box.notes), box.printed, oracle_names())
+    report.killed_cpu = box.killed_cpu
+    return report
 
 
 def check(

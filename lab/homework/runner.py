@@ -48,7 +48,7 @@ def main() -> None:
         os.close(config["requests"])
         _, status = os.waitpid(pid, 0)
         if status != 0:
-            _send(answers, {"exit": f"the sandbox ended: {_status(status)}"})
+            _last_word(answers, {"exit": f"the sandbox ended: {_status(status)}"})
         os._exit(0)
     os.close(ready_w)
     os.read(ready_r, 2)
@@ -57,7 +57,7 @@ def main() -> None:
     if student:  # pid 1 of the namespace: when it ends, every process in it ends
         os.close(config["requests"])
         _, status = os.waitpid(student, 0)
-        _send(answers, {"exit": _status(status)})
+        _last_word(answers, {"exit": _status(status)})
         os._exit(0)
     # the student's process: an ordinary one (pid 1 would ignore SIGXCPU and SIGXFSZ)
     notes.update(_confine(confine, config))
@@ -121,6 +121,14 @@ def _send(fd: int, message: dict[str, Any]) -> None:
     data = (json.dumps(message, allow_nan=True) + "\n").encode()
     while data:
         data = data[os.write(fd, data) :]
+
+
+def _last_word(fd: int, message: dict[str, Any]) -> None:
+    """How the student's process ended, if the grader is still listening."""
+    try:
+        _send(fd, message)
+    except OSError:
+        pass
 
 
 def _serve(config: dict[str, Any], notes: dict[str, str]) -> None:

@@ -113,6 +113,7 @@ class Sandbox:
         self.dead: dict[str, Failure] = {}
         self.printed = ""
         self.starts = 0
+        self.killed_cpu = 0.0  # CPU seconds of processes killed before anyone waited for them
         self._child: _Child | None = None
 
     def __enter__(self) -> Sandbox:
@@ -241,6 +242,8 @@ class Sandbox:
                 child.process.wait(timeout=0.5)
         except subprocess.TimeoutExpired:
             pass
+        if child.process.poll() is None and child.pid:
+            self.killed_cpu += _cpu_below(child.pid)
         _kill(child)
         try:
             child.output.seek(0)
@@ -420,6 +423,26 @@ def _give(folder: Path, uid: int) -> None:
             os.chown(os.path.join(root, name), uid, uid)
     os.chown(folder, uid, uid)
     folder.chmod(0o700)
+
+
+def _cpu_below(pid: int) -> float:
+    """CPU seconds used so far by ``pid`` and every process below it (from /proc), for
+    processes about to be killed: no one will wait for them, so rusage never counts them."""
+    ticks, todo, seen = 0, [pid], set()
+    while todo:
+        current = todo.pop()
+        if current in seen:
+            continue
+        seen.add(current)
+        try:
+            with open(f"/proc/{current}/stat", encoding="ascii") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            ticks += int(fields[11]) + int(fields[12])  # utime, stime
+            with open(f"/proc/{current}/task/{current}/children", encoding="ascii") as f:
+                todo += [int(p) for p in f.read().split()]
+        except (OSError, ValueError, IndexError):
+            continue
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 def _pidfd(pid: int) -> int:
