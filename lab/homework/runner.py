@@ -148,6 +148,7 @@ def _serve(config: dict[str, Any], notes: dict[str, str]) -> None:
         return
     if os.getpid() != me:
         os._exit(0)
+    _flush()
     _send(answers, {"ready": {"sandbox": notes}})
     with os.fdopen(config["requests"], "rb") as requests:
         for line in requests:
@@ -155,7 +156,17 @@ def _serve(config: dict[str, Any], notes: dict[str, str]) -> None:
                 answer = _call(module, call, workdir)
                 if os.getpid() != me:  # a copy the student forked: it never answers
                     os._exit(0)
+                _flush()
                 _send(answers, answer)
+
+
+def _flush() -> None:
+    """What the student printed so far, into the output file (``os._exit`` would drop it)."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except BaseException:  # the output limit, or a stream the student replaced
+            pass
 
 
 def _load_submission(path: str, workdir: str) -> types.ModuleType:
