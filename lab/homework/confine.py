@@ -70,15 +70,18 @@ def isolate() -> dict[str, str]:
     return notes
 
 
-def _own_processes() -> int:
-    """How many processes this real uid has now (RLIMIT_NPROC counts them all)."""
+def own_processes() -> int:
+    """How many processes this real uid has now (RLIMIT_NPROC counts them all; 0 for root,
+    which drops to a uid of its own)."""
+    if os.geteuid() == 0:
+        return 0
     uid, count = os.getuid(), 0
     for entry in os.listdir("/proc"):
         if entry.isdigit():
             try:
-                with open(f"/proc/{entry}/status", encoding="ascii", errors="replace") as status:
+                with open(f"/proc/{entry}/status", "rb") as status:  # binary: no codec to import
                     for line in status:
-                        if line.startswith("Uid:"):
+                        if line.startswith(b"Uid:"):
                             count += int(line.split()[1]) == uid
                             break
             except OSError:
@@ -87,9 +90,9 @@ def _own_processes() -> int:
 
 
 def limit(cpu_seconds: int, memory_bytes: int, file_bytes: int, processes: int, open_files: int = 64) -> None:
-    """Hard resource limits (never above the ones already in force)."""
-    if os.geteuid() != 0:  # counted over the whole uid: leave room for what runs already
-        processes += _own_processes()
+    """Hard resource limits (never above the ones already in force). Not root, the
+    process limit counts every process of the uid: ``processes`` must include those
+    (see :func:`own_processes`, counted before a user namespace hides them)."""
     wanted = {
         resource.RLIMIT_CORE: 0,
         resource.RLIMIT_CPU: cpu_seconds,
@@ -113,11 +116,11 @@ class _CapData(ctypes.Structure):
     _fields_ = [("effective", ctypes.c_uint32), ("permitted", ctypes.c_uint32), ("inheritable", ctypes.c_uint32)]
 
 
-def drop_root(uid: int) -> str:
+def drop_root(uid: int | None, real_uid: int) -> str:
     """As root: become ``uid`` (group too, no supplementary groups), keeping only the
-    right to read and search folders. Not root: nothing to drop."""
-    if os.geteuid() != 0:
-        return f"uid {os.getuid()} (not root)"
+    right to read and search folders. Not root (``uid`` None): nothing to drop."""
+    if uid is None or os.geteuid() != 0:
+        return f"uid {real_uid} (not root)"
     libc = _libc()
     if libc.prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) != 0:
         raise OSError(ctypes.get_errno(), "prctl(PR_SET_KEEPCAPS)")

@@ -37,6 +37,8 @@ def main() -> None:
     answers = config["answers"]
     confine = _load(config["confine"])
     _preload_numpy()  # before unshare: a process in a new pid namespace may not start threads
+    readable = _readable()  # before unshare too: a new user namespace may not read what we could
+    outside = {"uid": os.getuid(), "processes": confine.own_processes()}
     notes = confine.isolate()
     ready_r, ready_w = os.pipe()
     pid = os.fork()
@@ -60,7 +62,7 @@ def main() -> None:
         _last_word(answers, {"exit": _status(status)})
         os._exit(0)
     # the student's process: an ordinary one (pid 1 would ignore SIGXCPU and SIGXFSZ)
-    notes.update(_confine(confine, config))
+    notes.update(_confine(confine, config, readable, outside))
     _serve(config, notes)
     os._exit(0)
 
@@ -105,12 +107,13 @@ def _readable() -> list[str]:
     return sorted(paths)
 
 
-def _confine(confine: Any, config: dict[str, Any]) -> dict[str, str]:
+def _confine(confine: Any, config: dict[str, Any], readable: list[str], outside: dict[str, int]) -> dict[str, str]:
     limits = config["limits"]
     os.chdir(config["workdir"])
-    confine.limit(limits["cpu"], limits["memory"], limits["file"], limits["processes"])
-    notes = {"user": confine.drop_root(config["uid"])}
-    notes["files"] = confine.landlock(_readable(), [config["workdir"], "/dev/null"])
+    processes = limits["processes"] + outside["processes"]
+    confine.limit(limits["cpu"], limits["memory"], limits["file"], processes)
+    notes = {"user": confine.drop_root(config["uid"], outside["uid"])}
+    notes["files"] = confine.landlock(readable, [config["workdir"], "/dev/null"])
     return notes
 
 
