@@ -76,7 +76,11 @@ def own_processes() -> int:
     if os.geteuid() == 0:
         return 0
     uid, count = os.getuid(), 0
-    for entry in os.listdir("/proc"):
+    try:
+        entries = os.listdir("/proc")
+    except OSError:  # no /proc: leave room for a typical desktop session
+        return 256
+    for entry in entries:
         if entry.isdigit():
             try:
                 with open(f"/proc/{entry}/status", "rb") as status:  # binary: no codec to import
@@ -89,7 +93,7 @@ def own_processes() -> int:
     return count
 
 
-def limit(cpu_seconds: int, memory_bytes: int, file_bytes: int, processes: int, open_files: int = 64) -> None:
+def limit(cpu_seconds: int, memory_bytes: int, file_bytes: int, processes: int, open_files: int = 64) -> str:
     """Hard resource limits (never above the ones already in force). Not root, the
     process limit counts every process of the uid: ``processes`` must include those
     (see :func:`own_processes`, counted before a user namespace hides them)."""
@@ -101,11 +105,19 @@ def limit(cpu_seconds: int, memory_bytes: int, file_bytes: int, processes: int, 
         resource.RLIMIT_NOFILE: open_files,
         resource.RLIMIT_NPROC: processes,
     }
+    missed = []
     for which, value in wanted.items():
-        _, hard = resource.getrlimit(which)
-        if hard != resource.RLIM_INFINITY:
-            value = min(value, hard)
-        resource.setrlimit(which, (value, value))
+        try:
+            _, hard = resource.getrlimit(which)
+            if hard != resource.RLIM_INFINITY:
+                value = min(value, hard)
+            resource.setrlimit(which, (value, value))
+        except (ValueError, OSError):  # a limit this OS does not take (macOS and RLIMIT_AS)
+            missed.append(_NAMES.get(which, str(which)))
+    return "limited" if not missed else f"limited, except {', '.join(missed)} (the OS refused)"
+
+
+_NAMES = {resource.RLIMIT_AS: "memory", resource.RLIMIT_CPU: "CPU time", resource.RLIMIT_NPROC: "processes"}
 
 
 class _CapHeader(ctypes.Structure):

@@ -58,6 +58,8 @@ class CheckReport:
             return "Sandbox: the program did not start"
         parts = [f"network {notes.get('network', 'unknown')}", f"files {notes.get('files', 'unknown')}"]
         parts.append(f"processes: {notes.get('processes', 'unknown')}, {notes.get('user', '')}")
+        if notes.get("limits", "limited") != "limited":
+            parts.append(notes["limits"])
         return "Sandbox: " + "; ".join(parts)
 
     def __str__(self) -> str:

@@ -111,8 +111,8 @@ def _confine(confine: Any, config: dict[str, Any], readable: list[str], outside:
     limits = config["limits"]
     os.chdir(config["workdir"])
     processes = limits["processes"] + outside["processes"]
-    confine.limit(limits["cpu"], limits["memory"], limits["file"], processes)
-    notes = {"user": confine.drop_root(config["uid"], outside["uid"])}
+    notes = {"limits": confine.limit(limits["cpu"], limits["memory"], limits["file"], processes)}
+    notes["user"] = confine.drop_root(config["uid"], outside["uid"])
     notes["files"] = confine.landlock(readable, [config["workdir"], "/dev/null"])
     return notes
 
