@@ -156,3 +156,13 @@ def test_page_marks_the_wrong_edge_and_the_wrong_units(tmp_path, graphviz_dot):
 def _marks(page: str) -> list[dict]:
     data = re.search(r'<script type="application/json" id="data">(.*?)</script>', page, re.S).group(1)
     return json.loads(data)["marks"]
+
+
+def test_a_hang_is_shown_on_the_case_it_hung_on(tmp_path):
+    from lab.homework.sandbox import Limits
+
+    source = RIGHT["local"].replace("    return math.exp(x)", "    while True:\n        pass")
+    report = check(write(tmp_path, "hang.py", source), "local", limits=Limits(call_seconds=1))
+    failed = [r for r in report.results if not r.passed]
+    assert [r.name for r in failed] == ["d_exp"] and failed[0].stopped and failed[0].case == {"x": 0.0}
+    assert "✗ d_exp     did not return within 1 s (an endless loop?) on the case below (not called again" in str(report)

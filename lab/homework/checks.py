@@ -83,6 +83,7 @@ class CheckResult:
     where: str = ""
     trace: str = ""
     mistake: str | None = None
+    stopped: bool = False  # it hung or crashed the child on the minimal case: not called again
     minimal: Any = None  # the case itself (for the page), not serialised
     marks: dict[str, Any] = field(default_factory=dict)
 
@@ -201,6 +202,7 @@ def _conclude(check: Check, cases: list[Any], tried: dict[str, Any], sandbox: Sa
     result.marks = result.marks or verdict.marks
     if isinstance(outcome, Failure):
         result.trace = outcome.trace
+        result.stopped = outcome.fatal
     result.mistake = _name_mistake(check, list(tried.values()))
     return result
 

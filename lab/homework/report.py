@@ -97,6 +97,8 @@ class CheckReport:
 def _failed_line(r: CheckResult) -> str:
     if r.case is None:
         return r.reason
+    if r.stopped:
+        return f"{r.reason} on the case below (not called again after it)"
     return f"failed on {r.failed} of {r.seeded} cases; minimal case of {r.tried} tried: {r.reason}"
 
 
