@@ -146,7 +146,7 @@ def test_a_right_answer_is_never_named_a_mistake():
     answer on every case matches no variant of any mistake."""
     from lab.homework.checks import Verdict, _matches
     from lab.homework.local_checks import LOCAL_CHECKS
-    from lab.homework.sandbox import Returned
+    from lab.homework.protocol import Returned
 
     for check_ in [*NETWORK_CHECKS[1:], *LOCAL_CHECKS]:
         tried = []

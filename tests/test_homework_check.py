@@ -159,7 +159,7 @@ def _marks(page: str) -> list[dict]:
 
 
 def test_a_hang_is_shown_on_the_case_it_hung_on(tmp_path):
-    from lab.homework.sandbox import Limits
+    from lab.homework.protocol import Limits
 
     source = RIGHT["local"].replace("    return math.exp(x)", "    while True:\n        pass")
     report = check(write(tmp_path, "hang.py", source), "local", limits=Limits(call_seconds=1))

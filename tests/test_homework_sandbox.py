@@ -17,9 +17,9 @@ from optional import need
 
 from lab.homework.confine import landlock_abi
 from lab.homework.grade import grade_class
+from lab.homework.protocol import Limits
 from lab.homework.report import check
 from lab.homework.rubric import Rubric
-from lab.homework.sandbox import Limits
 
 LIMITS = Limits(call_seconds=1.0, load_seconds=10.0)
 SIGMOID = "def d_sigmoid(x):\n    s = 1.0 / (1.0 + math.exp(-x))\n    return s * (1.0 - s)\n"
@@ -142,7 +142,7 @@ MEMORY = """
 import resource, sys
 from lab.homework.grade import grade_class
 from lab.homework.rubric import Rubric
-from lab.homework.sandbox import Limits
+from lab.homework.protocol import Limits
 grade_class(sys.argv[1], "local", Rubric("local", limits=Limits(call_seconds=1.0)))
 print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
 """

@@ -20,7 +20,8 @@ from hypothesis import strategies as st
 from hypothesis.errors import NoSuchExample
 
 from .catalogue import MISTAKES
-from .sandbox import Call, Failure, Outcome, Sandbox
+from .protocol import Call, Failure, Outcome
+from .sandbox import Sandbox
 
 __all__ = ["UNDEFINED", "Check", "CheckResult", "Verdict", "run_checks"]
 

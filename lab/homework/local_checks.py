@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from .checks import UNDEFINED, Verdict
 from .oracles import local_answer
-from .sandbox import Call, Failure, Outcome, Returned
+from .protocol import Call, Failure, Outcome, Returned
 
 __all__ = ["LOCAL_CHECKS", "LocalCase"]
 

@@ -26,7 +26,7 @@ from hypothesis import strategies as st
 
 from .checks import UNDEFINED, Verdict
 from .oracles import network_answer
-from .sandbox import Call, Failure, Outcome, Returned
+from .protocol import Call, Failure, Outcome, Returned
 
 __all__ = ["NETWORK_CHECKS", "NetworkCase"]
 

@@ -21,7 +21,8 @@ from .exercises import exercise as find_exercise
 from .local_checks import LOCAL_CHECKS
 from .network_checks import NETWORK_CHECKS
 from .oracles import oracle_names
-from .sandbox import Limits, Sandbox
+from .protocol import Limits
+from .sandbox import Sandbox
 from .submission import Submission
 
 __all__ = ["CHECKS", "CheckReport", "check", "check_submission"]

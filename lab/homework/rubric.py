@@ -29,7 +29,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from .sandbox import Limits
+from .protocol import Limits
 
 if sys.version_info >= (3, 11):
     import tomllib

@@ -22,70 +22,19 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Union
+from typing import Any
 
+from .protocol import Call, Died, Failure, Limits, Outcome, failure, outcome, parse
 from .submission import Submission
 
-__all__ = ["Call", "Failure", "Limits", "Outcome", "Returned", "Sandbox"]
+__all__ = ["Sandbox"]
 
 RUNNER = Path(__file__).with_name("runner.py")
 CONFINE = Path(__file__).with_name("confine.py")
 MAX_LINE = 8 << 20  # bytes of one answer
 MAX_TOTAL = 256 << 20  # bytes of all answers from one child
-MAX_NUMBERS = 1_000_000
 PRINTED = 4000  # characters of what the submission printed, kept for the feedback
 _jobs = 0
-
-
-@dataclass(frozen=True)
-class Limits:
-    """What a submission may use. Times are wall-clock seconds, except ``cpu_seconds``."""
-
-    call_seconds: float = 2.0  # one call, from the previous answer
-    load_seconds: float = 10.0  # starting the child and loading the file
-    cpu_seconds: int = 10  # CPU time of the child, over all its calls
-    memory_mb: int = 1024  # address space
-    processes: int = 16
-    output_kb: int = 1024  # any one file it writes, and what it prints
-
-    def describe(self) -> str:
-        return (
-            f"{self.call_seconds:g} s per call, {self.cpu_seconds} s of CPU, {self.memory_mb} MB, "
-            f"{self.processes} processes, {self.output_kb} KB of output"
-        )
-
-
-@dataclass(frozen=True)
-class Call:
-    function: str
-    args: tuple[Any, ...]  # JSON data
-    kinds: tuple[str, ...]  # how the child makes each argument: "float", "array", "arrays"
-
-
-@dataclass(frozen=True)
-class Returned:
-    value: Any  # a float or nested lists of floats, as sent (NaN allowed)
-
-
-@dataclass(frozen=True)
-class Failure:
-    reason: str  # one line
-    kind: str  # exception, timeout, crash, exit, type, missing, load, encoding, junk
-    where: str = ""  # "alice.py, line 12, in backward"
-    trace: str = ""  # trimmed to the student's files
-
-    @property
-    def fatal(self) -> bool:
-        """It ended the child: the function is not called again."""
-        return self.kind in ("timeout", "crash", "junk")
-
-
-Outcome = Union[Returned, Failure]
-
-
-class _Died(Exception):
-    def __init__(self, failure: Failure) -> None:
-        self.failure = failure
 
 
 @dataclass
@@ -207,12 +156,12 @@ class Sandbox:
         try:
             first = self._message(deadline)
             if "sandbox" not in first:
-                raise _Died(Failure("the program could not be started", "crash"))
+                raise Died(Failure("the program could not be started", "crash"))
             self.notes.update({str(k): str(v)[:200] for k, v in dict(first["sandbox"]).items()})
             child.pid = int(first["pid"])
             child.pidfd = _pidfd(child.pid)
             second = self._message(deadline)
-        except _Died as died:
+        except Died as died:
             self.load_failure = _at_load(died.failure, self.limits)
             self._stop()
             return
@@ -220,11 +169,9 @@ class Sandbox:
             notes = second["ready"].get("sandbox", {}) if isinstance(second["ready"], dict) else {}
             self.notes.update({str(k): str(v)[:200] for k, v in dict(notes).items()})
             return
-        failure = _failure(second.get("load_error"), "load", self.limits)
-        at = f" ({failure.where})" if failure.where else ""
-        self.load_failure = Failure(
-            f"while loading the file: {failure.reason}{at}", "load", failure.where, failure.trace
-        )
+        loaded = failure(second.get("load_error"), "load", self.limits)
+        at = f" ({loaded.where})" if loaded.where else ""
+        self.load_failure = Failure(f"while loading the file: {loaded.reason}{at}", "load", loaded.where, loaded.trace)
         self._stop()
 
     def _stop(self, graceful: bool = False) -> None:
@@ -266,8 +213,8 @@ class Sandbox:
             try:
                 message = self._message(time.monotonic() + self.limits.call_seconds, outgoing)
                 if message.get("i") != i:
-                    raise _Died(Failure("wrote something other than an answer on the grader's pipe", "junk"))
-            except _Died as died:
+                    raise Died(Failure("wrote something other than an answer on the grader's pipe", "junk"))
+            except Died as died:
                 failure = died.failure
                 if failure.kind == "timeout":
                     failure = Failure(
@@ -277,7 +224,7 @@ class Sandbox:
                 results[i] = failure
                 self._stop()
                 return
-            results[i] = _outcome(message, self.limits)
+            results[i] = outcome(message, self.limits)
 
     def _message(self, deadline: float, outgoing: bytearray | None = None) -> dict[str, Any]:
         """The next JSON line from the child, writing ``outgoing`` meanwhile."""
@@ -292,12 +239,12 @@ class Sandbox:
                 if end >= 0:
                     line = bytes(child.buffer[:end])
                     del child.buffer[: end + 1]
-                    return _parse(line, self.limits)
+                    return parse(line, self.limits)
                 if len(child.buffer) > MAX_LINE:
-                    raise _Died(Failure(f"sent an answer larger than {MAX_LINE >> 20} MB", "junk"))
+                    raise Died(Failure(f"sent an answer larger than {MAX_LINE >> 20} MB", "junk"))
                 left = deadline - time.monotonic()
                 if left <= 0:
-                    raise _Died(Failure("timed out", "timeout"))
+                    raise Died(Failure("timed out", "timeout"))
                 for key, _ in selector.select(left):
                     if key.fd == child.requests:
                         self._write(outgoing, selector)
@@ -324,90 +271,17 @@ class Sandbox:
         except BlockingIOError:
             return
         if not chunk:
-            raise _Died(Failure("the sandbox ended without a word", "crash"))
+            raise Died(Failure("the sandbox ended without a word", "crash"))
         child.received += len(chunk)
         if child.received > MAX_TOTAL:
-            raise _Died(Failure(f"sent more than {MAX_TOTAL >> 20} MB of answers", "junk"))
+            raise Died(Failure(f"sent more than {MAX_TOTAL >> 20} MB of answers", "junk"))
         child.buffer += chunk
-
-
-def _parse(line: bytes, limits: Limits) -> dict[str, Any]:
-    try:
-        message = json.loads(line)
-    except (ValueError, RecursionError):
-        message = None
-    if not isinstance(message, dict):
-        raise _Died(Failure("wrote something other than an answer on the grader's pipe", "junk"))
-    if "exit" in message:
-        raise _Died(_ended(str(message["exit"]), limits))
-    return message
-
-
-def _ended(status: str, limits: Limits) -> Failure:
-    """Why the student's process ended, from its status (``signal SIGKILL``, ``exit 3``)."""
-    if status == "exit 0":
-        return Failure("the program ended before answering: os._exit()?", "crash")
-    if status == "signal SIGXCPU":
-        return Failure(f"used more than {limits.cpu_seconds} s of CPU", "crash")
-    if status == "signal SIGXFSZ":
-        return Failure(f"printed or wrote more than {limits.output_kb} KB", "crash")
-    if status.startswith("signal"):
-        return Failure(f"the program was killed ({status[7:]})", "crash")
-    return Failure(f"the program exited ({status}) before answering: os._exit() or exit in C?", "crash")
 
 
 def _at_load(failure: Failure, limits: Limits) -> Failure:
     if failure.kind == "timeout":
         return Failure(f"the file did not finish loading within {limits.load_seconds:g} s (an endless loop?)", "load")
     return Failure(f"while loading the file: {failure.reason}", "load", failure.where, failure.trace)
-
-
-def _outcome(message: dict[str, Any], limits: Limits) -> Outcome:
-    if "ok" in message:
-        value = message["ok"]
-        problem = _not_numbers(value)
-        return Returned(value) if problem is None else Failure(problem, "type")
-    return _failure(message, "exception", limits)
-
-
-def _limit_hit(error: str, trace: str, limits: Limits) -> str:
-    """Which limit an error message is about, if it is one of the sandbox's."""
-    if "[Errno 27]" in error:
-        return f" (more than {limits.output_kb} KB printed or written)"
-    if error.startswith("MemoryError"):
-        return f" (the limit is {limits.memory_mb} MB)"
-    if error.startswith("BlockingIOError") and "fork" in trace:
-        return f" (the limit is {limits.processes} processes)"
-    return ""
-
-
-def _failure(message: Any, kind: str, limits: Limits) -> Failure:
-    if not isinstance(message, dict):
-        return Failure("wrote something other than an answer on the grader's pipe", "junk")
-    text = {k: str(message.get(k, ""))[:limit] for k, limit in (("error", 400), ("where", 300), ("trace", 4000))}
-    reported = str(message.get("kind", kind))
-    if reported not in ("exception", "exit", "type", "missing", "encoding"):
-        reported = kind
-    reason = (text["error"] or "failed") + _limit_hit(text["error"], text["trace"], limits)
-    return Failure(reason, reported, text["where"], text["trace"])
-
-
-def _not_numbers(value: Any) -> str | None:
-    """Why ``value`` is not a number or nested lists of numbers (as JSON gives them)."""
-    stack, count = [(value, 0)], 0
-    while stack:
-        item, depth = stack.pop()
-        if isinstance(item, list):
-            if depth >= 4:
-                return "returned lists nested too deep"
-            stack.extend((v, depth + 1) for v in item)
-        elif isinstance(item, float) or (isinstance(item, int) and not isinstance(item, bool)):
-            count += 1
-            if count > MAX_NUMBERS:
-                return f"returned more than {MAX_NUMBERS} numbers"
-        else:
-            return f"returned {type(item).__name__}, not a number"
-    return None
 
 
 def _job_uid() -> int:
