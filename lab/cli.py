@@ -252,7 +252,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_predict(commands)
     _add_moons(commands)
     _add_report(commands)
-    __import__("lab.homework.cli").homework.cli.add_homework_commands(commands)  # exercise, check, grade
+    from .homework.cli import add_homework_commands  # exercise, check, grade
+
+    add_homework_commands(commands)
     return parser
 
 
