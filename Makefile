@@ -2,10 +2,10 @@
 #   make demo   -- set up, then train the report's network on XOR (examples/xor.py)
 #   make test   -- set up, then run the test suite
 # Set-up: a virtualenv in .venv with the package and its [dev] extra, and Graphviz's
-# `dot`; for the tests also the [torch] extra, Chromium with its driver for the
-# browser tests, and pdflatex with TikZ for the TikZ export's test (system packages
-# installed with apt-get when missing and we are root; otherwise we say how, and
-# those tests are skipped).
+# `dot`; for the tests also the [torch] and [dask] extras, Chromium with its driver for
+# the browser tests, and pdflatex with TikZ for the TikZ export's test (system packages
+# installed with apt-get when missing and we are root; otherwise we say how, and those
+# tests are skipped).
 
 VENV   ?= .venv
 # The [torch] extra (tinygrad_hw.interop). Pinned first so that pip takes the CPU build at
@@ -17,7 +17,7 @@ TEST_WORKERS ?= auto
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup system test-system torch test demo report lint bench docs clean
+.PHONY: setup system test-system torch dask test demo report lint bench docs clean
 
 setup: $(STAMP) system
 
@@ -54,7 +54,14 @@ torch: $(STAMP)
 		&& $(PY) -m pip install --quiet -e '.[torch]'; then :; \
 	else echo "PyTorch ($(TORCH)) could not be installed: the interop tests are skipped until then (pip install -e '.[torch]')."; fi
 
-test: $(STAMP) test-system torch
+# The [dask] extra (tinygrad-hw grade --scheduler); `make test DASK=` leaves it out.
+DASK ?= dask[distributed]
+dask: $(STAMP)
+	@if [ -z "$(DASK)" ] || $(PY) -c "import dask.distributed" 2>/dev/null; then :; \
+	elif echo "Installing Dask for the [dask] extra ..." && $(PY) -m pip install --quiet -e '.[dask]'; then :; \
+	else echo "Dask could not be installed: the Dask tests are skipped until then (pip install -e '.[dask]')."; fi
+
+test: $(STAMP) test-system torch dask
 	$(PY) -m pytest -q -n $(TEST_WORKERS)
 
 demo: setup

@@ -255,6 +255,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_moons(commands)
     _add_report(commands)
     add_watch(commands)
+    from .homework.cli import add_homework_commands  # it imports this module's argument types
+
+    add_homework_commands(commands)  # exercise, check, grade
     return parser
 
 

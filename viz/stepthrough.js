@@ -68,6 +68,35 @@
     if (found.length === 1) gradText.set(place, found[0]);
   }
 
+  // Marks: values and edges the caller flagged ("yours: …, right: …"), outlined, with
+  // their text beside them, and said again in the steps that show them.
+  const marks = data.marks || [];
+  if (marks.length) svg.viewBox.baseVal.width += 200;  // room for the texts on the right
+  for (const m of marks) {
+    const groups = m.edge
+      ? edges.filter(function (e) { return e.tail + "->" + e.head === m.edge; }).map(function (e) { return e.g; })
+      : places.get(m.node) || [];
+    for (const g of groups) g.classList.add("marked");
+    const last = groups[groups.length - 1];
+    if (!last) continue;
+    const b = last.getBBox();
+    const label = document.createElementNS("http://www.w3.org/2000/svg", "text");
+    label.setAttribute("class", "mark-label");
+    label.setAttribute("x", b.x + b.width + 6);
+    label.setAttribute("y", b.y + 11);
+    m.text.split(", ").forEach(function (line, k) {  // one line per part: narrow, beside its box
+      const span = document.createElementNS("http://www.w3.org/2000/svg", "tspan");
+      span.setAttribute("x", b.x + b.width + 6);
+      span.setAttribute("dy", k ? "1.2em" : "0");
+      span.textContent = line;
+      label.appendChild(span);
+    });
+    last.parentNode.appendChild(label);  // on top of every box, and not faded with its node
+  }
+  function marksOf(node, edge) {
+    return marks.filter(function (m) { return edge ? m.edge === edge : !m.edge && m.node === node; });
+  }
+
   let index = 0;
   let timer = null;
 
@@ -139,6 +168,7 @@
     const text = document.getElementById("step-text");
     text.textContent = "";
     for (const line of step.text || []) text.appendChild(element("p", line));
+    for (const m of marksOf(step.node)) text.appendChild(element("p", "⚑ " + m.text, "mark"));
     const list = document.getElementById("contributions");
     list.textContent = "";
     for (const c of step.phase === "backward" ? step.contributions : []) {
@@ -151,6 +181,7 @@
       block.appendChild(element("p", "local: " + c.derivative + ": " + c.rule, "math"));
       block.appendChild(element("p", "× upstream: " + c.shown.local + " · " + c.shown.upstream + " = " + c.shown.product, "math"));
       block.appendChild(element("p", c.label + ".grad += " + c.shown.product + " → " + c.shown.after, "math sum"));
+      for (const m of marksOf(null, c.child + "->" + step.node)) block.appendChild(element("p", "⚑ " + m.text, "mark"));
       list.appendChild(block);
     }
     document.getElementById("position").textContent =

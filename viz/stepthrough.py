@@ -25,7 +25,7 @@ import os
 import re
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping, Union
 
 from tinygrad_hw.atomic import write_atomic
 from tinygrad_hw.backprop import call_rule, local_derivatives
@@ -36,6 +36,7 @@ from .graph import _Drawing, number, prepare
 
 __all__ = ["StepThrough", "step_through"]
 
+Mark = Union[Value, "tuple[Value, Value]"]  # a value, or the edge (child, parent)
 SHOWN = ("local", "upstream", "product", "after")  # the numbers the page writes, as draw_graph writes them
 MAX_STEP_NODES = 250  # values a page shows before it cuts the graph nearest the output
 
@@ -50,6 +51,7 @@ def step_through(
     collapse: bool = True,
     title: str = "",
     rankdir: str | None = None,
+    marks: Mapping[Mark, str] | None = None,
 ) -> StepThrough:
     """The step-through page of the graph under ``root`` (written to ``path`` if given).
 
@@ -60,6 +62,10 @@ def step_through(
     the pass reaches it. A graph
     of more than ``max_nodes`` values is cut to those nearest the output, the cut
     stated on the page (or, with ``collapse=False``, refused with its size).
+
+    ``marks`` flags values, or edges given as ``(child, parent)``, with a short text
+    (``{z: "yours: 0.31, right: 0.25"}``): each is outlined, its text written beside it
+    and repeated in the steps that show it. A checker uses it to point at a wrong number.
     """
     if not isinstance(root, Value):
         raise TypeError(f"step_through() takes a Value, not {type(root).__name__}")
@@ -70,7 +76,8 @@ def step_through(
     drawing.marked = True
     svg = drawing.render().pipe(format="svg").decode("utf-8")
     steps = _steps(root, drawing)
-    page = StepThrough(_page(title or "Backpropagation, step by step", svg, steps, drawing.note), steps)
+    shown = _marks(marks or {}, drawing)
+    page = StepThrough(_page(title or "Backpropagation, step by step", svg, steps, drawing.note, shown), steps)
     if path is not None:
         page.save(path)
     return page
@@ -301,15 +308,34 @@ def _contribution(
     }
 
 
+def _marks(marks: Mapping[Mark, str], drawing: _Drawing) -> list[dict[str, str]]:
+    """Each mark as the page finds it: a value's place, or an edge's "tail->head"."""
+    shown = []
+    for key, text in marks.items():
+        ends: tuple[Value, ...] = key if isinstance(key, tuple) else (key,)
+        if not all(isinstance(v, Value) for v in ends) or len(ends) not in (1, 2):
+            raise TypeError("marks are keyed by a Value or a (child, parent) pair of Values")
+        if any(v not in drawing.display for v in ends):
+            raise ValueError(f"a marked value is not drawn on the page: {ends[0].label or ends[0]!r}")
+        places = [drawing.place(v) for v in ends]
+        if len(ends) == 2 and ends[0] not in ends[-1].children:
+            raise ValueError(f"{places[0]} is not an input of {places[1]}: no edge to mark")
+        mark = {"node": places[-1], "text": str(text)}
+        if len(places) == 2:
+            mark["edge"] = f"{places[0]}->{places[1]}"
+        shown.append(mark)
+    return shown
+
+
 # -- the page ------------------------------------------------------------------------------
 
 
-def _page(title: str, svg: str, steps: list[dict[str, Any]], note: str) -> str:
+def _page(title: str, svg: str, steps: list[dict[str, Any]], note: str, marks: list[dict[str, str]]) -> str:
     """The whole document: style, the graph, the steps as JSON, the script."""
     folder = resources.files("viz")
     style = folder.joinpath("stepthrough.css").read_text(encoding="utf-8")
     script = folder.joinpath("stepthrough.js").read_text(encoding="utf-8")
-    data = json.dumps({"steps": _finite(steps), "note": note, "title": title}, ensure_ascii=True)
+    data = json.dumps({"steps": _finite(steps), "note": note, "title": title, "marks": marks}, ensure_ascii=True)
     data = data.replace("<", "\\u003c")  # no "</script>" (nor "<!--") inside the script, whatever a label says
     svg = svg[svg.index("<svg") :]  # no XML prolog or doctype inside HTML
     return "\n".join(

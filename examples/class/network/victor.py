@@ -1,0 +1,4 @@
+"""Example submission (broken): a syntax error."""
+
+def forward(weights, x)
+    return [x]

@@ -1,0 +1,157 @@
+"""What passes between the grader and a submission's child process, and how the grader
+reads it: never trusted, parsed as data, every way of going wrong one :class:`Failure`.
+
+The child sends one JSON line per message (see ``runner.py``); an answer is a number or
+nested lists of numbers (NaN allowed, to be judged), anything else a failure of the call
+it answers. :func:`parse` turns a line into a message or a ``Died`` (junk, or the child's
+last word: how its process ended).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any, Union
+
+__all__ = [
+    "MAX_NUMBERS",
+    "Call",
+    "Died",
+    "Failure",
+    "Limits",
+    "Outcome",
+    "Returned",
+    "ended",
+    "failure",
+    "outcome",
+    "parse",
+]
+
+MAX_NUMBERS = 1_000_000  # in one answer
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What a submission may use. Times are wall-clock seconds, except ``cpu_seconds``."""
+
+    call_seconds: float = 2.0  # one call, from the previous answer
+    load_seconds: float = 10.0  # starting the child and loading the file
+    cpu_seconds: int = 10  # CPU time of the child, over all its calls
+    memory_mb: int = 1024  # address space
+    processes: int = 16
+    output_kb: int = 1024  # any one file it writes, and what it prints
+
+    def describe(self) -> str:
+        return (
+            f"{self.call_seconds:g} s per call, {self.cpu_seconds} s of CPU, {self.memory_mb} MB, "
+            f"{self.processes} processes, {self.output_kb} KB of output"
+        )
+
+
+@dataclass(frozen=True)
+class Call:
+    function: str
+    args: tuple[Any, ...]  # JSON data
+    kinds: tuple[str, ...]  # how the child makes each argument: "float", "array", "arrays"
+
+
+@dataclass(frozen=True)
+class Returned:
+    value: Any  # a float or nested lists of floats, as sent (NaN allowed)
+
+
+@dataclass(frozen=True)
+class Failure:
+    reason: str  # one line
+    kind: str  # exception, timeout, crash, exit, type, missing, load, encoding, junk
+    where: str = ""  # "alice.py, line 12, in backward"
+    trace: str = ""  # trimmed to the student's files
+
+    @property
+    def fatal(self) -> bool:
+        """It ended the child: the function is not called again."""
+        return self.kind in ("timeout", "crash", "junk")
+
+
+Outcome = Union[Returned, Failure]
+
+
+class Died(Exception):
+    """The child can say no more: its failure is the pending call's."""
+
+    def __init__(self, failure: Failure) -> None:
+        self.failure = failure
+
+
+def parse(line: bytes, limits: Limits) -> dict[str, Any]:
+    """One line from the child as a message; junk, or its last word, as :class:`Died`."""
+    try:
+        message = json.loads(line)
+    except (ValueError, RecursionError):
+        message = None
+    if not isinstance(message, dict):
+        raise Died(Failure("wrote something other than an answer on the grader's pipe", "junk"))
+    if "exit" in message:
+        raise Died(ended(str(message["exit"]), limits))
+    return message
+
+
+def ended(status: str, limits: Limits) -> Failure:
+    """Why the student's process ended, from its status (``signal SIGKILL``, ``exit 3``)."""
+    if status == "exit 0":
+        return Failure("the program ended before answering: os._exit()?", "crash")
+    if status == "signal SIGXCPU":
+        return Failure(f"used more than {limits.cpu_seconds} s of CPU", "crash")
+    if status == "signal SIGXFSZ":
+        return Failure(f"printed or wrote more than {limits.output_kb} KB", "crash")
+    if status.startswith("signal"):
+        return Failure(f"the program was killed ({status[7:]})", "crash")
+    return Failure(f"the program exited ({status}) before answering: os._exit() or exit in C?", "crash")
+
+
+def outcome(message: dict[str, Any], limits: Limits) -> Outcome:
+    if "ok" in message:
+        value = message["ok"]
+        problem = _not_numbers(value)
+        return Returned(value) if problem is None else Failure(problem, "type")
+    return failure(message, "exception", limits)
+
+
+def _limit_hit(error: str, trace: str, limits: Limits) -> str:
+    """Which limit an error message is about, if it is one of the sandbox's."""
+    if "[Errno 27]" in error:
+        return f" (more than {limits.output_kb} KB printed or written)"
+    if error.startswith("MemoryError"):
+        return f" (the limit is {limits.memory_mb} MB)"
+    if error.startswith("BlockingIOError") and "fork" in trace:
+        return f" (the limit is {limits.processes} processes)"
+    return ""
+
+
+def failure(message: Any, kind: str, limits: Limits) -> Failure:
+    if not isinstance(message, dict):
+        return Failure("wrote something other than an answer on the grader's pipe", "junk")
+    text = {k: str(message.get(k, ""))[:limit] for k, limit in (("error", 400), ("where", 300), ("trace", 4000))}
+    reported = str(message.get("kind", kind))
+    if reported not in ("exception", "exit", "type", "missing", "encoding"):
+        reported = kind
+    reason = (text["error"] or "failed") + _limit_hit(text["error"], text["trace"], limits)
+    return Failure(reason, reported, text["where"], text["trace"])
+
+
+def _not_numbers(value: Any) -> str | None:
+    """Why ``value`` is not a number or nested lists of numbers (as JSON gives them)."""
+    stack, count = [(value, 0)], 0
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, list):
+            if depth >= 4:
+                return "returned lists nested too deep"
+            stack.extend((v, depth + 1) for v in item)
+        elif isinstance(item, float) or (isinstance(item, int) and not isinstance(item, bool)):
+            count += 1
+            if count > MAX_NUMBERS:
+                return f"returned more than {MAX_NUMBERS} numbers"
+        else:
+            return f"returned {type(item).__name__}, not a number"
+    return None

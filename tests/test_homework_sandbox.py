@@ -1,0 +1,197 @@
+"""Hostile submissions: each ends as a failed check with a one-line reason; the grader,
+the submission's other functions and the other submissions are not affected; the
+grader's memory stays bounded. Each attack replaces ``d_sigmoid`` in a right solution
+of exercise ``local`` (or runs when the file loads)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from homework_helpers import RIGHT, write
+from optional import need
+
+from lab.homework.confine import landlock_abi
+from lab.homework.grade import grade_class
+from lab.homework.protocol import Limits
+from lab.homework.report import check
+from lab.homework.rubric import Rubric
+
+LIMITS = Limits(call_seconds=1.0, load_seconds=10.0)
+SIGMOID = "def d_sigmoid(x):\n    s = 1.0 / (1.0 + math.exp(-x))\n    return s * (1.0 - s)\n"
+
+
+def hostile(body: str, top: str = "") -> str:
+    """The right solution with ``d_sigmoid`` replaced by ``body`` and ``top`` run at load."""
+    assert SIGMOID in RIGHT["local"]
+    return RIGHT["local"].replace(SIGMOID, f"def d_sigmoid(x):\n{body}\n") + "\n" + top
+
+
+def attacks(outside: Path, classmate: Path) -> dict[str, tuple[str | bytes, str]]:
+    """Each attack's source, and the words its failed check's reason must hold."""
+    return {
+        "loop": (hostile("    while True:\n        pass"), "did not return within 1 s"),
+        "forkbomb": (hostile("    import os\n    while True:\n        os.fork()"), "started a process"),
+        "cforkbomb": (  # past Python's fork hooks: the process limit, then the time limit
+            hostile("    import ctypes\n    libc = ctypes.CDLL(None)\n    while True:\n        libc.fork()"),
+            "did not return within 1 s",
+        ),
+        "memory": (hostile("    return len(bytearray(50 * 10**9))"), "MemoryError"),
+        "writer": (hostile(f"    open({str(outside)!r}, 'w').write('x')\n    return 0.25"), "PermissionError"),
+        "reader": (hostile(f"    exec(open({str(classmate)!r}).read())\n    return 0.25"), "PermissionError"),
+        "patcher": (
+            hostile(
+                "    return 0.0",
+                top="import sys\nfor name in list(sys.modules):\n    for attr in ('dumps', 'loads', 'grad'):\n"
+                "        try:\n            setattr(sys.modules[name], attr, lambda *a, **k: True)\n"
+                "        except Exception:\n            pass\n",
+            ),
+            "",  # whatever it broke in its own process, it earns nothing
+        ),
+        "exiter": (hostile("    import os\n    os._exit(0)"), "ended before answering"),
+        "printer": (hostile("    print('x' * 100_000_000)"), "printed or wrote more than 1024 KB"),
+        "flooder": (
+            hostile(
+                "    import os\n    for fd in range(3, 12):\n        try:\n"
+                "            os.write(fd, b'x' * (20 << 20))\n        except OSError:\n            pass\n"
+                "    return 0.25"
+            ),
+            "",
+        ),
+        "liar": (
+            hostile(
+                "    class Liar(float):\n        def __eq__(self, other):\n            return True\n"
+                "    class Other:\n        def __eq__(self, other):\n            return True\n    return Other()"
+            ),
+            "returned an Other, not a number",
+        ),
+        "exit": (hostile("    import sys\n    sys.exit(3)"), "called sys.exit(3)"),
+        "latin1": (b"import math\n# caf\xe9\n" + RIGHT["local"].encode(), "not utf-8 text: byte 0xe9 on line 2"),
+        "syntax": (RIGHT["local"].replace("def d_tanh(x):", "def d_tanh(x)"), "SyntaxError"),
+        "missing": ("import torchvision_is_not_here\n" + RIGHT["local"], "ModuleNotFoundError"),
+    }
+
+
+LOAD_TIME = {"latin1", "syntax", "missing"}
+EVERY_CHECK = LOAD_TIME | {"patcher"}  # it broke its own process's json, so nothing it says is an answer
+
+
+def _landlock() -> None:
+    if landlock_abi() < 1:
+        need("Landlock is missing (Linux 5.13+ with Landlock enabled): files are not confined")
+
+
+def _failures(name: str, results: dict[str, dict], words: str) -> list[tuple[str, ...]]:
+    """What is wrong with a hostile submission's checks (nothing, if all is as it should)."""
+    wrong = []
+    sigmoid = results["d_sigmoid"]
+    if sigmoid["passed"] or "\n" in sigmoid["reason"] or words.lower() not in sigmoid["reason"].lower():
+        wrong.append((name, sigmoid["reason"]))
+    others = [r for n, r in results.items() if n != "d_sigmoid"]
+    if name in EVERY_CHECK:  # nothing ran, or nothing it said could be read
+        wrong += [(name, r["name"], "passed") for r in others if r["passed"]]
+    else:  # the sandbox restarted for the other functions, which are right
+        wrong += [(name, r["name"], r["reason"]) for r in others if not r["passed"]]
+    return wrong
+
+
+def test_the_whole_hostile_class(tmp_path):
+    """Every attack in one class, graded on two processes beside a right submission: each
+    attack fails with its one line, the right one scores full marks, nothing is written
+    outside, and the grader's own modules are as they were."""
+    _landlock()
+    folder = tmp_path / "class"
+    folder.mkdir()
+    outside = tmp_path / "outside.txt"
+    write(folder, "ada.py", RIGHT["local"])
+    everything = attacks(outside, folder / "ada.py")
+    for name, (source, _) in everything.items():
+        write(folder, f"{name}.py", source)
+    graded = {g.student: g for g in grade_class(folder, "local", Rubric("local", limits=LIMITS), jobs=2)}
+    assert graded["ada"].score == graded["ada"].max_score == 9
+    wrong = []
+    for name, (_, words) in everything.items():
+        wrong += _failures(name, {c["name"]: c["result"] for c in graded[name].checks}, words)
+    assert not wrong
+    assert not outside.exists()
+    reasons = {n: graded[n].checks[0]["result"]["reason"] for n in LOAD_TIME}
+    assert "syntax.py, line" in reasons["syntax"] and "missing.py, line 1" in reasons["missing"]
+
+    from tinygrad_hw import Value
+
+    x = Value(0.0)
+    x.sigmoid().backward()
+    assert x.grad == 0.25  # the patcher patched its own process only
+
+
+def test_the_network_is_off_or_the_output_says_so(tmp_path):
+    source = hostile("    import socket\n    socket.create_connection(('127.0.0.1', 9), timeout=0.5)\n    return 0.25")
+    report = check(write(tmp_path, "net.py", source), "local", limits=LIMITS)
+    sigmoid = report.results[0]
+    if report.sandbox["network"] == "off":
+        assert not sigmoid.passed and "Error" in sigmoid.reason
+    else:
+        assert "network not isolated" in report.sandbox_line()
+
+
+MEMORY = """
+import resource, sys
+from lab.homework.grade import grade_class
+from lab.homework.rubric import Rubric
+from lab.homework.protocol import Limits
+grade_class(sys.argv[1], "local", Rubric("local", limits=Limits(call_seconds=1.0)))
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+"""
+
+
+def _peak_kb(folder: Path) -> int:
+    done = subprocess.run([sys.executable, "-c", MEMORY, str(folder)], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return int(done.stdout.split()[-1])
+
+
+@pytest.mark.slow
+def test_the_graders_memory_stays_bounded(tmp_path):
+    """Printing 100 MB, flooding the grader's pipe and asking for 50 GB cost the grader
+    (its own peak memory) no more than grading one right submission, within 64 MB."""
+    quiet, loud = tmp_path / "quiet", tmp_path / "loud"
+    quiet.mkdir()
+    loud.mkdir()
+    write(quiet, "ada.py", RIGHT["local"])
+    everything = attacks(tmp_path / "o", tmp_path / "c")
+    for name in ("printer", "flooder", "memory"):
+        write(loud, f"{name}.py", everything[name][0])
+    assert _peak_kb(loud) - _peak_kb(quiet) < 64 * 1024
+
+
+def test_no_process_outlives_its_sandbox(tmp_path):
+    """A process the student's code leaves behind (forked past Python's fork hooks, then
+    asleep) ends with the sandbox: its pid namespace ends when the sandbox's pid 1 does."""
+    if os.geteuid() != 0:
+        pytest.skip("as root each sandbox has a uid of its own to look for; not root here")
+    source = hostile(
+        "    import ctypes, time\n    if ctypes.CDLL(None).fork() == 0:\n        time.sleep(60)\n"
+        "    s = 1.0 / (1.0 + math.exp(-x))\n    return s * (1.0 - s)"
+    )
+    report = check(write(tmp_path, "stay.py", source), "local", limits=LIMITS)
+    assert report.results[0].passed  # the call itself returned the right number
+    uid = int(report.sandbox["user"].split()[1])
+    deadline = time.monotonic() + 5
+    while _processes_of(uid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not _processes_of(uid)
+
+
+def _processes_of(uid: int) -> list[str]:
+    found = []
+    for proc in Path("/proc").iterdir():
+        try:
+            if proc.name.isdigit() and proc.stat().st_uid == uid:
+                found.append(proc.name)
+        except OSError:
+            continue
+    return found
