@@ -174,9 +174,10 @@ def _predict(args: argparse.Namespace) -> int:
 
     from tinygrad_hw.serialize import load
 
-    from .predict import prediction_table, read_csv
+    from .predict import check_threshold, read_csv, write_predictions
 
     model = load(args.model)
+    check_threshold(model, args.threshold)  # before reading a big file
     if args.csv is not None:
         X, y = read_csv(args.csv, model.nin, model.nout)
     else:
@@ -184,7 +185,7 @@ def _predict(args: argparse.Namespace) -> int:
             if len(sample) != model.nin:
                 raise ValueError(f"--input {k} gave {len(sample)} numbers; the model takes {model.nin}")
         X, y = np.array(args.input, dtype=float), None
-    print("\n".join(prediction_table(model, X, y, args.threshold)))
+    write_predictions(model, X, y, args.threshold, file=sys.stdout)
     return 0
 
 
