@@ -9,6 +9,7 @@ work starts (a folder that is a file, a seed numpy would refuse).
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from pathlib import Path
 from typing import Any, Callable, Sequence
@@ -19,7 +20,7 @@ from tinygrad_hw.train import ENGINES
 
 from .experiment import DATASETS, DEFAULT_EPOCHS, OPTIMIZERS, train_and_draw
 
-__all__ = ["OneLineParser", "add_training_arguments", "build_parser", "example_main", "main"]
+__all__ = ["NEGATIVE_NUMBER", "OneLineParser", "add_training_arguments", "build_parser", "example_main", "main"]
 
 SEEDS = range(2**32)  # what numpy's and random's generators accept alike
 
@@ -87,8 +88,20 @@ def output_folder(text: str) -> Path:
     return path
 
 
+# What argparse must read as a negative number, not an option: Python's float syntax
+# (argparse's own pattern misses -1e-3, -1E+3 and -inf, and then reports a missing value).
+NEGATIVE_NUMBER = re.compile(
+    r"^-(?:(?:\d[\d_]*\.?[\d_]*|\.\d[\d_]*)(?:[eE][+-]?\d[\d_]*)?|inf|infinity|nan)$", re.IGNORECASE
+)
+
+
 class OneLineParser(argparse.ArgumentParser):
-    """argparse, but a usage error is one line on stderr and exit status 2."""
+    """argparse, but a usage error is one line on stderr and exit status 2, and any
+    negative number (``-1e-3``, ``-.5``, ``-inf``) is a value, never taken for an option."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._negative_number_matcher = NEGATIVE_NUMBER  # argparse's hook for exactly this
 
     def error(self, message: str) -> None:  # type: ignore[override]
         self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
