@@ -9,10 +9,14 @@ work starts (a folder that is a file, a seed numpy would refuse).
 from __future__ import annotations
 
 import argparse
+import errno
 import re
+import signal
 import sys
+import threading
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 from tinygrad_hw.losses import LOSSES
 from tinygrad_hw.nn import ACTIVATIONS
@@ -20,7 +24,15 @@ from tinygrad_hw.train import ENGINES
 
 from .experiment import DATASETS, DEFAULT_EPOCHS, OPTIMIZERS, train_and_draw
 
-__all__ = ["NEGATIVE_NUMBER", "OneLineParser", "add_training_arguments", "build_parser", "example_main", "main"]
+__all__ = [
+    "NEGATIVE_NUMBER",
+    "OneLineParser",
+    "Terminated",
+    "add_training_arguments",
+    "build_parser",
+    "example_main",
+    "main",
+]
 
 SEEDS = range(2**32)  # what numpy's and random's generators accept alike
 
@@ -83,6 +95,11 @@ def output_folder(text: str) -> Path:
     if not text:
         raise argparse.ArgumentTypeError("an empty name is no folder: name one ('.' is this one)")
     path = Path(text)
+    try:
+        path.stat()
+    except OSError as error:
+        if error.errno == errno.ELOOP:  # Path.exists() says False, and mkdir then "File exists"
+            raise argparse.ArgumentTypeError(f"{text}: {error.strerror}") from None
     if path.exists() and not path.is_dir():
         raise argparse.ArgumentTypeError(f"{text} is a file, not a folder")
     return path
@@ -170,7 +187,9 @@ def _graph(args: argparse.Namespace) -> int:
             raise ValueError("--input, --target and --level draw a saved model: give it with --model FILE")
         from viz.gallery import draw_gallery
 
-        written = draw_gallery(args.out)
+        from .folders import prepare_folder
+
+        written = draw_gallery(prepare_folder(args.out))
         print("Wrote " + ", ".join(str(p) for p in written))
         return 0
     if args.input is None:
@@ -222,7 +241,7 @@ def _explain(args: argparse.Namespace) -> int:
 def _moons(args: argparse.Namespace) -> int:
     from viz.plots import decision_boundary
 
-    from .experiment import prepare_folder
+    from .folders import prepare_folder
     from .moons import train_moons
 
     folder = prepare_folder(args.out)
@@ -383,11 +402,39 @@ def describe(error: BaseException) -> str:
     return str(error)
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised where the command is, so that it ends as after Ctrl-C: workers ended,
+    half-built folders removed, one line; exit status 143 (128 + SIGTERM)."""
+
+
+@contextmanager
+def _terminate_raises() -> Iterator[None]:
+    """Within: the first SIGTERM raises Terminated, later ones are ignored (the cleanup it
+    starts is not cut short). Only in the main thread, where Python runs handlers."""
+    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "SIGTERM"):
+        yield
+        return
+
+    def handle(signum: int, frame: Any) -> None:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        raise Terminated
+
+    previous = signal.signal(signal.SIGTERM, handle)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def _run(args: argparse.Namespace, prog: str) -> int:
     import graphviz
 
     try:
-        return int(args.run(args))
+        with _terminate_raises():
+            return int(args.run(args))
+    except Terminated:
+        print(f"{prog}: terminated", file=sys.stderr)
+        return 143
     except KeyboardInterrupt:
         print(f"{prog}: interrupted", file=sys.stderr)
         return 130

@@ -16,6 +16,8 @@ from tinygrad_hw.nn import MLP
 from tinygrad_hw.serialize import load
 from viz.stepthrough import MAX_STEP_NODES, step_through
 
+from .folders import prepare_folder
+
 __all__ = ["draw_sample", "explain", "sample_graph"]
 
 
@@ -43,7 +45,7 @@ def explain(
         level = "value" if len(walk(root)) <= max_nodes else "neuron"
     name = str(model_file) if model_file is not None else f"the report's 2-8-8-1 network (seed {seed}, untrained)"
     page = step_through(root, model=model, level=level, max_nodes=max_nodes, title=f"{about} through {name}")
-    out.mkdir(parents=True, exist_ok=True)
+    prepare_folder(out)  # a folder that cannot be written names itself
     return page.save(out / "stepthrough.html")
 
 
@@ -68,7 +70,7 @@ def draw_sample(
         level = "value" if len(walk(root)) <= max_nodes else "neuron"
     title = f"{about} through {model_file.name}"
     graph = draw_graph(root, model=model, level=level, max_nodes=max_nodes, title=title)
-    out.mkdir(parents=True, exist_ok=True)
+    prepare_folder(out)  # a folder that cannot be written names itself
     return save_svg(graph, out / f"{model_file.stem}_graph.svg")
 
 
