@@ -313,6 +313,9 @@ def test_a_forward_replaced_on_the_instance_or_the_class_is_refused(monkeypatch)
     _refused(nn.Sequential(linear), "module 0 (Linear) has its forward replaced")
     monkeypatch.setattr(nn.Tanh, "forward", lambda self, x: torch.sigmoid(x))
     _refused(nn.Sequential(nn.Linear(2, 1), nn.Tanh()), "module 1 (Tanh) has its Tanh.forward replaced")
+    compiled = nn.Sequential(nn.Linear(2, 1))
+    compiled.compile()
+    _refused(compiled, "the Sequential is compiled (torch.compile)")
 
 
 def test_parameters_without_floating_point_values_are_refused():

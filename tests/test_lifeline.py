@@ -47,8 +47,8 @@ sys.exit(main(["report", *sys.argv[1:]]))
 """
 
 
-def _start(out: Path, epochs: int) -> subprocess.Popen:
-    command = [sys.executable, "-c", LAUNCHER, "--out", str(out), "--no-progress", "--jobs", "2"]
+def _start(out: Path, epochs: int, jobs: int = 2) -> subprocess.Popen:
+    command = [sys.executable, "-c", LAUNCHER, "--out", str(out), "--no-progress", "--jobs", str(jobs)]
     env = dict(os.environ, EPOCHS=str(epochs), PYTHONPATH=str(ROOT))
     return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True, env=env)
 
@@ -214,7 +214,7 @@ def _trial(number: int, folder: Path, previous: Path, how: str, whom: str, delay
     """One report, one signal ``delay`` seconds in (to a worker: after the workers start)."""
     out = folder / f"trial{number}" / "report"
     shutil.copytree(previous, out)
-    process = _start(out, 150)
+    process = _start(out, 150, jobs=2 if whom == "worker" else 1 + number % 2)  # with workers, and without
     start = time.monotonic()
     victim = process.pid
     if whom == "worker":

@@ -137,9 +137,9 @@ def _check_plain(part: Any, where: str, cls: Any) -> None:
     hooks = [name.strip("_").replace("_", " ")[:-1] for name in _HOOKS if getattr(part, name, None)]
     if hooks:
         raise UnsupportedModuleError(f"{where} has a {hooks[0]}: it may change what the module computes")
-    replaced = [name for name in _CALLS if name in vars(part)] + (
-        ["compile"] * bool(vars(part).get("_compiled_call_impl"))
-    )
+    if vars(part).get("_compiled_call_impl") is not None:
+        raise UnsupportedModuleError(f"{where} is compiled (torch.compile): it may compute something else")
+    replaced = [name for name in _CALLS if name in vars(part)]
     forward = cls.forward
     if not replaced and (forward.__module__ != cls.__module__ or forward.__qualname__ != f"{cls.__name__}.forward"):
         replaced = [f"{cls.__name__}.forward"]
