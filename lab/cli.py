@@ -415,8 +415,11 @@ def _terminate_raises() -> Iterator[None]:
         yield
         return
 
+    received: list[int] = []
+
     def handle(signum: int, frame: Any) -> None:
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        received.append(signum)
         raise Terminated
 
     previous = signal.signal(signal.SIGTERM, handle)
@@ -424,6 +427,8 @@ def _terminate_raises() -> Iterator[None]:
         yield
     finally:
         signal.signal(signal.SIGTERM, previous)
+    if received:  # raised where Python drops exceptions (a __del__, an at-fork callback): end as it would have
+        raise Terminated
 
 
 def _run(args: argparse.Namespace, prog: str) -> int:

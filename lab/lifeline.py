@@ -26,10 +26,34 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator, Sequence
 
-__all__ = ["die_with_parent", "removed_if_killed"]
+__all__ = ["HELD", "die_with_parent", "let_signals_go", "removed_if_killed", "signals_held"]
 
 PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 WATCH_EVERY = 0.05  # seconds between the watcher's looks at its parent
+HELD = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM") if hasattr(signal, name))
+
+
+@contextmanager
+def signals_held(signums: Sequence[int] = HELD) -> Iterator[None]:
+    """``signums`` (Ctrl-C and SIGTERM) wait until the block ends, where the system can hold
+    signals. Around a fork this matters: a signal arriving as it returns runs its Python
+    handler inside an at-fork callback, where the KeyboardInterrupt it raises is printed
+    and dropped ("Exception ignored in _releaseLock") and the program runs on. A child
+    forked in the block starts with them held too, and lets them go itself."""
+    if not hasattr(signal, "pthread_sigmask"):
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, set(signums))
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
+def let_signals_go(signums: Sequence[int] = HELD) -> None:
+    """In a child forked inside :func:`signals_held`: receive ``signums`` again."""
+    if hasattr(signal, "pthread_sigmask"):
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, set(signums))
 
 
 def die_with_parent(parent: int) -> None:
@@ -54,7 +78,8 @@ def removed_if_killed(folders: Sequence[Path]) -> Iterator[None]:
         yield
         return
     parent = os.getpid()
-    watcher = os.fork()
+    with signals_held():
+        watcher = os.fork()
     if watcher == 0:
         _watch(parent, folders)  # never returns
     try:
@@ -69,8 +94,9 @@ def _watch(parent: int, folders: Sequence[Path]) -> None:
     waiting for it to die, then removing ``folders`` (best effort: nobody is left to
     tell; the next report names what it cannot remove)."""
     try:
-        signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group: the parent handles it
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        for signum in HELD:  # Ctrl-C reaches the whole group, SIGTERM a kill of it: the parent handles them
+            signal.signal(signum, signal.SIG_IGN)
+        let_signals_go()
         nothing = os.open(os.devnull, os.O_RDWR)
         for fd in (0, 1, 2):
             os.dup2(nothing, fd)

@@ -16,17 +16,15 @@ from __future__ import annotations
 import errno
 import os
 import re
-import signal
 import sys
 import time
-from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, Iterator
+from typing import IO
 
 from tinygrad_hw.atomic import write_atomic
 
 from .folders import deletion_problem, exchange, prepare_folder, remove_tree
-from .lifeline import removed_if_killed
+from .lifeline import removed_if_killed, signals_held
 from .runs import CONVERGED, Outcome, Setting, plans, run_all
 from .sections import TITLE, Figures, discussion, front_matter, how_made, results
 
@@ -108,23 +106,10 @@ def _swap_in(staging: Path, folder: Path, say: IO[str]) -> None:
     if exchange(staging, folder):
         return
     old = folder.parent / f".{folder.name}.tghw-{os.getpid()}-old"
-    with _signals_held():
+    with signals_held():
         os.rename(folder, old)
         os.rename(staging, folder)
     _tell(say, remove_tree(old))
-
-
-@contextmanager
-def _signals_held() -> Iterator[None]:
-    """Ctrl-C and SIGTERM wait until the block ends (where the system can hold signals)."""
-    if not hasattr(signal, "pthread_sigmask"):
-        yield
-        return
-    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
-    try:
-        yield
-    finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 def _remove_leftovers(folder: Path, say: IO[str]) -> None:

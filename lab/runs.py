@@ -19,10 +19,9 @@ import signal
 import sys
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 from tqdm import tqdm
@@ -32,7 +31,7 @@ from tinygrad_hw.nn import MLP
 from tinygrad_hw.train import predict
 
 from .experiment import DEFAULT_EPOCHS, train_report_network
-from .lifeline import die_with_parent
+from .lifeline import die_with_parent, let_signals_go, signals_held
 
 __all__ = ["CONVERGED", "EPOCHS", "SEEDS", "Outcome", "Plan", "Setting", "plans", "run_all"]
 
@@ -262,8 +261,9 @@ def _in_workers(tasks: list[tuple[Setting, int]], engine: str, run: Trainer, job
     try:
         # The first submit forks the workers: before the progress bar exists, whose monitor
         # thread could hold a lock at the moment of the fork and leave it held in a worker;
-        # and with SIGTERM held, so that no worker runs this process's SIGTERM handler.
-        with _held(signal.SIGTERM):
+        # and with Ctrl-C and SIGTERM held (see lab.lifeline.signals_held), so that neither
+        # is lost in an at-fork callback, and no worker runs this process's SIGTERM handler.
+        with signals_held():
             futures = {pool.submit(run, setting, seed, engine): (setting.key, seed) for setting, seed in tasks}
         with _progress(len(tasks), progress) as bar:
             for future in as_completed(futures):
@@ -289,21 +289,7 @@ def _worker_started(parent: int) -> None:
     die_with_parent(parent)
     if hasattr(signal, "SIGTERM"):
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    if hasattr(signal, "pthread_sigmask"):
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM})
-
-
-@contextmanager
-def _held(signum: int) -> Iterator[None]:
-    """``signum`` waits until the block ends (where the system can hold signals)."""
-    if not hasattr(signal, "pthread_sigmask"):
-        yield
-        return
-    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signum})
-    try:
-        yield
-    finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+    let_signals_go()
 
 
 def _end(pool: ProcessPoolExecutor, workers: set[Any]) -> None:
