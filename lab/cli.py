@@ -9,9 +9,14 @@ work starts (a folder that is a file, a seed numpy would refuse).
 from __future__ import annotations
 
 import argparse
+import errno
+import re
+import signal
 import sys
+import threading
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 from tinygrad_hw.losses import LOSSES
 from tinygrad_hw.nn import ACTIVATIONS
@@ -20,7 +25,15 @@ from tinygrad_hw.train import ENGINES
 from .experiment import DATASETS, DEFAULT_EPOCHS, OPTIMIZERS, train_and_draw
 from .watch import add_watch
 
-__all__ = ["OneLineParser", "add_training_arguments", "build_parser", "example_main", "main"]
+__all__ = [
+    "NEGATIVE_NUMBER",
+    "OneLineParser",
+    "Terminated",
+    "add_training_arguments",
+    "build_parser",
+    "example_main",
+    "main",
+]
 
 SEEDS = range(2**32)  # what numpy's and random's generators accept alike
 
@@ -83,13 +96,30 @@ def output_folder(text: str) -> Path:
     if not text:
         raise argparse.ArgumentTypeError("an empty name is no folder: name one ('.' is this one)")
     path = Path(text)
+    try:
+        path.stat()
+    except OSError as error:
+        if error.errno == errno.ELOOP:  # Path.exists() says False, and mkdir then "File exists"
+            raise argparse.ArgumentTypeError(f"{text}: {error.strerror}") from None
     if path.exists() and not path.is_dir():
         raise argparse.ArgumentTypeError(f"{text} is a file, not a folder")
     return path
 
 
+# What argparse must read as a negative number, not an option: Python's float syntax
+# (argparse's own pattern misses -1e-3, -1E+3 and -inf, and then reports a missing value).
+NEGATIVE_NUMBER = re.compile(
+    r"^-(?:(?:\d[\d_]*\.?[\d_]*|\.\d[\d_]*)(?:[eE][+-]?\d[\d_]*)?|inf|infinity|nan)$", re.IGNORECASE
+)
+
+
 class OneLineParser(argparse.ArgumentParser):
-    """argparse, but a usage error is one line on stderr and exit status 2."""
+    """argparse, but a usage error is one line on stderr and exit status 2, and any
+    negative number (``-1e-3``, ``-.5``, ``-inf``) is a value, never taken for an option."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._negative_number_matcher = NEGATIVE_NUMBER  # argparse's hook for exactly this
 
     def error(self, message: str) -> None:  # type: ignore[override]
         self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
@@ -158,7 +188,9 @@ def _graph(args: argparse.Namespace) -> int:
             raise ValueError("--input, --target and --level draw a saved model: give it with --model FILE")
         from viz.gallery import draw_gallery
 
-        written = draw_gallery(args.out)
+        from .folders import prepare_folder
+
+        written = draw_gallery(prepare_folder(args.out))
         print("Wrote " + ", ".join(str(p) for p in written))
         return 0
     if args.input is None:
@@ -175,9 +207,10 @@ def _predict(args: argparse.Namespace) -> int:
 
     from tinygrad_hw.serialize import load
 
-    from .predict import prediction_table, read_csv
+    from .predict import check_threshold, read_csv, write_predictions
 
     model = load(args.model)
+    check_threshold(model, args.threshold)  # before reading a big file
     if args.csv is not None:
         X, y = read_csv(args.csv, model.nin, model.nout)
     else:
@@ -185,7 +218,7 @@ def _predict(args: argparse.Namespace) -> int:
             if len(sample) != model.nin:
                 raise ValueError(f"--input {k} gave {len(sample)} numbers; the model takes {model.nin}")
         X, y = np.array(args.input, dtype=float), None
-    print("\n".join(prediction_table(model, X, y, args.threshold)))
+    write_predictions(model, X, y, args.threshold, file=sys.stdout)
     return 0
 
 
@@ -210,7 +243,7 @@ def _explain(args: argparse.Namespace) -> int:
 def _moons(args: argparse.Namespace) -> int:
     from viz.plots import decision_boundary
 
-    from .experiment import prepare_folder
+    from .folders import prepare_folder
     from .moons import train_moons
 
     folder = prepare_folder(args.out)
@@ -376,11 +409,44 @@ def describe(error: BaseException) -> str:
     return str(error)
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised where the command is, so that it ends as after Ctrl-C: workers ended,
+    half-built folders removed, one line; exit status 143 (128 + SIGTERM)."""
+
+
+@contextmanager
+def _terminate_raises() -> Iterator[None]:
+    """Within: the first SIGTERM raises Terminated, later ones are ignored (the cleanup it
+    starts is not cut short). Only in the main thread, where Python runs handlers."""
+    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "SIGTERM"):
+        yield
+        return
+
+    received: list[int] = []
+
+    def handle(signum: int, frame: Any) -> None:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        received.append(signum)
+        raise Terminated
+
+    previous = signal.signal(signal.SIGTERM, handle)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    if received:  # raised where Python drops exceptions (a __del__, an at-fork callback): end as it would have
+        raise Terminated
+
+
 def _run(args: argparse.Namespace, prog: str) -> int:
     import graphviz
 
     try:
-        return int(args.run(args))
+        with _terminate_raises():
+            return int(args.run(args))
+    except Terminated:
+        print(f"{prog}: terminated", file=sys.stderr)
+        return 143
     except KeyboardInterrupt:
         print(f"{prog}: interrupted", file=sys.stderr)
         return 130

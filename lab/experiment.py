@@ -8,7 +8,6 @@ what the report prints, and write its figures and the computation graph.
 from __future__ import annotations
 
 import sys
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, Callable, Sequence
@@ -22,6 +21,8 @@ from tinygrad_hw.nn import MLP
 from tinygrad_hw.optim import SGD, Adam, Optimizer
 from tinygrad_hw.serialize import save
 from tinygrad_hw.train import fit, predict
+
+from .folders import prepare_folder
 
 __all__ = [
     "DATASETS",
@@ -87,15 +88,6 @@ def train_report_network(
     opt = make_optimizer(optimizer, model.parameters(), lr)
     history = fit(model, X, y, epochs=epochs or DEFAULT_EPOCHS[dataset], optimizer=opt, **fit_options)
     return model, X, y, history
-
-
-def prepare_folder(folder: Path) -> Path:
-    """Make ``folder`` and check that files can be written into it -- before any work
-    whose results would have nowhere to go."""
-    folder.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryFile(dir=folder):
-        pass
-    return folder
 
 
 @dataclass

@@ -17,6 +17,8 @@ from tinygrad_hw.recording import load_frame
 from tinygrad_hw.serialize import load
 from viz.stepthrough import MAX_STEP_NODES, step_through
 
+from .folders import prepare_folder
+
 __all__ = ["draw_sample", "explain", "sample_graph"]
 
 
@@ -52,7 +54,7 @@ def explain(
     name = str(model_file) if model_file is not None else f"the report's 2-8-8-1 network (seed {seed}, untrained)"
     name += f" at epoch {epoch}" if epoch is not None else ""
     page = step_through(root, model=model, level=level, max_nodes=max_nodes, title=f"{about} through {name}")
-    out.mkdir(parents=True, exist_ok=True)
+    prepare_folder(out)  # a folder that cannot be written names itself
     return page.save(out / "stepthrough.html")
 
 
@@ -77,7 +79,7 @@ def draw_sample(
         level = "value" if len(walk(root)) <= max_nodes else "neuron"
     title = f"{about} through {model_file.name}"
     graph = draw_graph(root, model=model, level=level, max_nodes=max_nodes, title=title)
-    out.mkdir(parents=True, exist_ok=True)
+    prepare_folder(out)  # a folder that cannot be written names itself
     return save_svg(graph, out / f"{model_file.stem}_graph.svg")
 
 

@@ -16,13 +16,15 @@ from __future__ import annotations
 import errno
 import os
 import re
-import shutil
+import sys
 import time
 from pathlib import Path
 from typing import IO
 
 from tinygrad_hw.atomic import write_atomic
 
+from .folders import deletion_problem, exchange, prepare_folder, remove_tree
+from .lifeline import removed_if_killed, signals_held
 from .runs import CONVERGED, Outcome, Setting, plans, run_all
 from .sections import TITLE, Figures, discussion, front_matter, how_made, results
 
@@ -45,19 +47,28 @@ def write_report(
     return the path of ``report.md``.
 
     The report owns its folder: it is built in a hidden sibling folder and swapped in
-    whole when complete, so an interrupted run leaves the previous report as it was
-    and a new one never mixes with an old one's files. A folder holding anything but
-    an earlier report is refused unless ``force``."""
+    whole when complete, so an interrupted or killed run leaves the previous report as
+    it was and a new one never mixes with an old one's files. A folder holding anything
+    but an earlier report is refused unless ``force``, and so is one this user could
+    not delete, before any work. What cannot be cleaned up is said on ``file``
+    (default: stderr), never passed over."""
     folder = Path(out)
+    say = file if file is not None else sys.stderr
     _check_ownership(folder, force)
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    _remove_leftovers(folder)
+    prepare_folder(folder.parent)  # the report is built there: a folder we cannot write names itself
+    _remove_leftovers(folder, say)
+    problem = deletion_problem(folder) if os.path.lexists(folder) else None
+    if problem is not None:
+        raise PermissionError(
+            errno.EACCES, f"cannot replace it: {problem}, so its old report could not be removed", str(folder)
+        )
     staging = folder.parent / f".{folder.name}.tghw-{os.getpid()}-building"
-    try:
-        _build_report(staging, quick=quick, engine=engine, progress=progress, jobs=jobs)
-        _swap_in(staging, folder)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+    with removed_if_killed([staging]):  # even a SIGKILL leaves no half-built report behind
+        try:
+            _build_report(staging, quick=quick, engine=engine, progress=progress, jobs=jobs)
+            _swap_in(staging, folder, say)
+        finally:
+            _tell(say, remove_tree(staging))
     return folder / "report.md"
 
 
@@ -85,24 +96,41 @@ def _check_ownership(folder: Path, force: bool) -> None:
         )
 
 
-def _swap_in(staging: Path, folder: Path) -> None:
-    """Put the finished report where the old one was, in two renames."""
-    if folder.exists():
-        old = folder.parent / f".{folder.name}.tghw-{os.getpid()}-old"
+def _swap_in(staging: Path, folder: Path, say: IO[str]) -> None:
+    """Put the finished report where the old one was: the two folders exchange names in
+    one step where the system can (``staging`` then holds the old report, removed with
+    the staging folder); else in two renames, which no Ctrl-C or SIGTERM cuts apart."""
+    if not os.path.lexists(folder):
+        os.rename(staging, folder)
+        return
+    if exchange(staging, folder):
+        return
+    old = folder.parent / f".{folder.name}.tghw-{os.getpid()}-old"
+    with signals_held():
         os.rename(folder, old)
         os.rename(staging, folder)
-        shutil.rmtree(old, ignore_errors=True)
-    else:
-        os.rename(staging, folder)
+    _tell(say, remove_tree(old))
 
 
-def _remove_leftovers(folder: Path) -> None:
-    """Half-built reports of runs that were killed, beside ``folder``."""
+def _remove_leftovers(folder: Path, say: IO[str]) -> None:
+    """What killed runs left beside ``folder``: half-built reports are removed; an old report
+    moved aside (a run killed between its two renames) is put back if ``folder`` is gone."""
     pattern = re.compile(rf"^\.{re.escape(folder.name)}\.tghw-(\d+)-(building|old)$")
     for entry in folder.parent.iterdir():
         match = pattern.match(entry.name)
-        if match and (int(match.group(1)) == os.getpid() or not _running(int(match.group(1)))):
-            shutil.rmtree(entry, ignore_errors=True)
+        if not match or (int(match.group(1)) != os.getpid() and _running(int(match.group(1)))):
+            continue
+        if match.group(2) == "old" and not os.path.lexists(folder):
+            os.rename(entry, folder)
+            print(f"warning: {folder} was missing: put back the earlier report from {entry}", file=say)
+        else:
+            _tell(say, remove_tree(entry))
+
+
+def _tell(say: IO[str], problems: list[str]) -> None:
+    """Each thing that could not be removed, one line, and what to do."""
+    for problem in problems:
+        print(f"warning: could not remove {problem} (left by tinygrad-hw report: remove it by hand)", file=say)
 
 
 def _running(pid: int) -> bool:

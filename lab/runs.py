@@ -15,8 +15,10 @@ import math
 import multiprocessing
 import os
 import re
+import signal
 import sys
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Sequence
@@ -29,6 +31,7 @@ from tinygrad_hw.nn import MLP
 from tinygrad_hw.train import predict
 
 from .experiment import DEFAULT_EPOCHS, train_report_network
+from .lifeline import die_with_parent, let_signals_go, signals_held
 
 __all__ = ["CONVERGED", "EPOCHS", "SEEDS", "Outcome", "Plan", "Setting", "plans", "run_all"]
 
@@ -248,28 +251,54 @@ def _here(tasks: list[tuple[Setting, int]], engine: str, run: Trainer, progress:
 
 def _in_workers(tasks: list[tuple[Setting, int]], engine: str, run: Trainer, jobs: int, progress: bool) -> Done:
     """Each (setting, seed) trained in ``jobs`` worker processes; an interrupt or an error
-    ends the workers at once and is raised here."""
+    ends the workers at once and is raised here. A worker killed from outside is a
+    ChildProcessError of one line; the workers die with this process, however it dies."""
     methods = multiprocessing.get_all_start_methods()
     context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
     before = set(multiprocessing.active_children())
-    pool = ProcessPoolExecutor(jobs, mp_context=context)
+    pool = ProcessPoolExecutor(jobs, mp_context=context, initializer=_worker_started, initargs=(os.getpid(),))
     done: Done = {}
     try:
         # The first submit forks the workers: before the progress bar exists, whose monitor
-        # thread could hold a lock at the moment of the fork and leave it held in a worker.
-        futures = {pool.submit(run, setting, seed, engine): (setting.key, seed) for setting, seed in tasks}
+        # thread could hold a lock at the moment of the fork and leave it held in a worker;
+        # and with Ctrl-C and SIGTERM held (see lab.lifeline.signals_held), so that neither
+        # is lost in an at-fork callback, and no worker runs this process's SIGTERM handler.
+        with signals_held():
+            futures = {pool.submit(run, setting, seed, engine): (setting.key, seed) for setting, seed in tasks}
         with _progress(len(tasks), progress) as bar:
             for future in as_completed(futures):
                 done[futures[future]] = future.result()
                 bar.update()
+    except BrokenProcessPool:
+        _end(pool, set(multiprocessing.active_children()) - before)
+        raise ChildProcessError(
+            "a worker process of the report was killed before it finished (from outside, or out of memory?); "
+            "no report was written"
+        ) from None
     except BaseException:
         # Stop now, not after the runs already handed to the workers: end the workers.
-        pool.shutdown(wait=False, cancel_futures=True)
-        workers = set(multiprocessing.active_children()) - before
-        for worker in workers:
-            worker.terminate()
-        for worker in workers:
-            worker.join(5)
+        _end(pool, set(multiprocessing.active_children()) - before)
         raise
     pool.shutdown()
     return done
+
+
+def _worker_started(parent: int) -> None:
+    """First thing in each worker: die with the parent, and let SIGTERM end this process
+    (the handler forked from the parent would only raise an exception in a run)."""
+    die_with_parent(parent)
+    if hasattr(signal, "SIGTERM"):
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    let_signals_go()
+
+
+def _end(pool: ProcessPoolExecutor, workers: set[Any]) -> None:
+    """Cancel what has not started and end the workers: SIGTERM, then SIGKILL if need be."""
+    pool.shutdown(wait=False, cancel_futures=True)
+    for worker in workers:
+        worker.terminate()
+    for worker in workers:
+        worker.join(5)
+        if worker.is_alive():
+            worker.kill()
+            worker.join()

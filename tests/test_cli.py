@@ -4,6 +4,8 @@ import subprocess
 import sys
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from lab.cli import main
 
@@ -210,3 +212,58 @@ def test_explain_inputs_that_do_not_fit_the_model_exit_1_with_one_line(tmp_path,
     done = run("explain", "--out", str(tmp_path), *args)
     assert done.returncode == 1 and message in done.stderr and "Traceback" not in done.stderr
     assert not (tmp_path / "stepthrough.html").exists()
+
+
+# -- negative numbers are values, whatever their notation (issue 22, defect 11) -------------
+
+NEGATIVES = ["-1e-3", "-1E+3", "-.5", "-5.", "-2.5e-300", "-1_000", "-0", "-7"]
+
+
+@pytest.mark.parametrize("command", ["predict", "graph", "explain"])
+@pytest.mark.parametrize("number", NEGATIVES)
+def test_negative_numbers_in_any_notation_are_inputs_and_targets(command, number):
+    # Before: argparse read -1e-3 and -1E+3 as options: "expected at least one argument".
+    from lab.cli import build_parser
+
+    extra = ["--model", __file__] if command == "predict" else []
+    args = build_parser().parse_args([command, *extra, "--input", "0", number])
+    assert args.input in ([[0.0, float(number)]], [0.0, float(number)])
+    if command != "predict":
+        args = build_parser().parse_args([command, "--input", number, number, "--target", number, "--level", "value"])
+        assert args.input == [float(number)] * 2 and args.target == [float(number)] and args.level == "value"
+
+
+@pytest.mark.parametrize("command", ["predict", "graph", "explain"])
+@pytest.mark.parametrize("number", ["-inf", "-Infinity", "-nan", "-1e999"])
+def test_a_negative_that_is_not_finite_is_refused_as_such(command, number, capsys):
+    extra = ["--model", __file__] if command == "predict" else []
+    with pytest.raises(SystemExit) as done:
+        main([command, *extra, "--input", "0", number])
+    error = capsys.readouterr().err
+    assert done.value.code == 2 and len(error.strip().splitlines()) == 1
+    assert f"'{number}' is not a finite number" in error
+
+
+def test_options_and_threshold_still_read_after_negative_numbers(tmp_path, capsys):
+    from tinygrad_hw.nn import MLP
+    from tinygrad_hw.serialize import save
+
+    save(MLP(2, [1], seed=0), tmp_path / "m.json")
+    args = ["predict", "--model", str(tmp_path / "m.json"), "--input", "-1e-3", "-1E+3", "--threshold", "-2e-1"]
+    assert main([*args, "--input", "-.5", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "(class: output > -0.2)" in out and "-0.001  -1000 " in out and " -0.5      2 " in out
+    with pytest.raises(SystemExit):
+        main(["predict", "--model", str(tmp_path / "m.json"), "--input", "0", "-x"])  # not a number: an option
+    assert "unrecognized arguments: -x" in capsys.readouterr().err
+
+
+@given(
+    st.floats(max_value=-0.0, allow_nan=False, allow_infinity=False), st.sampled_from(["{!r}", "{:e}", "{:E}", "{:g}"])
+)
+def test_every_negative_float_as_python_writes_it_is_a_value(x, form):
+    from lab.cli import build_parser
+
+    text = form.format(x)
+    args = build_parser().parse_args(["graph", "--input", text, "--target", text])
+    assert args.input == [float(text)] and args.target == [float(text)]

@@ -149,3 +149,78 @@ def test_graph_of_a_model_needs_an_input_that_fits(saved, tmp_path, capsys, args
     error = capsys.readouterr().err
     assert len(error.strip().splitlines()) == 1 and message in error
     assert not (tmp_path / "o").exists()  # nothing written
+
+
+# -- the threshold splits outputs, never targets (issue 22, defect 2) ------------------------
+
+
+def _predict_csv(model_path, csv_path, text, *extra):
+    csv_path.write_text(text)
+    return _exit_code(["predict", "--model", str(model_path), "--csv", str(csv_path), *extra])
+
+
+def test_the_threshold_splits_the_outputs_not_the_targets(saved, tmp_path, capsys):
+    # Before: --threshold 1 classed every target 0 too, and scored 100 %.
+    model, path = saved
+    X = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
+    rows = "".join(f"{a},{b},{t}\n" for (a, b), t in zip(X, [0, 1, 1, 0]))
+    for threshold in ("1", "-1", "0.5"):
+        assert _predict_csv(path, tmp_path / "t.csv", rows, "--threshold", threshold) == 0
+        out = capsys.readouterr().out
+        predicted = (predict(model, X)[:, 0] > float(threshold)).astype(int)
+        right = int((predicted == [0, 1, 1, 0]).sum())
+        assert f"Accuracy: {100 * right / 4:.1f} % ({right} of 4)" in out
+        assert [r[4] for r in _table(out)[1]] == ["0", "1", "1", "0"]  # the labels as given
+    assert right == 2  # all class 1 at -1: half right, not all
+
+
+@pytest.mark.parametrize("target", ["5", "-3", "0.5", "2", "0.999", "-0.5"])
+def test_a_target_that_is_not_a_class_is_one_line_naming_its_line(saved, tmp_path, capsys, target):
+    # Before: 5 was class 1, -3 and 0.5 class 0, silently.
+    _, path = saved
+    assert _predict_csv(path, tmp_path / "t.csv", f"x1,x2,y\n0,0,0\n0,1,1\n\n1,0,{target}\n1,1,0\n") == 1
+    error = capsys.readouterr().err
+    assert len(error.strip().splitlines()) == 1
+    assert f"t.csv, line 5: target {float(target):g} is not a class label" in error
+
+
+def test_micrograds_minus_one_and_one_are_labels_but_not_mixed_with_zero(tmp_path, capsys):
+    model = MLP(2, [4, 1], activation=["relu", "none"], seed=3)
+    save(model, tmp_path / "svm.json")
+    X = np.array([[0.5, -0.5], [1.0, 2.0], [-1.0, 0.25]])
+    score = predict(model, X)[:, 0]
+    targets = [1 if s > 0 else -1 for s in score]
+    rows = "".join(f"{a},{b},{t}\n" for (a, b), t in zip(X, targets))
+    assert _predict_csv(tmp_path / "svm.json", tmp_path / "t.csv", rows) == 0
+    assert "Accuracy: 100.0 % (3 of 3)" in capsys.readouterr().out
+    assert _predict_csv(tmp_path / "svm.json", tmp_path / "t.csv", "0,0,-1\n1,1,0\n0,1,1\n") == 1
+    assert "line 2: target 0 is not a class label" in capsys.readouterr().err
+
+
+def test_several_outputs_take_one_hot_targets_and_no_threshold(tmp_path, capsys):
+    model = MLP(2, [3, 3], seed=5)
+    save(model, tmp_path / "three.json")
+    X = np.array([[0.0, 1.0], [1.0, 0.5]])
+    predicted = predict(model, X).argmax(axis=1)
+    one_hot = np.eye(3)[predicted]
+    one_hot[1] = np.roll(one_hot[1], 1)  # one wrong
+    rows = "".join(",".join(f"{v:g}" for v in (*x, *t)) + "\n" for x, t in zip(X, one_hot))
+    assert _predict_csv(tmp_path / "three.json", tmp_path / "t.csv", rows) == 0
+    assert "Accuracy: 50.0 % (1 of 2)" in capsys.readouterr().out
+    for bad in ("1,1,0", "0,0,0", "0.5,0.5,0", "2,0,0"):
+        assert _predict_csv(tmp_path / "three.json", tmp_path / "t.csv", f"0,1,1,0,0\n0,1,{bad}\n") == 1
+        assert "t.csv, line 2: target " in capsys.readouterr().err
+    args = ["predict", "--model", str(tmp_path / "three.json"), "--input", "0", "1", "--threshold", "2"]
+    assert _exit_code(args) == 1
+    assert "--threshold splits a single output; this model has 3" in capsys.readouterr().err
+
+
+def test_a_nan_output_has_no_class_and_is_never_right(tmp_path, capsys):
+    model = MLP(2, [1], activation="none", seed=0)
+    neuron = model.layers[0].neurons[0]
+    neuron.w[0].data, neuron.w[1].data, neuron.b.data = 2.0, -2.0, 0.0
+    save(model, tmp_path / "nan.json")
+    rows = "1e308,1e308,0\n1e308,1e308,1\n"  # inf + -inf: NaN
+    assert _predict_csv(tmp_path / "nan.json", tmp_path / "t.csv", rows) == 0
+    out = capsys.readouterr().out
+    assert [r[3] for r in _table(out)[1]] == ["none", "none"] and "Accuracy: 0.0 % (0 of 2)" in out

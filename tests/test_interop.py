@@ -203,3 +203,201 @@ def test_a_disagreement_is_reported_with_where():
 def test_an_unused_input_has_gradient_zero_on_both_sides():
     report = _interop().check_against_torch(lambda x, y: x * 2.0, [1.0, 5.0])
     assert report.grads == report.torch_grads == [2.0, 0.0]
+
+
+# -- from_torch reads only what it can show computes the same (issue 22, defect 4) -----------
+
+
+def _module_kinds():
+    """Modules that look like what from_torch reads, and are not."""
+    nn = torch.nn
+
+    class Sigmoid(nn.Module):  # a namesake of torch.nn.Sigmoid that computes tanh
+        def forward(self, x):
+            return torch.tanh(x)
+
+    class ReLU(nn.Module):  # a namesake that passes its input through
+        def forward(self, x):
+            return x
+
+    class ScaledLinear(nn.Linear):  # a subclass with its own forward
+        def forward(self, x):
+            return 2 * super().forward(x)
+
+    class NamedLinear(nn.Linear):  # a subclass without one: still not provably the same
+        pass
+
+    class SigmoidTanh(nn.Tanh):  # a subclass of an activation with its own forward
+        def forward(self, x):
+            return torch.sigmoid(x)
+
+    return Sigmoid, ReLU, ScaledLinear, NamedLinear, SigmoidTanh
+
+
+def _hooked(module, kind):
+    if kind == "forward":
+        module.register_forward_hook(lambda m, args, out: out * 3)
+    elif kind == "pre":
+        module.register_forward_pre_hook(lambda m, args: (args[0] + 1,))
+    else:
+        module.register_full_backward_hook(lambda m, grad_in, grad_out: grad_in)
+    return module
+
+
+def _refused(module, *pattern):
+    interop = _interop()
+    with pytest.raises(interop.UnsupportedModuleError) as caught:
+        interop.from_torch(module)
+    for text in pattern:
+        assert text in str(caught.value), (text, str(caught.value))
+    return str(caught.value)
+
+
+def test_a_namesake_of_a_torch_activation_is_refused_not_read_by_its_name():
+    # Before: class Sigmoid(nn.Module) returning tanh was read as a sigmoid; outputs off by up to 4.85.
+    Sigmoid, ReLU, *_ = _module_kinds()
+    nn = torch.nn
+    _refused(nn.Sequential(nn.Linear(2, 3), Sigmoid(), nn.Linear(3, 1)), "module 1 is a ", "not torch.nn.Sigmoid")
+    _refused(nn.Sequential(nn.Linear(2, 3), ReLU()), "module 1 is a ", "not torch.nn.ReLU")
+
+
+def test_subclasses_of_the_modules_it_reads_are_refused():
+    _, _, ScaledLinear, NamedLinear, SigmoidTanh = _module_kinds()
+    nn = torch.nn
+    _refused(nn.Sequential(ScaledLinear(2, 1)), "module 0 is a subclass of torch.nn.Linear")
+    _refused(NamedLinear(2, 1), "the module is a subclass of torch.nn.Linear")
+    _refused(nn.Sequential(nn.Linear(2, 1), SigmoidTanh()), "module 1 is a subclass of torch.nn.Tanh")
+
+    class Doubled(nn.Sequential):
+        def forward(self, x):
+            return 2 * super().forward(x)
+
+    _refused(Doubled(nn.Linear(2, 1)), "subclass of torch.nn.Sequential")
+
+
+@pytest.mark.parametrize("kind", ["forward", "pre", "backward"])
+@pytest.mark.parametrize("where", [0, 1, "sequential"])
+def test_a_module_with_a_hook_is_refused(kind, where):
+    # Before: hooks were ignored.
+    nn = torch.nn
+    parts = [nn.Linear(2, 3), nn.Tanh(), nn.Linear(3, 1)]
+    if where != "sequential":
+        _hooked(parts[where], kind)
+    module = nn.Sequential(*parts)
+    if where == "sequential":
+        _hooked(module, kind)
+    name = "the Sequential" if where == "sequential" else f"module {where} ({type(parts[where]).__name__})"
+    _refused(module, name, " hook")
+
+
+@pytest.mark.parametrize("kind", ["forward", "forward_pre", "backward"])
+def test_a_global_hook_refuses_every_module(kind):
+    registry = torch.nn.modules.module
+    if kind == "forward":
+        handle = registry.register_module_forward_hook(lambda m, args, out: out)
+    elif kind == "forward_pre":
+        handle = registry.register_module_forward_pre_hook(lambda m, args: None)
+    else:
+        handle = registry.register_module_full_backward_hook(lambda m, gi, go: None)
+    try:
+        _refused(torch.nn.Linear(2, 1), f"a global {kind.replace('_', ' ')} hook")
+    finally:
+        handle.remove()
+    _interop().from_torch(torch.nn.Linear(2, 1))  # and only while it is there
+
+
+def test_a_forward_replaced_on_the_instance_or_the_class_is_refused(monkeypatch):
+    nn = torch.nn
+    linear = nn.Linear(2, 1)
+    linear.forward = lambda x: x.sum(-1, keepdim=True)
+    _refused(nn.Sequential(linear), "module 0 (Linear) has its forward replaced")
+    monkeypatch.setattr(nn.Tanh, "forward", lambda self, x: torch.sigmoid(x))
+    _refused(nn.Sequential(nn.Linear(2, 1), nn.Tanh()), "module 1 (Tanh) has its Tanh.forward replaced")
+    compiled = nn.Sequential(nn.Linear(2, 1))
+    compiled._compiled_call_impl = torch.sigmoid  # what Module.compile() sets (whose import takes seconds)
+    _refused(compiled, "the Sequential is compiled (torch.compile)")
+
+
+def test_parameters_without_floating_point_values_are_refused():
+    # Before: a meta-device module gave a traceback from .tolist().
+    nn = torch.nn
+    _refused(nn.Sequential(nn.Linear(2, 3, device="meta")), "module 0 (Linear) has its weight on the meta device")
+    _refused(nn.Linear(2, 1, dtype=torch.complex64), "has a weight of torch.complex64")
+    linear = nn.Linear(2, 1)
+    linear.weight = nn.Parameter(torch.zeros(1, 2, dtype=torch.int64), requires_grad=False)
+    _refused(linear, "has a weight of torch.int64")
+    linear = nn.Linear(2, 1)
+    linear.weight = nn.Parameter(torch.zeros(3, 5))
+    _refused(linear, "has a weight of shape (3, 5), not (1, 2)")
+    linear = nn.Linear(2, 3)
+    torch.nn.utils.parametrize.register_parametrization(linear, "weight", nn.Identity())
+    _refused(nn.Sequential(linear), "module 0 is a subclass of torch.nn.Linear")
+
+
+def test_every_refusal_is_one_error_type_naming_what(monkeypatch):
+    interop = _interop()
+    assert issubclass(interop.UnsupportedModuleError, ValueError)
+    _refused("not a module", "takes a torch.nn.Module, not str")
+    _refused(torch.nn.Sequential(torch.nn.Linear(2, 3), torch.nn.Dropout()), "module 1 is a Dropout")
+
+
+_LINEARS = ["plain", "plain", "plain", "scaled", "named", "hook forward", "hook pre", "hook backward", "replaced"]
+_ACTIVATIONS = ["none", "Sigmoid", "Tanh", "ReLU", "Identity", "fake Sigmoid", "fake ReLU", "sub Tanh", "GELU"]
+_ACTIVATIONS += ["hooked Sigmoid"]
+
+
+def _build(kind, nin, nout, bias):
+    """A Linear-like module of ``kind``, float64."""
+    _, _, ScaledLinear, NamedLinear, _ = _module_kinds()
+    cls = {"scaled": ScaledLinear, "named": NamedLinear}.get(kind, torch.nn.Linear)
+    linear = cls(nin, nout, bias=bias, dtype=torch.float64)
+    if kind.startswith("hook"):
+        _hooked(linear, kind.split()[1])
+    if kind == "replaced":
+        linear.forward = lambda x, inner=linear: torch.nn.functional.linear(x, inner.weight) * 0.5
+    return linear
+
+
+def _activation(kind):
+    Sigmoid, ReLU, _, _, SigmoidTanh = _module_kinds()
+    made = {"fake Sigmoid": Sigmoid, "fake ReLU": ReLU, "sub Tanh": SigmoidTanh}.get(kind)
+    if made is not None:
+        return made()
+    if kind == "hooked Sigmoid":
+        return _hooked(torch.nn.Sigmoid(), "forward")
+    return getattr(torch.nn, kind)()
+
+
+@given(
+    st.lists(
+        st.tuples(st.sampled_from(_LINEARS), st.sampled_from(_ACTIVATIONS), st.integers(1, 4)), min_size=1, max_size=3
+    ),
+    st.integers(1, 3),
+    st.booleans(),
+    st.integers(0, 2**31),
+)
+def test_random_stacks_are_read_and_equal_or_refused_by_name(layers, nin, bias, seed):
+    """The fuzzer of torch module shapes: a stack from_torch reads computes torch's outputs
+    within 1e-12; anything it cannot show computes them is refused with its one error."""
+    interop = _interop()
+    torch.manual_seed(seed)
+    parts, width, plain = [], nin, True
+    for linear, activation, nout in layers:
+        parts.append(_build(linear, width, nout, bias))
+        if activation != "none":
+            parts.append(_activation(activation))
+        plain &= linear == "plain" and activation in ("none", "Sigmoid", "Tanh", "ReLU", "Identity")
+        width = nout
+    module = torch.nn.Sequential(*parts)
+    try:
+        model = interop.from_torch(module)
+    except interop.UnsupportedModuleError as error:
+        assert not plain, str(error)
+        assert "module " in str(error)
+        return
+    assert plain, "read a stack it cannot show is the same"
+    x = torch.randn(5, nin, dtype=torch.float64) * 3
+    with torch.no_grad():
+        theirs = module(x).numpy()
+    ours = predict(model, x.numpy())
+    np.testing.assert_allclose(ours, theirs, rtol=1e-12, atol=1e-12)

@@ -2,10 +2,13 @@
 
 What the page does in a real browser is tested in test_stepthrough_browser.py."""
 
+import html
 import json
 import re
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tinygrad_hw import Value
 from tinygrad_hw.engine import walk
@@ -163,3 +166,49 @@ def test_non_finite_numbers_travel_as_text():
     steps = steps_of(step_through(y))
     (c,) = next(s for s in steps if s["phase"] == "backward")["contributions"]
     assert c["local"] == "inf" and c["shown"]["after"] == "inf"
+
+
+# -- any title saves and shows, as draw_graph shows it (issue 22, defects 9 and 10) ----------
+
+
+def _page_title(page: StepThrough) -> str:
+    data = re.search(r'<script type="application/json" id="data">(.*?)</script>', page.html, re.S).group(1)
+    return json.loads(data)["title"]
+
+
+def test_a_lone_surrogate_in_the_title_saves_and_shows_escaped(tmp_path):
+    # Before: UnicodeEncodeError in write_atomic, and in _repr_html_.
+    y = (Value(1.0, "x") * 2).tanh()
+    page = step_through(y, tmp_path / "p.html", title="bad \ud800")
+    assert (tmp_path / "p.html").read_text(encoding="utf-8") == page.html
+    assert "<title>bad \\ud800</title>" in page.html and _page_title(page) == "bad \\ud800"
+    page._repr_html_().encode("utf-8")
+
+
+_TITLE_CHARS = st.characters(codec=None, categories=None)  # any code point: surrogates, controls, non-BMP
+
+
+@settings(max_examples=max(10, settings.default.max_examples // 3))
+@given(st.text(_TITLE_CHARS, max_size=30), st.text(_TITLE_CHARS, max_size=10))
+def test_any_title_and_label_save_and_show_as_the_drawing_shows_them(tmp_path_factory, title, label):
+    """The fuzzer of title encodings: lone surrogates, control characters, non-BMP."""
+    from viz.graph import _visible
+
+    y = (Value(1.0, label) * 2).tanh()
+    folder = tmp_path_factory.mktemp("titles")
+    page = step_through(y, folder / "p.html", title=title)
+    assert (folder / "p.html").read_bytes() == page.html.encode("utf-8")
+    page._repr_html_().encode("utf-8")
+    assert _page_title(page) == (_visible(title) if title else "Backpropagation, step by step")
+    assert f"<title>{html.escape(_page_title(page))}</title>" in page.html
+    if label:
+        assert steps_of(page)[0]["title"].startswith(_visible(label))
+
+
+def test_a_title_or_label_of_100_kb_makes_a_page(tmp_path):
+    # Before: BrokenPipeError from dot.
+    long = "λ\\N" * 35_000
+    y = (Value(1.0, long) * 2).tanh()
+    page = step_through(y, tmp_path / "p.html", title=long)
+    assert _page_title(page) == long and steps_of(page)[0]["title"].startswith(long)
+    assert "…" in page.html  # the drawing cuts them; the panel and the heading show them whole

@@ -10,7 +10,7 @@ import pytest
 
 from tinygrad_hw.data import generate_linear, generate_xor_easy
 from tinygrad_hw.nn import MLP
-from tinygrad_hw.optim import Adam
+from tinygrad_hw.optim import SGD, Adam
 from tinygrad_hw.train import History, accuracy, fit, predict
 
 
@@ -39,14 +39,16 @@ def test_the_console_format_is_the_reports():
 
 
 def test_fit_ends_with_the_table_predict_prints():
-    from lab.predict import prediction_table
+    from lab.predict import write_predictions
 
     X, y = generate_xor_easy()
     model = MLP(2, [4, 1], seed=3)
     out = io.StringIO()
     history = fit(model, X, y, epochs=5, progress=False, file=out)
     printed = out.getvalue().splitlines()
-    table = prediction_table(model, X, y)  # tinygrad-hw predict's lines, with its accuracy
+    written = io.StringIO()
+    write_predictions(model, X, y, file=written)  # tinygrad-hw predict's lines, with its accuracy
+    table = written.getvalue().splitlines()
     assert printed[-len(table) :][:-1] == table[:-1]  # one function, one format
     assert printed[-1] == f"Accuracy: {100 * history.accuracy:.1f} %"
     assert table[-1].startswith(f"Accuracy: {100 * history.accuracy:.1f} % (")  # the same count
@@ -320,3 +322,34 @@ def test_a_long_list_of_predictions_is_summarised():
     shown = [row.split() for row in table[1:11] + table[12:22]]
     assert [r[0] for r in shown] == [f"{x:g}" for x in [*X[:10, 0], *X[-10:, 0]]]  # the first and last ten
     assert all(0.0 <= float(r[2]) <= 1.0 and r[-1] in "✓✗" for r in shown)
+
+
+# -- an optimizer that trains none of the model is refused (issue 22, defect 12) -------------
+
+
+@pytest.mark.parametrize("engine", ["eager", "replay"])
+def test_an_optimizer_over_another_models_parameters_is_refused(engine):
+    # Before: fit ran every epoch, trained nothing and said nothing, on both engines.
+    X, y = generate_xor_easy()
+    model = MLP(2, [3, 1], seed=0)
+    before = [p.data for p in model.parameters()]
+    other = SGD(MLP(2, [3, 1], seed=1).parameters(), 0.1)
+    with pytest.raises(ValueError, match=r"the optimizer holds none of the model's 13 parameters"):
+        fit(model, X, y, epochs=5, optimizer=other, engine=engine, verbose=False)
+    assert [p.data for p in model.parameters()] == before
+
+
+@pytest.mark.parametrize("engine", ["eager", "replay"])
+@pytest.mark.parametrize("batch_size", [1, None])
+def test_an_optimizer_over_part_of_the_model_trains_that_part_and_says_so(engine, batch_size, capsys):
+    X, y = generate_xor_easy()
+    model = MLP(2, [3, 1], seed=0)
+    frozen = model.layers[0].parameters()
+    before = [p.data for p in frozen]
+    stranger = MLP(2, [1], seed=3).parameters()  # held too: its gradient stays 0, it stays as it is
+    opt = Adam(model.layers[1].parameters() + stranger, 0.05)
+    fit(model, X, y, epochs=3, optimizer=opt, engine=engine, batch_size=batch_size, progress=False)
+    assert "The optimizer lacks 9 of the model's 13 parameters: they stay as they are." in capsys.readouterr().out
+    assert [p.data for p in frozen] == before
+    start = [q.data for q in MLP(2, [3, 1], seed=0).layers[1].parameters()]
+    assert all(p.data != b for p, b in zip(model.layers[1].parameters(), start))

@@ -6,7 +6,7 @@ import subprocess
 import xml.etree.ElementTree as ET
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tinygrad_hw import Value
@@ -277,3 +277,113 @@ def test_a_model_whose_parameters_are_not_in_the_graph_is_refused():
         draw_graph(loss, model=other)
     with pytest.raises(TypeError, match="title must be a str"):
         draw_graph(loss, title=3)
+
+
+# -- backslashes and any length draw verbatim, wherever a label is drawn (issue 22, defects 3, 9) --
+
+XLINK = "{http://www.w3.org/1999/xlink}"
+_BACKSLASHED = ["\\N", "\\G", "\\E", "\\T", "\\H", "\\L", "\\l", "\\n", "\\r", "\\\\", "a\\b", "a\\\\b", "end\\", "\\"]
+
+
+def _squeezed(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _drawn(svg: bytes) -> tuple[str, list[str]]:
+    """All the text of a drawing, and its tooltips, whitespace squeezed."""
+    root = ET.fromstring(svg)
+    tips = [_squeezed(a.get(f"{XLINK}title", "")) for a in root.iter(f"{SVG}a")]
+    return _squeezed(" ".join(_svg_text(svg))), tips
+
+
+def _assert_label_drawn(svg: bytes, text: str, where: str = "") -> None:
+    """``text`` is shown verbatim (as ``where``): whole, or cut with "…" and whole in a tooltip."""
+    from viz.graph import LABEL_CHARS
+
+    shown, tips = _drawn(svg)
+    if len(text) <= LABEL_CHARS:
+        for line in _shown(text):
+            assert _squeezed(line) in shown, (where, line, shown[:300])
+        return
+    cut = text[: LABEL_CHARS - 1] + "…"
+    for line in _shown(cut):
+        assert _squeezed(line) in shown, (where, line, shown[:300])
+    whole = _squeezed(" ".join(_shown(text)))
+    assert any(whole in tip for tip in tips), (where, whole[:80], [t[:80] for t in tips])
+
+
+def _every_place_a_label_is_drawn(text: str) -> list[tuple[str, bytes]]:
+    """A drawing of ``text`` as each kind of label, the title something else."""
+    drawings = []
+    x = Value(1.5, text)
+    y = x * 2.0
+    drawings.append(("a value's box", draw_graph(y, title="T").pipe(format="svg")))
+    model = MLP(2, [2, 1], seed=0)
+    model.layers[0].neurons[0].w[0].label = text
+    out = model([0.5, -1.0])
+    out.label = text
+    loss = mse(out, 1.0)
+    loss.backward()
+    drawings.append(("a parameter table", draw_graph(loss, model=model, title="T").pipe(format="svg")))
+    drawings.append(("a layer table", draw_graph(loss, model=model, level="neuron", title="T").pipe(format="svg")))
+    z = x
+    for _ in range(5):
+        z = z * 1.5
+    far = z + x  # x drawn again, dotted, beside this sum
+    drawings.append(("a dotted copy", draw_graph(far, title="T").pipe(format="svg")))
+    drawings.append(("the title", draw_graph(Value(1.0, "v") * 2, title=text).pipe(format="svg")))
+    return drawings
+
+
+@needs_dot
+@pytest.mark.parametrize("text", _BACKSLASHED, ids=repr)
+def test_backslashes_in_any_label_are_drawn_as_written(text):
+    # Before: \N drew the node's name (v0), \G the graph's, \E nothing, \\ one backslash.
+    for where, svg in _every_place_a_label_is_drawn(text):
+        shown, _ = _drawn(svg)
+        assert text in shown, (where, text, shown[:200])
+
+
+@needs_dot
+@pytest.mark.parametrize("length", [16_385, 17_000, 100_000])
+def test_a_label_or_title_of_any_length_is_cut_and_kept_whole_in_the_tooltip(length):
+    # Before: dot refused strings over 16 KB (CalledProcessError), and at 100 KB the pipe broke.
+    text = ("a\\b&<i>\"'" + "x" * 37 + "\n") * (length // 47) + "end"
+    for where, svg in _every_place_a_label_is_drawn(text):
+        _assert_label_drawn(svg, text, where)
+    hand = Value(2.0, "h")
+    hand_written = Value(hand.data * 3, (hand,), "op" * (length // 2))  # a hand-written op's long name
+    svg = draw_graph(hand_written, title="T").pipe(format="svg")
+    _assert_label_drawn(svg, "op" * (length // 2))
+
+
+_ESCAPES = st.text(st.sampled_from("\\NGELTHlnr\"'<>&;#x0 \n\t\x01\ud800é𝑥…{}|"), max_size=40)
+
+
+@needs_dot
+@settings(max_examples=max(10, settings.default.max_examples // 4))  # five drawings each
+@given(_ESCAPES, st.sampled_from([1, 1, 1, 10, 600]))
+def test_any_string_of_escapes_draws_verbatim_as_every_kind_of_label(text, repeat):
+    """The fuzzer of label escapes: backslashes, quotes, HTML, entities, any length."""
+    text *= repeat
+    for where, svg in _every_place_a_label_is_drawn(text):
+        if text.strip():
+            _assert_label_drawn(svg, text, where)
+
+
+def test_html_labels_and_quoted_strings_share_one_escaping():
+    from viz.graph import _dot_text, html_text
+
+    for text in [*_BACKSLASHED, "a&b", "x\x01", "\ud800"]:
+        assert html.unescape(html_text(text)) == html.unescape(_dot_text(text))
+
+
+@needs_dot
+@pytest.mark.parametrize("text", ["\t", "a\tb", " \t ", "a\rb", "\r"], ids=repr)
+def test_tabs_and_lone_carriage_returns_draw_in_html_labels(text):
+    # Found by the fuzzer above: a tab alone in a table cell was a syntax error for dot,
+    # and in any HTML-like label a tab or a lone \r was dropped ("a\tb" drew "ab").
+    for where, svg in _every_place_a_label_is_drawn(text):
+        if text.strip():
+            shown, _ = _drawn(svg)
+            assert _squeezed(text.replace("\r", "\n")) in shown, where

@@ -22,11 +22,18 @@ from .engine import Value
 from .gradcheck import GradcheckError
 from .nn import MLP
 
-__all__ = ["TorchComparison", "check_against_torch", "from_torch", "to_torch"]
+__all__ = ["TorchComparison", "UnsupportedModuleError", "check_against_torch", "from_torch", "to_torch"]
 
 # our activation name -> the torch module class name, and back
 _TO_TORCH = {"sigmoid": "Sigmoid", "tanh": "Tanh", "relu": "ReLU"}
 _FROM_TORCH = {name: ours for ours, name in _TO_TORCH.items()}
+_READ = ("Linear", "Sigmoid", "Tanh", "ReLU", "Identity")  # the torch.nn classes from_torch reads
+_HOOKS = ("_forward_hooks", "_forward_pre_hooks", "_backward_hooks", "_backward_pre_hooks")
+_CALLS = ("forward", "__call__", "_call_impl", "_wrapped_call_impl")  # what an instance may not replace
+
+
+class UnsupportedModuleError(ValueError):
+    """``from_torch`` cannot show that an MLP computes what this module computes."""
 
 
 def _torch() -> Any:
@@ -63,29 +70,113 @@ def to_torch(model: MLP) -> Any:
 def from_torch(module: Any) -> MLP:
     """A ``torch.nn.Sequential`` of ``Linear`` layers, each followed by at most one of
     ``Sigmoid``, ``Tanh``, ``ReLU`` or ``Identity``, as an ``MLP`` with the same weights
-    (float32 weights become the same numbers in float64). Anything else -- another
-    module, two activations in a row, an activation first, layers that do not chain,
-    some layers with a bias and some without -- is a ValueError naming it."""
+    (float32 weights become the same numbers in float64).
+
+    Only what is sure to compute what the MLP computes is read: those torch.nn classes
+    themselves (not a subclass, nor another class of the same name), with no hooks
+    (the module's, or global ones), no forward replaced on the instance, and parameters
+    that hold floating-point values (not on the ``meta`` device). Anything else -- and
+    two activations in a row, an activation first, layers that do not chain, some layers
+    with a bias and some without -- is an :class:`UnsupportedModuleError` (a ValueError)
+    naming the module."""
     torch = _torch()
-    parts = list(module) if isinstance(module, torch.nn.Sequential) else [module]
+    if not isinstance(module, torch.nn.Module):
+        raise UnsupportedModuleError(f"from_torch() takes a torch.nn.Module, not {type(module).__name__}")
+    _check_no_global_hooks(torch)
+    if type(module) is torch.nn.Sequential:
+        _check_plain(module, "the Sequential", torch.nn.Sequential)
+        parts = list(module.named_children())
+    elif isinstance(module, torch.nn.Sequential):
+        raise UnsupportedModuleError(
+            f"the module is a {type(module).__name__}, a subclass of torch.nn.Sequential, which may compute "
+            "something else: from_torch reads torch.nn.Sequential itself"
+        )
+    else:
+        parts = [("", module)]
     layers: list[tuple[Any, str]] = []
-    for position, part in enumerate(parts):
-        kind = type(part).__name__
-        if isinstance(part, torch.nn.Linear):
+    for name, part in parts:
+        called = f"module {name}" if name else "the module"
+        where = f"{called} ({type(part).__name__})"
+        kind = _kind(torch, part, called)
+        if kind == "Linear":
+            _check_parameters(torch, part, where)
             layers.append((part, "none"))
-        elif kind in _FROM_TORCH or isinstance(part, torch.nn.Identity):
-            if not layers or layers[-1][1] != "none":
-                where = "first" if not layers else "after another activation"
-                raise ValueError(f"module {position} ({kind}) comes {where}: an MLP has one activation per Linear")
-            if kind in _FROM_TORCH:
-                layers[-1] = (layers[-1][0], _FROM_TORCH[kind])
-        else:
-            raise ValueError(
-                f"module {position} is a {kind}: from_torch reads Linear, Sigmoid, Tanh, ReLU and Identity only"
-            )
+        elif not layers or layers[-1][1] != "none":
+            place = "first" if not layers else "after another activation"
+            raise UnsupportedModuleError(f"{where} comes {place}: an MLP has one activation per Linear")
+        elif kind in _FROM_TORCH:
+            layers[-1] = (layers[-1][0], _FROM_TORCH[kind])
     if not layers:
-        raise ValueError("the module has no Linear layer")
-    _check_chain([linear for linear, _ in layers])
+        raise UnsupportedModuleError("the module has no Linear layer")
+    linears = [linear for linear, _ in layers]
+    _check_chain(linears)
+    return _mlp(torch, layers)
+
+
+def _kind(torch: Any, part: Any, called: str) -> str:
+    """Which of the classes from_torch reads ``part`` (``called`` so) is, by identity; else refused."""
+    kind = next((name for name in _READ if type(part) is getattr(torch.nn, name)), None)
+    if kind is None:
+        cls = type(part)
+        known = next((name for name in _READ if isinstance(part, getattr(torch.nn, name))), None)
+        if known is not None:
+            why = f"a subclass of torch.nn.{known}, which may compute something else"
+        elif cls.__name__ in _READ:
+            why = f"a {cls.__module__}.{cls.__qualname__}, not torch.nn.{cls.__name__}"
+        else:
+            why = f"a {cls.__name__}"
+        raise UnsupportedModuleError(
+            f"{called} is {why}: from_torch reads torch.nn.{', '.join(_READ[:-1])} and {_READ[-1]} only"
+        )
+    _check_plain(part, f"{called} ({kind})", getattr(torch.nn, kind))
+    return kind
+
+
+def _check_plain(part: Any, where: str, cls: Any) -> None:
+    """No hooks on ``part``, no forward replaced on it or on its class, not compiled."""
+    hooks = [name.strip("_").replace("_", " ")[:-1] for name in _HOOKS if getattr(part, name, None)]
+    if hooks:
+        raise UnsupportedModuleError(f"{where} has a {hooks[0]}: it may change what the module computes")
+    if vars(part).get("_compiled_call_impl") is not None:
+        raise UnsupportedModuleError(f"{where} is compiled (torch.compile): it may compute something else")
+    replaced = [name for name in _CALLS if name in vars(part)]
+    forward = cls.forward
+    if not replaced and (forward.__module__ != cls.__module__ or forward.__qualname__ != f"{cls.__name__}.forward"):
+        replaced = [f"{cls.__name__}.forward"]
+    if replaced:
+        raise UnsupportedModuleError(f"{where} has its {replaced[0]} replaced: it may compute something else")
+
+
+def _check_no_global_hooks(torch: Any) -> None:
+    """No hook registered for every module (``register_module_forward_hook`` and kin)."""
+    registry = torch.nn.modules.module
+    for kind in ("forward", "forward_pre", "backward", "backward_pre"):
+        if getattr(registry, f"_global_{kind}_hooks", None):
+            raise UnsupportedModuleError(
+                f"a global {kind.replace('_', ' ')} hook is registered for every module: "
+                "it may change what any of them computes"
+            )
+
+
+def _check_parameters(torch: Any, linear: Any, where: str) -> None:
+    """Weights that hold floating-point values, of the shapes the layer says."""
+    for name, tensor in (("weight", linear.weight), ("bias", linear.bias)):
+        if tensor is None:
+            continue
+        if not isinstance(tensor, torch.Tensor) or tensor.is_meta or tensor.layout != torch.strided:
+            what = "on the meta device, with no values" if getattr(tensor, "is_meta", False) else "not a dense tensor"
+            raise UnsupportedModuleError(f"{where} has its {name} {what}")
+        if not tensor.dtype.is_floating_point:
+            raise UnsupportedModuleError(f"{where} has a {name} of {tensor.dtype}, not floating-point numbers")
+    expected = {"weight": (linear.out_features, linear.in_features), "bias": (linear.out_features,)}
+    for name, shape in expected.items():
+        tensor = getattr(linear, name)
+        if tensor is not None and tuple(tensor.shape) != shape:
+            raise UnsupportedModuleError(f"{where} has a {name} of shape {tuple(tensor.shape)}, not {shape}")
+
+
+def _mlp(torch: Any, layers: list[tuple[Any, str]]) -> MLP:
+    """The MLP with the Linear layers' weights and the activations after them."""
     linears = [linear for linear, _ in layers]
     bias = linears[0].bias is not None
     model = MLP(linears[0].in_features, [lin.out_features for lin in linears], [a for _, a in layers], bias=bias)
@@ -95,7 +186,7 @@ def from_torch(module: Any) -> MLP:
         for j, neuron in enumerate(layer.neurons):
             for w, x in zip(neuron.w, weight[j]):
                 w.data = x
-            if biases is not None:
+            if biases is not None and neuron.b is not None:
                 neuron.b.data = biases[j]
     return model
 
@@ -104,13 +195,15 @@ def _check_chain(linears: list[Any]) -> None:
     """Each layer reads what the one before writes; all with a bias or none."""
     for k in range(1, len(linears)):
         if linears[k].in_features != linears[k - 1].out_features:
-            raise ValueError(
+            raise UnsupportedModuleError(
                 f"Linear layer {k + 1} takes {linears[k].in_features} inputs, "
                 f"but layer {k} gives {linears[k - 1].out_features}"
             )
     with_bias = [linear.bias is not None for linear in linears]
     if any(with_bias) and not all(with_bias):
-        raise ValueError("some Linear layers have a bias and some do not: an MLP has biases everywhere or nowhere")
+        raise UnsupportedModuleError(
+            "some Linear layers have a bias and some do not: an MLP has biases everywhere or nowhere"
+        )
 
 
 @dataclass

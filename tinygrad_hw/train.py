@@ -147,6 +147,7 @@ def fit(
     opt = optimizer if optimizer is not None else SGD(model.parameters(), lr)
     out = file if file is not None else sys.stdout
     say = (lambda line: tqdm.write(line, file=out)) if verbose else (lambda line: None)
+    _check_optimizer(model, opt, say)
     history = History(epochs=epochs, engine=engine)
     if engine == "replay":
         steps: _EagerSteps = _ReplaySteps(model, loss_fn, opt, xs, ys, batch_size, epochs)
@@ -193,6 +194,22 @@ def _check_options(epochs: Any, engine: Any, loss: Any, batch_size: Any, log_eve
     if log_every is not None and not is_count(log_every):
         raise ValueError(f"log_every must be a positive integer, got {log_every!r}")
     return loss_fn  # type: ignore[no-any-return]
+
+
+def _check_optimizer(model: MLP, opt: Optimizer, say: Callable[[str], None]) -> None:
+    """Refuse an optimizer that would train none of the model; say so if it trains part."""
+    if not hasattr(opt, "params"):  # an optimizer of the user's own making: nothing to check against
+        return
+    params = model.parameters()
+    held = set(opt.params)
+    lacks = sum(p not in held for p in params)
+    if lacks == len(params):
+        raise ValueError(
+            f"the optimizer holds none of the model's {len(params)} parameters, so fit would train nothing "
+            "(was it made for another model? pass optimizer=SGD(model.parameters(), lr))"
+        )
+    if lacks:
+        say(f"The optimizer lacks {lacks} of the model's {len(params)} parameters: they stay as they are.")
 
 
 class _Schedule:

@@ -75,15 +75,29 @@ def number(x: float) -> str:
 _UNDRAWABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
 
 
+LABEL_CHARS = 200  # a label or title longer than this is cut with "…", and whole in the tooltip
+PIECE_CHARS = 2_000  # characters per quoted piece of a long string: at most ~14 KB once escaped
+
+
 def _visible(text: str) -> str:
-    r"""``text`` with every character SVG cannot show replaced by its escape (``\x01``)."""
-    return _UNDRAWABLE.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text.replace("\r\n", "\n"))
+    r"""``text`` with every character SVG cannot show replaced by its escape (``\x01``), and
+    every line break (``\r\n``, ``\r``) a ``\n``."""
+    lines = text.replace("\r\n", "\n").replace("\r", "\n")
+    return _UNDRAWABLE.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), lines)
+
+
+def _escaped(text: str) -> str:
+    r"""``text`` as Graphviz reads it back verbatim, in a quoted string or an HTML-like label
+    alike: backslashes doubled (so ``\N``, ``\G``, ``\E``, ``\L`` are not expanded), tabs
+    as spaces (an HTML-like label drops a tab, or fails on one alone), and nothing SVG
+    cannot hold."""
+    return _visible(text).replace("\\", "\\\\").replace("\t", " ")
 
 
 def _dot_text(text: str) -> str:
-    """Backslashes doubled (no ``\\N`` or ``\\G`` expansion), ``&`` as an entity (so that
-    ``&amp;`` shows as ``&amp;``), and nothing SVG cannot hold."""
-    return _visible(text).replace("\\", "\\\\").replace("&", "&amp;")
+    """For a quoted string: escaped, and ``&`` as an entity (so that ``&amp;`` shows as
+    ``&amp;``)."""
+    return _escaped(text).replace("&", "&amp;")
 
 
 def plain_label(text: str) -> str:
@@ -93,9 +107,31 @@ def plain_label(text: str) -> str:
 
 
 def html_text(text: str) -> str:
-    """Any string as text in an HTML-like label: entities for ``& < > "``, line breaks for
-    newlines, and nothing SVG cannot hold."""
-    return html.escape(_visible(text), quote=True).replace("\n", "<br/>")
+    """Any string as text in an HTML-like label: escaped, entities for ``& < > "``, line
+    breaks for newlines."""
+    return html.escape(_escaped(text), quote=True).replace("\n", "<br/>")
+
+
+def cut(text: str) -> tuple[str, str]:
+    """``text`` as a drawing shows it, and what its tooltip must add: a text longer than
+    LABEL_CHARS is cut with "…" (Graphviz refuses a string of 16 KB), and kept whole in
+    the tooltip."""
+    if len(text) <= LABEL_CHARS:
+        return text, ""
+    return text[: LABEL_CHARS - 1] + "…", text
+
+
+def tooltip(text: str) -> str:
+    r"""Any text, however long, as a DOT string for a tooltip attribute that shows it verbatim.
+
+    Graphviz reads a tooltip three times: HTML entities, then escapes (``\n`` a newline,
+    ``\c`` a c), then ``\N``-style names (``\\`` a backslash): so each backslash is written
+    four times, ``&`` as ``&amp;``, a newline as ``\n``. Pieces of at most PIECE_CHARS are
+    quoted and joined by ``+``, since Graphviz refuses one string longer than 16 KB."""
+    visible = _visible(text)
+    pieces = [visible[k : k + PIECE_CHARS] for k in range(0, len(visible), PIECE_CHARS)] or [""]
+    escaped = (p.replace("\\", "\\" * 4).replace("\n", "\\n").replace("&", "&amp;").replace('"', '\\"') for p in pieces)
+    return " + ".join(f'"{p}"' for p in escaped)
 
 
 def _rows(rows: list[str], ports: list[str] | None = None) -> str:
@@ -274,6 +310,7 @@ class _Drawing:
         self.display, self.ports = self._places()
         self.top = _scale_top([v for v in nodes if v is not root] or nodes, color_by)  # not the seed ∂root/∂root = 1
         self.drawn: set[tuple[str, str]] = set()
+        self.tooltips: dict[str, list[str]] = defaultdict(list)  # node -> whole texts of its cut labels
         # the compass sides where edges enter and leave a box, in the direction data flows
         self._sides = {"LR": ("w", "e"), "RL": ("e", "w"), "TB": ("n", "s"), "BT": ("s", "n")}.get(rankdir, ("w", "e"))
         self.across = rankdir in ("LR", "RL")  # a table's rows run across the flow
@@ -302,12 +339,16 @@ class _Drawing:
             graph_attr.update(ranksep="0.9", splines="line")
         elif self.marked:  # a page scrolls to each step: the drawing can be compact
             graph_attr.update(ranksep="0.22", nodesep="0.25")
-        label = "\n".join(x for x in (title, note) if x)
+        self.tooltips.clear()
+        shown_title, whole_title = cut(title)
+        label = "\n".join(x for x in (shown_title, note) if x)
         if label:
             graph_attr.update(label=plain_label(label), labelloc="t", fontsize="16")
         dot = graphviz.Digraph(
             name="computation graph", graph_attr=graph_attr, node_attr={"fontname": "Helvetica", "fontsize": "11"}
         )
+        if whole_title:
+            dot.body.append(f"\ttooltip={tooltip(whole_title)}\n")
         for v in self.nodes:
             if not (v in self.neuron and (self.group or self.collapsed)):
                 self._value(dot, v)
@@ -320,24 +361,35 @@ class _Drawing:
             legend = _legend(self.color_by, self.top, set(self.kinds.values()))
             with dot.subgraph(graph_attr={"rank": "source" if self.across else "sink"}) as place:
                 place.node("legend", legend, shape="plaintext")  # beside the inputs, or below the output
+        for node, texts in self.tooltips.items():  # written raw: a tooltip may be longer than one DOT string
+            dot.body.append(f"\t{graphviz.quoting.quote(node)} [tooltip={tooltip(chr(10).join(texts))}]\n")
         return dot
+
+    def _shown(self, node: str, text: str) -> str:
+        """``text`` as ``node`` shows it: cut if long, the whole of it then in the node's tooltip."""
+        shown, whole = cut(text)
+        if whole:
+            self.tooltips[node].append(whole)
+        return shown
 
     def _value(self, target: graphviz.Digraph, v: Value) -> None:
         """A value's box (label over data over grad), and its op's oval if it was computed."""
-        name = [html_text(v.label)] if v.label else [f"<i>{self.ids[v]}</i>"] if self.marked else []
+        node = self.ids[v]
+        name = [html_text(self._shown(node, v.label))] if v.label else [f"<i>{node}</i>"] if self.marked else []
         rows = [*name, f"data {number(v.data)}", f"grad {number(v.grad)}"]
         attrs = dict(KIND_STYLE[self.kinds[v]])
         attrs["fillcolor"], attrs["fontcolor"] = _fill(v, self.color_by, self.top)
         target.node(self.ids[v], _rows(rows), shape="box", margin="0.04,0.02", **attrs)
         if not v.is_leaf:
-            target.node(self.ids[v] + "_op", plain_label(v.symbol), **OP_STYLE)
+            target.node(node + "_op", plain_label(self._shown(node + "_op", v.symbol)), **OP_STYLE)
 
     def _parameter_table(self, target: graphviz.Digraph, key: tuple[int, int], values: list[Value]) -> None:
         """A neuron's parameters, one row each, in order: W[i,1], W[i,2], …, b[i]."""
         rows = []
         for v in (w for w in values if w.is_leaf):
             fill, text = _fill(v, self.color_by, self.top)
-            cells = [html_text(v.label or "parameter"), f"data {number(v.data)}", f"grad {number(v.grad)}"]
+            name = html_text(self._shown(f"P{key[0]}_{key[1]}", v.label or "parameter"))
+            cells = [name, f"data {number(v.data)}", f"grad {number(v.grad)}"]
             rows.append(_Row(cells, fill, text, out=self.ports[v][1], anchor=self._anchor(v)))
         label = _table(rows, KIND_STYLE["parameter"]["color"], across=self.across)
         target.node(f"P{key[0]}_{key[1]}", label, shape="plain")
@@ -353,9 +405,9 @@ class _Drawing:
             cells = [f"neuron {key[1]}"]
             if weights:
                 cells.append(f"{len(weights)} parameters<br/>|grad| ≤ {number(max(abs(w.grad) for w in weights))}")
-            cells += [
-                f"{html_text(v.label or v.op)}<br/>data {number(v.data)}<br/>grad {number(v.grad)}" for v in shown
-            ]
+            for v in shown:
+                name = html_text(self._shown(f"L{k}", v.label or v.op))
+                cells.append(f"{name}<br/>data {number(v.data)}<br/>grad {number(v.grad)}")
             anchor = self._anchor(values[0])
             rows.append(_Row(cells, fill, text, into=f"in{key[1]}", out=f"out{key[1]}", anchor=anchor))
         output = any(self.kinds[v] == "output" for key in self.members if key[0] == k for v in self.members[key])
@@ -430,7 +482,10 @@ class _Drawing:
                 elif depth[v] - depth[child] > MAX_SPAN and display[child] == ids[child]:
                     copy = f"{ids[child]}_at_{ids[v]}"
                     if (copy, head) not in self.drawn:
-                        text = plain_label((child.label or "value") + f" ({number(child.data)})")
+                        name = self._shown(copy, child.label or "value")
+                        if copy in self.tooltips:
+                            self.tooltips[copy].insert(0, "drawn in full upstream:")
+                        text = plain_label(f"{name} ({number(child.data)})")
                         style = {"shape": "box", "style": "dotted,rounded", "color": "#666666", "fontsize": "9"}
                         dot.node(copy, text, tooltip="drawn in full upstream", **style)
                     self._edge(dot, copy, head, f"{copy}->{self.place(v)}")

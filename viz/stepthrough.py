@@ -32,7 +32,7 @@ from tinygrad_hw.backprop import call_rule, local_derivatives
 from tinygrad_hw.codegen import contributions, operand_order, template
 from tinygrad_hw.engine import Value, topological_order
 
-from .graph import _Drawing, number, prepare
+from .graph import _Drawing, _visible, number, prepare
 
 __all__ = ["StepThrough", "step_through"]
 
@@ -77,7 +77,8 @@ def step_through(
     svg = drawing.render().pipe(format="svg").decode("utf-8")
     steps = _steps(root, drawing)
     shown = _marks(marks or {}, drawing)
-    page = StepThrough(_page(title or "Backpropagation, step by step", svg, steps, drawing.note, shown), steps)
+    heading = _visible(title) if title else "Backpropagation, step by step"  # as the drawing shows it
+    page = StepThrough(_page(heading, svg, steps, drawing.note, shown), steps)
     if path is not None:
         page.save(path)
     return page
@@ -115,7 +116,7 @@ class _Names:
 
     def __call__(self, v: Value) -> str:
         if v.label:
-            return v.label
+            return _visible(v.label)  # as the drawing shows it: a lone surrogate as \ud800
         return self.drawing.place(v) if v in self.drawing.display else "…"
 
     def operand(self, v: Value) -> str:
