@@ -295,9 +295,9 @@ def discussion(
 
 def _against_results(outcomes: dict[str, list[Outcome]]) -> list[str]:
     """Why the report's network scores here what it scores in section III, or not."""
-    xor = next(o for o in outcomes["results"] if o.setting.dataset == "xor")
-    same = next((o for o in outcomes["hidden_units"] if o.setting.hidden == xor.setting.hidden), None)
-    if same is None:
+    xor = next((o for o in outcomes.get("results", []) if o.setting.dataset == "xor"), None)
+    same = next((o for o in outcomes.get("hidden_units", []) if xor and o.setting.hidden == xor.setting.hidden), None)
+    if xor is None or same is None:  # a plan without either (a smaller report): nothing to set side by side
         return []
     here, there = accuracy_text(same), accuracy_text(xor)
     if same.setting.key == xor.setting.key:

@@ -136,7 +136,7 @@ def test_an_unwritable_out_names_the_users_folder(shared, tmp_path, command):
     out = ro / "new" if command == "report" else ro  # a report is built beside --out: in ro
     status, err = _as_nobody([*COMMANDS[command], "--out", str(out)], tmp_path / "err.txt")
     assert status == 1, err
-    assert err == f"tinygrad-hw: error: {ro}: Permission denied\n"
+    assert err == f"tinygrad-hw {command}: error: {ro}: Permission denied\n"
 
 
 @pytest.mark.parametrize("command", sorted(COMMANDS))

@@ -153,7 +153,7 @@ def test_a_signal_to_the_report_ends_its_workers_and_keeps_the_previous_report(t
     _wait_for_workers(process.pid)
     os.kill(process.pid, getattr(signal, f"SIG{how}"))
     status, err = _finish(process, process.pid)
-    assert status == code and err.strip() == f"tinygrad-hw: {said}", (status, err)
+    assert status == code and err.strip() == f"tinygrad-hw report: {said}", (status, err)
     assert _only_a_report(out, previous) == "previous"
 
 
