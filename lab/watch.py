@@ -28,6 +28,7 @@ from tinygrad_hw.nn import ACTIVATIONS, MLP
 from tinygrad_hw.recording import Recording, record_fit
 from tinygrad_hw.train import ENGINES
 
+from .arguments import output_folder, positive_float, positive_int, seed
 from .experiment import DEFAULT_EPOCHS, OPTIMIZERS, activations_for, make_optimizer, prepare_folder
 
 __all__ = [
@@ -284,8 +285,6 @@ def _run(args: argparse.Namespace) -> int:
 
 def add_watch(commands: Any) -> None:
     """The ``watch`` subcommand, for ``lab.cli.build_parser``."""
-    from .cli import output_folder, positive_float, positive_int, seed
-
     watch = commands.add_parser(
         "watch",
         help="train and write a page that plays the training: heatmaps, boundary, loss, formulas",

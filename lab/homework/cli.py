@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ..cli import output_folder, positive_int, seed
+from ..arguments import output_folder, positive_int, seed
 from .exercises import EXERCISES
 
 __all__ = ["add_homework_commands"]
