@@ -52,7 +52,7 @@ def _numeric_rows(path: Path) -> list[tuple[int, list[float]]]:
     """(line number, numbers) for each non-blank row after an optional header."""
     rows: list[tuple[int, list[float]]] = []
     header = False
-    with open(path, newline="", encoding="utf-8") as f:
+    with open(path, newline="", encoding="utf-8-sig") as f:  # Excel writes a byte order mark
         reader = csv.reader(f)
         for cells in reader:
             if not any(c.strip() for c in cells):

@@ -311,3 +311,12 @@ def test_the_command_flags_a_dead_relu_at_the_final_weights(tmp_path, capsys):
     args = ["watch", "--activation", "relu", "--hidden", "3", "--seed", "0", "--epochs", "20", "--no-progress"]
     assert main([*args, "--out", str(tmp_path)]) == 0
     assert "\n  dead ReLU: a1[2], a1[3] are 0 on every sample, so no gradient passes\n" in capsys.readouterr().out
+
+
+def test_a_csv_saved_with_a_byte_order_mark_keeps_its_first_row(tmp_path):
+    from lab.watch import load_data
+
+    path = tmp_path / "excel.csv"
+    path.write_bytes("\ufeff0,0,0\n0,1,1\n1,0,1\n1,1,0\n".encode())  # Excel's "CSV UTF-8"
+    X, y, _ = load_data(str(path), 1)
+    assert X.tolist() == [[0, 0], [0, 1], [1, 0], [1, 1]] and y[:, 0].tolist() == [0, 1, 1, 0]
