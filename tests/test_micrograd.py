@@ -278,3 +278,15 @@ def test_micrograds_values_children_are_there_to_iterate_and_test():
     assert set(c._prev) == {a, b} and a in c._prev and len(c._prev) == 2
     square = a * a  # micrograd's set holds a once; here it is both operands, in order
     assert square._prev == (a, a) and set(square._prev) == {a} and _trace(square)[1] == {(a, square)}
+
+
+def test_an_mlp_takes_a_numpy_row_a_tuple_or_a_generator_as_micrograds_does():
+    random.seed(3)
+    ours = our_nn.MLP(2, [3, 1])
+    random.seed(3)
+    theirs = their_nn.MLP(2, [3, 1])
+    row = np.array([0.5, -1.5])  # model(X[k]): a row of the data set, as micrograd users write it
+    expected = theirs(row).data
+    assert expected != 0.0  # an output the inputs reach (not a ReLU's 0 for any input)
+    for x in (row, (0.5, -1.5), (v for v in (0.5, -1.5)), [0.5, -1.5]):
+        assert ours(x).data == expected
