@@ -351,3 +351,15 @@ def test_a_csv_saved_with_a_byte_order_mark_keeps_its_first_row(tmp_path):
     path.write_bytes("\ufeff0,0,0\n0,1,1\n1,0,1\n1,1,0\n".encode())  # Excel's "CSV UTF-8"
     X, y, _ = load_data(str(path), 1)
     assert X.tolist() == [[0, 0], [0, 1], [1, 0], [1, 1]] and y[:, 0].tolist() == [0, 1, 1, 0]
+
+
+def test_a_sample_whose_output_is_not_finite_is_wrong_as_the_accuracy_counts_it():
+    from tinygrad_hw.train import accuracy, predict
+
+    X, y = generate_xor_easy()
+    run = record_fit(MLP(2, [8, 8, 1], "none", seed=1), X, y, epochs=3, lr=0.1, verbose=False)
+    frames = run_frames(run, plane_for(run.X))
+    stopped = run.model_at(len(run.frames) - 1)
+    assert run.frames[-1].partial and np.isnan(predict(stopped, X)).all()
+    assert accuracy(predict(stopped, X), y) == run.history.accuracy == 0.0
+    assert frames.wrong[-1] == "1" * len(X)  # not the targets 0 shown right because nan > 0.5 is False
