@@ -201,3 +201,29 @@ def test_the_reports_lr_comparison_is_small_opens_fast_and_is_coloured(browser, 
     middle = pixels[int(y + 4), int(x + width / 2)][:3]  # (0.5, 1.1): class 1, orange
     assert corner[2] > corner[0] + 0.2 and middle[0] > middle[2] + 0.2, (corner, middle)
     assert np.isfinite(pixels).all()
+
+
+@pytest.mark.parametrize("width", [1280, 1440])
+def test_three_compared_runs_stay_clear_of_the_side_panel(browser, tmp_path, width):
+    X, y = generate_xor_easy()
+    runs = [
+        record_fit(MLP(2, [8, 8, 1], seed=1), X, y, epochs=3, lr=lr, verbose=False, name=f"lr={lr}", max_frames=4)
+        for lr in (1.0, 0.1, 0.01)
+    ]
+    path = tmp_path / "watch.html"
+    watch(runs, path, note="the report's learning rates")
+    browser.set_window_size(width, 900)
+    try:
+        open_page(browser, path)
+        boxes = browser.execute_script(
+            "const side = document.getElementById('side').getBoundingClientRect();"
+            "const drawn = [...document.querySelectorAll('section.run svg.network, section.run svg.plane, "
+            "section.run h2, section.run .summary')].map(e => e.getBoundingClientRect());"
+            "return [side.left, drawn.map(r => r.right), document.documentElement.scrollWidth, window.innerWidth];"
+        )
+    finally:
+        browser.set_window_size(1500, 1000)
+    side, rights, scroll_width, inner = boxes
+    assert max(rights) <= side, f"a run reaches {max(rights):.0f} px, under the side panel from {side:.0f} px"
+    assert scroll_width <= inner  # and nothing is pushed off the page sideways
+    assert console_errors(browser) == []
