@@ -227,3 +227,16 @@ def test_three_compared_runs_stay_clear_of_the_side_panel(browser, tmp_path, wid
     assert max(rights) <= side, f"a run reaches {max(rights):.0f} px, under the side panel from {side:.0f} px"
     assert scroll_width <= inner  # and nothing is pushed off the page sideways
     assert console_errors(browser) == []
+
+
+def test_the_status_line_reads_whole_with_and_without_a_loss(browser, comparison):
+    from selenium.webdriver.common.keys import Keys
+
+    page, path, _ = comparison
+    open_page(browser, path)
+    status = lambda: browser.find_element("css selector", "section.run[data-run='0'] .status").text  # noqa: E731
+    assert status() == "epoch 0: the initial weights"  # no loss yet, so no separator left dangling
+    browser.find_element("tag name", "body").send_keys(Keys.ARROW_RIGHT)
+    run = page.data["runs"][0]
+    frame = page.data["at"][0][1]
+    assert status() == f"{run['labels'][frame]} · {run['loss'][frame]}"
