@@ -319,7 +319,9 @@ def test_the_step_through_command_is_quoted_for_the_shell(tmp_path, capsys):
     out = tmp_path / "my runs" / "it's here"
     assert main(["watch", "--epochs", "3", "--hidden", "2", "--out", str(out), "--no-progress"]) == 0
     page = (out / "watch.html").read_text()
-    command = json.loads(re.search(r'id="data">(.*?)</script>', page, re.S).group(1))["runs"][0]["command"]
+    run = json.loads(re.search(r'id="data">(.*?)</script>', page, re.S).group(1))["runs"][0]
+    command = run["command"]
+    assert run["hint"] == "Its step-through page at these weights:"  # the command wrote the frames it names
     words = shlex.split(command + " 3 --input 0.1 0.9 --target 1")  # as a shell splits what the page shows
     assert words[:6] == ["tinygrad-hw", "explain", "--out", str(out), "--model", str(out / "frames" / "run1.json")]
     assert main(words[1:]) == 0 and (out / "stepthrough.html").is_file()

@@ -155,6 +155,9 @@ def test_clicking_a_point_lists_its_values_and_the_command(browser, comparison):
     epoch = runs[0].frames[frame].epoch
     x1, x2 = runs[0].X[7].tolist()
     assert command == f"tinygrad-hw explain --model run1.frames.json --epoch {epoch} --input {x1!r} {x2!r} --target 1.0"
+    hint = browser.find_elements("css selector", "#info .hint")[-1].text  # the file it names is the user's to write
+    saved = 'Recording.save_frames("run1.frames.json")'
+    assert hint == f"Its step-through page at these weights, once its frames are saved ({saved}):"
     assert console_errors(browser) == []
 
 
