@@ -177,7 +177,7 @@ def run_frames(run: Recording, plane: Plane) -> RunFrames:
 
 
 def _wrong(output: float, target: float, split: float) -> str:
-    """"1" where the class is wrong, as ``tinygrad_hw.train.accuracy`` counts: an output
+    """A "1" where the class is wrong, as ``tinygrad_hw.train.accuracy`` counts: an output
     that is not finite has no class, so it is wrong whatever the target."""
     return "0" if math.isfinite(output) and (output > split) == (target > split) else "1"
 
