@@ -210,14 +210,21 @@ def test_the_reports_lr_comparison_is_small_opens_fast_and_is_coloured(browser, 
 def test_three_compared_runs_stay_clear_of_the_side_panel(browser, tmp_path, width):
     X, y = generate_xor_easy()
     runs = [
-        record_fit(MLP(2, [8, 8, 1], seed=1), X, y, epochs=3, lr=lr, verbose=False, name=f"lr={lr}", max_frames=4)
-        for lr in (1.0, 0.1, 0.01)
+        record_fit(MLP(2, [n, n, 1], seed=1), X, y, epochs=3, verbose=False, name=f"hidden={n}-{n}", max_frames=4)
+        for n in (2, 8, 4)
     ]
+    for run, n in zip(runs, (2, 8, 4)):
+        run.settings = {"network": f"2-{n}-{n}-1 sigmoid, sgd lr 0.1", "seed": 1}  # as the command sets them
     path = tmp_path / "watch.html"
-    watch(runs, path, note="the report's learning rates")
+    watch(runs, path, note="the report's hidden units")
     browser.set_window_size(width, 900)
     try:
         open_page(browser, path)
+        lines = browser.execute_script(  # the line boxes of each run's name, right after its swatch
+            "return [...document.querySelectorAll('section.run h2 .swatch')].map(function (swatch) {"
+            "  const range = document.createRange(); range.selectNodeContents(swatch.nextSibling);"
+            "  return range.getClientRects().length; });"
+        )
         boxes = browser.execute_script(
             "const side = document.getElementById('side').getBoundingClientRect();"
             "const drawn = [...document.querySelectorAll('section.run svg.network, section.run svg.plane, "
@@ -229,6 +236,7 @@ def test_three_compared_runs_stay_clear_of_the_side_panel(browser, tmp_path, wid
     side, rights, scroll_width, inner = boxes
     assert max(rights) <= side, f"a run reaches {max(rights):.0f} px, under the side panel from {side:.0f} px"
     assert scroll_width <= inner  # and nothing is pushed off the page sideways
+    assert lines == [1, 1, 1]  # each run's name on one line: hidden=2-2 not broken at its hyphen
     assert console_errors(browser) == []
 
 

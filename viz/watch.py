@@ -297,7 +297,8 @@ def _run_section(k: int, run: Recording, plane: Plane) -> str:
     colour = RUN_COLOURS[k % len(RUN_COLOURS)]
     return (
         f'<section class="run" data-run="{k}">'
-        f'<h2><span class="swatch" style="background: {colour}"></span>{html.escape(run.name or "run")}'
+        f'<h2><span class="swatch" style="background: {colour}"></span>'
+        f'<span class="run-name">{html.escape(run.name or "run")}</span>'
         ' <small class="settings"></small></h2><p class="summary"></p>'
         '<p class="status"><span class="label"></span><span class="sep"> · </span><span class="loss"></span></p>'
         f'<div class="drawings">{network_svg(run.model, plane)}{boundary_svg(plane, run.X, run.y)}</div>'
