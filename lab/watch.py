@@ -276,7 +276,8 @@ def _say(run: Recording, stream: Any) -> None:
                 print(f"  {line}", file=stream)
         return
     right = f", {100 * h.accuracy:.1f} % right" if h.accuracy is not None else ""
-    print(f"{run.name}: loss {short(h.final_loss)} after {h.epochs} epochs{right} ({h.seconds:.2f} s)", file=stream)
+    span = f"{h.epochs} epoch{'' if h.epochs == 1 else 's'}"
+    print(f"{run.name}: loss {short(h.final_loss)} after {span}{right} ({h.seconds:.2f} s)", file=stream)
     for flag in health(run.model, run.X, run.y, LOSSES["mse"]).flags:  # at the final weights
         print(f"  {flag}", file=stream)
 

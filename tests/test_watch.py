@@ -365,3 +365,11 @@ def test_a_sample_whose_output_is_not_finite_is_wrong_as_the_accuracy_counts_it(
     assert run.frames[-1].partial and np.isnan(predict(stopped, X)).all()
     assert accuracy(predict(stopped, X), y) == run.history.accuracy == 0.0
     assert frames.wrong[-1] == "1" * len(X)  # not the targets 0 shown right because nan > 0.5 is False
+
+
+def test_one_epoch_is_said_in_the_singular(tmp_path, capsys):
+    out = tmp_path / "o"
+    assert main(["watch", "--epochs", "1", "--hidden", "2", "--out", str(out), "--no-progress"]) == 0
+    printed = capsys.readouterr().out
+    page = json.loads(re.search(r'id="data">(.*?)</script>', (out / "watch.html").read_text(), re.S).group(1))
+    assert " after 1 epoch, " in printed and page["runs"][0]["summary"].startswith("after 1 epoch: loss")

@@ -203,7 +203,8 @@ def _summary(run: Recording) -> str:
     if h.diverged:
         return f"diverged at epoch {h.diverged_at} of {h.epochs}"
     right = f", {100 * h.accuracy:.1f} % right" if h.accuracy is not None else ""
-    return f"after {h.epochs} epochs: loss {short(h.final_loss)}{right} ({h.seconds:.2f} s, {h.engine} engine)"
+    span = f"{h.epochs} epoch{'' if h.epochs == 1 else 's'}"
+    return f"after {span}: loss {short(h.final_loss)}{right} ({h.seconds:.2f} s, {h.engine} engine)"
 
 
 def _data(
