@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import re
+import shlex
 import sys
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -96,14 +97,19 @@ def parse_compare(text: str) -> tuple[str, list[Any]]:
     if len(items) < 2 or not all(items):
         raise argparse.ArgumentTypeError(f"{text!r}: give two or more values, separated by commas")
     if key == "lr":
-        return key, [_rate(v, text) for v in items]
-    if key == "hidden":
-        return key, [parse_hidden(v) for v in items]
-    choices = [a for a in ACTIVATIONS if a != "linear"] if key == "activation" else list(OPTIMIZERS)
-    bad = next((v for v in items if v not in choices), None)
-    if bad is not None:
-        raise argparse.ArgumentTypeError(f"{text!r}: {bad!r} is not one of {', '.join(choices)}")
-    return key, items
+        parsed: list[Any] = [_rate(v, text) for v in items]
+    elif key == "hidden":
+        parsed = [parse_hidden(v) for v in items]
+    else:
+        choices = [a for a in ACTIVATIONS if a != "linear"] if key == "activation" else list(OPTIMIZERS)
+        bad = next((v for v in items if v not in choices), None)
+        if bad is not None:
+            raise argparse.ArgumentTypeError(f"{text!r}: {bad!r} is not one of {', '.join(choices)}")
+        parsed = items
+    twice = next((v for k, v in enumerate(items) if parsed[k] in parsed[:k]), None)
+    if twice is not None:  # two runs of one setting: the same curve twice, under one name
+        raise argparse.ArgumentTypeError(f"{text!r}: {twice!r} is there twice (or as another way to write it)")
+    return key, parsed
 
 
 def _rate(value: str, text: str) -> float:
@@ -150,6 +156,13 @@ def load_data(name: str, seed: int) -> tuple[np.ndarray, np.ndarray, str]:
     X, targets = read_csv(path, 2, 1)
     if targets is None:
         raise ValueError(f"{path}: watch needs a target after the two inputs on every row (x1, x2, target)")
+    other = np.flatnonzero((targets[:, 0] != 0.0) & (targets[:, 0] != 1.0))
+    if other.size:  # the page draws two classes, split at 0.5, and the output is a sigmoid's
+        row = int(other[0])
+        raise ValueError(
+            f"{path}: watch classifies, so a target is 0 or 1; data row {row + 1} has {targets[row, 0]:g}"
+            + (" (for -1/1 labels, write 0 for -1)" if targets[row, 0] == -1.0 else "")
+        )
     return X, targets, "csv"
 
 
@@ -241,7 +254,10 @@ def run_watch(
         _say(run, stream)
         recordings.append(run)
     frames = [run.save_frames(folder / "frames" / f"run{k + 1}.json") for k, run in enumerate(recordings)]
-    commands = [f"tinygrad-hw explain --out {folder} --model {path} --epoch" for path in frames]
+    commands = [  # quoted: copied into a shell as the page shows it, a folder with a space included
+        f"tinygrad-hw explain --out {shlex.quote(str(folder))} --model {shlex.quote(str(path))} --epoch"
+        for path in frames
+    ]
     title = f"Watching it learn: {data}" + (f", {compare[0]} compared" if compare else f", {runs[0].describe()}")
     page = watch(recordings, title=title, commands=commands, note=same_start(runs, seed) if compare else "")
     path = page.save(folder / "watch.html")
@@ -261,7 +277,8 @@ def _say(run: Recording, stream: Any) -> None:
                 print(f"  {line}", file=stream)
         return
     right = f", {100 * h.accuracy:.1f} % right" if h.accuracy is not None else ""
-    print(f"{run.name}: loss {short(h.final_loss)} after {h.epochs} epochs{right} ({h.seconds:.2f} s)", file=stream)
+    span = f"{h.epochs} epoch{'' if h.epochs == 1 else 's'}"
+    print(f"{run.name}: loss {short(h.final_loss)} after {span}{right} ({h.seconds:.2f} s)", file=stream)
     for flag in health(run.model, run.X, run.y, LOSSES["mse"]).flags:  # at the final weights
         print(f"  {flag}", file=stream)
 

@@ -216,3 +216,14 @@ def test_health_values_are_the_engines_outputs():
 def test_short_numbers_have_one_minus_sign():
     assert [short(x) for x in (-1.234, 1e-8, 1.52e121, 0.0, -math.inf)] == ["−1.23", "1e−8", "1.52e121", "0", "−inf"]
     assert "-" not in "".join(short(x) for x in np.linspace(-1e5, 1e5, 50))
+
+
+def test_a_layer_whose_every_relu_is_dead_has_a_gradient_of_0_said_plainly():
+    X, y = generate_xor_easy()
+    model = MLP(2, [2, 1], ["relu", "sigmoid"], seed=2)
+    for neuron in model.layers[0].neurons:
+        neuron.b.data = -5.0  # z < 0 on [0, 1]² for weights in [-1, 1)
+    found = health(model, X, y, mse)
+    assert found.layers[0].dead == [1, 2] and found.layers[0].largest_gradient == 0.0
+    assert "vanishing gradient: layer 1's |∂C/∂z| is 0 on every sample: it has stopped learning" in found.flags
+    assert not any("at most 0 " in flag for flag in found.flags)

@@ -278,3 +278,37 @@ def test_micrograds_values_children_are_there_to_iterate_and_test():
     assert set(c._prev) == {a, b} and a in c._prev and len(c._prev) == 2
     square = a * a  # micrograd's set holds a once; here it is both operands, in order
     assert square._prev == (a, a) and set(square._prev) == {a} and _trace(square)[1] == {(a, square)}
+
+
+def test_an_mlp_takes_a_numpy_row_a_tuple_or_a_generator_as_micrograds_does():
+    random.seed(3)
+    ours = our_nn.MLP(2, [3, 1])
+    random.seed(3)
+    theirs = their_nn.MLP(2, [3, 1])
+    row = np.array([0.5, -1.5])  # model(X[k]): a row of the data set, as micrograd users write it
+    expected = theirs(row).data
+    assert expected != 0.0  # an output the inputs reach (not a ReLU's 0 for any input)
+    for x in (row, (0.5, -1.5), (v for v in (0.5, -1.5)), [0.5, -1.5]):
+        assert ours(x).data == expected
+
+
+@pytest.mark.parametrize("how", ["pickle", "deepcopy", "copy"])
+def test_a_copied_or_pickled_graph_and_model_stay_micrograds(how):
+    import copy
+    import pickle
+
+    again = {"pickle": lambda v: pickle.loads(pickle.dumps(v)), "deepcopy": copy.deepcopy, "copy": copy.copy}[how]
+    V = our_engine.Value
+    a = V(2.0)
+    y = again(a * 3 - 1)
+    assert type(y) is V and all(type(c) is V for c in y._prev)
+    z = y - 1  # an op on the copy builds micrograd's graph: 1 is a leaf of its own, negated
+    assert z._op == "+" and [c.data for c in z._prev] == [5.0, -1.0] and type(z) is V
+    if how == "copy":
+        return  # a shallow copy shares the children: the model below would be the same model
+    random.seed(5)
+    model = our_nn.MLP(2, [3, 1])
+    twin = again(model)
+    assert all(type(p) is V for p in twin.parameters())
+    out, twin_out = model([0.5, -1.0]), twin([0.5, -1.0])
+    assert twin_out.data == out.data and _drawing(twin_out)[0] == _drawing(out)[0]  # the lecture's nodes

@@ -31,6 +31,16 @@ def test_frames_are_log_spaced_dense_early_and_at_most_200(epochs):
         assert gaps[-1] >= gaps[0]
 
 
+@pytest.mark.parametrize("epochs", [10**15, 10**300])
+def test_a_huge_run_keeps_its_budget_and_no_near_copy_of_its_last_epoch(epochs):
+    frames = frame_epochs(epochs)
+    assert len(frames) <= 200 and frames[-1] == epochs and frames[-2] < 0.99 * epochs
+
+
+def test_two_frames_are_the_start_and_the_end():
+    assert frame_epochs(10, 2) == [0, 10] and frame_epochs(1, 2) == [0, 1]
+
+
 def test_too_few_frames_is_refused():
     with pytest.raises(ValueError, match="max_frames >= 2"):
         frame_epochs(10, 1)

@@ -311,3 +311,65 @@ def test_the_command_flags_a_dead_relu_at_the_final_weights(tmp_path, capsys):
     args = ["watch", "--activation", "relu", "--hidden", "3", "--seed", "0", "--epochs", "20", "--no-progress"]
     assert main([*args, "--out", str(tmp_path)]) == 0
     assert "\n  dead ReLU: a1[2], a1[3] are 0 on every sample, so no gradient passes\n" in capsys.readouterr().out
+
+
+def test_the_step_through_command_is_quoted_for_the_shell(tmp_path, capsys):
+    import shlex
+
+    out = tmp_path / "my runs" / "it's here"
+    assert main(["watch", "--epochs", "3", "--hidden", "2", "--out", str(out), "--no-progress"]) == 0
+    page = (out / "watch.html").read_text()
+    run = json.loads(re.search(r'id="data">(.*?)</script>', page, re.S).group(1))["runs"][0]
+    command = run["command"]
+    assert run["hint"] == "Its step-through page at these weights:"  # the command wrote the frames it names
+    words = shlex.split(command + " 3 --input 0.1 0.9 --target 1")  # as a shell splits what the page shows
+    assert words[:6] == ["tinygrad-hw", "explain", "--out", str(out), "--model", str(out / "frames" / "run1.json")]
+    assert main(words[1:]) == 0 and (out / "stepthrough.html").is_file()
+
+
+@pytest.mark.parametrize("text", ["activation=relu,relu", "lr=0.1,1,0.10", "hidden=3,2,3", "optimizer=adam,adam"])
+def test_comparing_a_setting_with_itself_is_refused(text, capsys):
+    with pytest.raises(SystemExit) as stop:
+        main(["watch", "--compare", text])
+    err = capsys.readouterr().err
+    assert stop.value.code == 2 and err.count("\n") == 1 and "is there twice" in err
+
+
+@pytest.mark.parametrize(("target", "hint"), [("2", ""), ("0.5", ""), ("-1", "write 0 for -1")])
+def test_a_csv_target_that_is_not_a_class_is_refused(tmp_path, capsys, target, hint):
+    path = tmp_path / "data.csv"
+    path.write_text(f"x1,x2,y\n0,0,0\n0,1,1\n1,0,{target}\n")
+    out = tmp_path / "o"
+    assert main(["watch", "--data", str(path), "--epochs", "2", "--out", str(out), "--no-progress"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"a target is 0 or 1; data row 3 has {target}" in err and hint in err
+    assert not (out / "watch.html").exists()
+
+
+def test_a_csv_saved_with_a_byte_order_mark_keeps_its_first_row(tmp_path):
+    from lab.watch import load_data
+
+    path = tmp_path / "excel.csv"
+    path.write_bytes("\ufeff0,0,0\n0,1,1\n1,0,1\n1,1,0\n".encode())  # Excel's "CSV UTF-8"
+    X, y, _ = load_data(str(path), 1)
+    assert X.tolist() == [[0, 0], [0, 1], [1, 0], [1, 1]] and y[:, 0].tolist() == [0, 1, 1, 0]
+
+
+def test_a_sample_whose_output_is_not_finite_is_wrong_as_the_accuracy_counts_it():
+    from tinygrad_hw.train import accuracy, predict
+
+    X, y = generate_xor_easy()
+    run = record_fit(MLP(2, [8, 8, 1], "none", seed=1), X, y, epochs=3, lr=0.1, verbose=False)
+    frames = run_frames(run, plane_for(run.X))
+    stopped = run.model_at(len(run.frames) - 1)
+    assert run.frames[-1].partial and np.isnan(predict(stopped, X)).all()
+    assert accuracy(predict(stopped, X), y) == run.history.accuracy == 0.0
+    assert frames.wrong[-1] == "1" * len(X)  # not the targets 0 shown right because nan > 0.5 is False
+
+
+def test_one_epoch_is_said_in_the_singular(tmp_path, capsys):
+    out = tmp_path / "o"
+    assert main(["watch", "--epochs", "1", "--hidden", "2", "--out", str(out), "--no-progress"]) == 0
+    printed = capsys.readouterr().out
+    page = json.loads(re.search(r'id="data">(.*?)</script>', (out / "watch.html").read_text(), re.S).group(1))
+    assert " after 1 epoch, " in printed and page["runs"][0]["summary"].startswith("after 1 epoch: loss")

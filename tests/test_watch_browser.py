@@ -155,6 +155,9 @@ def test_clicking_a_point_lists_its_values_and_the_command(browser, comparison):
     epoch = runs[0].frames[frame].epoch
     x1, x2 = runs[0].X[7].tolist()
     assert command == f"tinygrad-hw explain --model run1.frames.json --epoch {epoch} --input {x1!r} {x2!r} --target 1.0"
+    hint = browser.find_elements("css selector", "#info .hint")[-1].text  # the file it names is the user's to write
+    saved = 'Recording.save_frames("run1.frames.json")'
+    assert hint == f"Its step-through page at these weights, once its frames are saved ({saved}):"
     assert console_errors(browser) == []
 
 
@@ -201,3 +204,50 @@ def test_the_reports_lr_comparison_is_small_opens_fast_and_is_coloured(browser, 
     middle = pixels[int(y + 4), int(x + width / 2)][:3]  # (0.5, 1.1): class 1, orange
     assert corner[2] > corner[0] + 0.2 and middle[0] > middle[2] + 0.2, (corner, middle)
     assert np.isfinite(pixels).all()
+
+
+@pytest.mark.parametrize("width", [1280, 1440])
+def test_three_compared_runs_stay_clear_of_the_side_panel(browser, tmp_path, width):
+    X, y = generate_xor_easy()
+    runs = [
+        record_fit(MLP(2, [n, n, 1], seed=1), X, y, epochs=3, verbose=False, name=f"hidden={n}-{n}", max_frames=4)
+        for n in (2, 8, 4)
+    ]
+    for run, n in zip(runs, (2, 8, 4)):
+        run.settings = {"network": f"2-{n}-{n}-1 sigmoid, sgd lr 0.1", "seed": 1}  # as the command sets them
+    path = tmp_path / "watch.html"
+    watch(runs, path, note="the report's hidden units")
+    browser.set_window_size(width, 900)
+    try:
+        open_page(browser, path)
+        lines = browser.execute_script(  # the line boxes of each run's name, right after its swatch
+            "return [...document.querySelectorAll('section.run h2 .swatch')].map(function (swatch) {"
+            "  const range = document.createRange(); range.selectNodeContents(swatch.nextSibling);"
+            "  return range.getClientRects().length; });"
+        )
+        boxes = browser.execute_script(
+            "const side = document.getElementById('side').getBoundingClientRect();"
+            "const drawn = [...document.querySelectorAll('section.run svg.network, section.run svg.plane, "
+            "section.run h2, section.run .summary')].map(e => e.getBoundingClientRect());"
+            "return [side.left, drawn.map(r => r.right), document.documentElement.scrollWidth, window.innerWidth];"
+        )
+    finally:
+        browser.set_window_size(1500, 1000)
+    side, rights, scroll_width, inner = boxes
+    assert max(rights) <= side, f"a run reaches {max(rights):.0f} px, under the side panel from {side:.0f} px"
+    assert scroll_width <= inner  # and nothing is pushed off the page sideways
+    assert lines == [1, 1, 1]  # each run's name on one line: hidden=2-2 not broken at its hyphen
+    assert console_errors(browser) == []
+
+
+def test_the_status_line_reads_whole_with_and_without_a_loss(browser, comparison):
+    from selenium.webdriver.common.keys import Keys
+
+    page, path, _ = comparison
+    open_page(browser, path)
+    status = lambda: browser.find_element("css selector", "section.run[data-run='0'] .status").text  # noqa: E731
+    assert status() == "epoch 0: the initial weights"  # no loss yet, so no separator left dangling
+    browser.find_element("tag name", "body").send_keys(Keys.ARROW_RIGHT)
+    run = page.data["runs"][0]
+    frame = page.data["at"][0][1]
+    assert status() == f"{run['labels'][frame]} · {run['loss'][frame]}"

@@ -312,10 +312,13 @@ class Health:
                     "so no gradient passes"
                 )
             if layer.vanishing:
+                size = (  # exactly 0 (every ReLU of the layer dead, say) reads as that, not as "at most 0"
+                    "is 0"
+                    if layer.largest_gradient == 0.0
+                    else f"is at most {short(layer.largest_gradient)} (below {short(VANISHING)})"
+                )
                 found.append(
-                    f"vanishing gradient: layer {layer.layer}'s |∂C/∂z| is at most "
-                    f"{short(layer.largest_gradient)} on every sample (below {short(VANISHING)}): "
-                    "it has stopped learning"
+                    f"vanishing gradient: layer {layer.layer}'s |∂C/∂z| {size} on every sample: it has stopped learning"
                 )
         return found
 

@@ -42,10 +42,12 @@ def frame_epochs(epochs: int, max_frames: int = MAX_FRAMES) -> list[int]:
     wanted = max_frames - 1
     if epochs <= wanted:
         return list(range(epochs + 1))
+    if wanted == 1:
+        return [0, epochs]  # the start and the end: no room for more
 
     def spaced(count: int) -> list[int]:
-        ratio = math.log(epochs) / (count - 1)
-        return sorted({min(epochs, round(math.exp(k * ratio))) for k in range(count)} | {1, epochs})
+        ratio = math.log(epochs) / (count - 1)  # the last point is epochs itself: exp(log(e)) may round below it
+        return sorted({min(epochs, round(math.exp(k * ratio))) for k in range(count - 1)} | {1, epochs})
 
     low, high = wanted, wanted
     while len(spaced(high)) < wanted:  # rounding merges early epochs: ask for more points until enough

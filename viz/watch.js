@@ -122,7 +122,7 @@
       line(d.name + ', ' + d.labels[frame], 'where'),
       line(d.samples[s], 'sample'),
       list,
-      line('Its step-through page at these weights:', 'hint'),
+      line(d.hint, 'hint'),
       line(command, 'command'));
   }
 

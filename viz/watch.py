@@ -40,6 +40,7 @@ from .watch_layout import RUN_COLOURS, LossChart, boundary_svg, formula_template
 __all__ = ["MAX_BYTES", "WatchPage", "watch"]
 
 MAX_BYTES = 2_900_000  # the page's size at most: the issue's 3 MB, with room
+HINT = "Its step-through page at these weights"  # above the command a clicked point shows
 SPEEDS = (("slow", 400), ("normal", 150), ("fast", 50))  # milliseconds a frame shows while playing
 
 
@@ -94,10 +95,11 @@ def watch(
     partial = [[f.partial for f in r.frames] for r in recordings]
     timeline = _Timeline.of(frames, partial)
     prefixes = list(commands) if commands is not None else [_default_command(r, k) for k, r in enumerate(recordings)]
+    hints = [HINT + ":"] * len(recordings) if commands is not None else [_save_hint(k) for k in range(len(recordings))]
     page_title = title or _title(recordings)
     chosen = list(range(len(timeline.keys)))
     while True:
-        data = _data(recordings, frames, timeline, chosen, prefixes, plane, page_title, note)
+        data = _data(recordings, frames, timeline, chosen, prefixes, plane, page_title, note, hints)
         document = _page(page_title, recordings, plane, data, timeline)
         size = len(document.encode("utf-8"))
         if size <= max_bytes or len(chosen) <= 2:
@@ -148,8 +150,13 @@ def _default_command(run: Recording, k: int) -> str:
     return f"tinygrad-hw explain --model run{k + 1}.frames.json --epoch"
 
 
+def _save_hint(k: int) -> str:
+    """The default command names a frames file nobody has written yet: say how to write it."""
+    return f'{HINT}, once its frames are saved (Recording.save_frames("run{k + 1}.frames.json")):'
+
+
 def _run_data(
-    run: Recording, frames: RunFrames, keep: list[int], chart: LossChart, prefix: str, colour: str
+    run: Recording, frames: RunFrames, keep: list[int], chart: LossChart, prefix: str, colour: str, hint: str
 ) -> dict[str, Any]:
     """One run's part of the page's data: static texts, then per kept frame."""
     names = [name for layer in node_names(run.model) for name in layer]
@@ -174,6 +181,7 @@ def _run_data(
         "samples": samples,
         "args": args,
         "command": prefix,
+        "hint": hint,
         "epochs": [str(e) for e in pick(frames.epochs)],
         "labels": pick(frames.labels),
         "loss": pick(frames.loss),
@@ -195,7 +203,8 @@ def _summary(run: Recording) -> str:
     if h.diverged:
         return f"diverged at epoch {h.diverged_at} of {h.epochs}"
     right = f", {100 * h.accuracy:.1f} % right" if h.accuracy is not None else ""
-    return f"after {h.epochs} epochs: loss {short(h.final_loss)}{right} ({h.seconds:.2f} s, {h.engine} engine)"
+    span = f"{h.epochs} epoch{'' if h.epochs == 1 else 's'}"
+    return f"after {span}: loss {short(h.final_loss)}{right} ({h.seconds:.2f} s, {h.engine} engine)"
 
 
 def _data(
@@ -207,6 +216,7 @@ def _data(
     plane: Plane,
     title: str,
     note: str = "",
+    hints: list[str] | None = None,
 ) -> dict[str, Any]:
     """Everything the script reads, for the ``chosen`` timeline positions."""
     chart = _chart(recordings)
@@ -215,7 +225,8 @@ def _data(
     for k, (run, own) in enumerate(zip(recordings, frames)):
         keep = sorted({timeline.at[k][t] for t in chosen})
         index = {frame: i for i, frame in enumerate(keep)}
-        runs.append(_run_data(run, own, keep, chart, prefixes[k], RUN_COLOURS[k % len(RUN_COLOURS)]))
+        hint = hints[k] if hints else HINT + ":"
+        runs.append(_run_data(run, own, keep, chart, prefixes[k], RUN_COLOURS[k % len(RUN_COLOURS)], hint))
         at.append([index[timeline.at[k][t]] for t in chosen])
     keys = [timeline.keys[t] for t in chosen]
     shown = len(chosen) < len(timeline.keys)
@@ -287,9 +298,10 @@ def _run_section(k: int, run: Recording, plane: Plane) -> str:
     colour = RUN_COLOURS[k % len(RUN_COLOURS)]
     return (
         f'<section class="run" data-run="{k}">'
-        f'<h2><span class="swatch" style="background: {colour}"></span>{html.escape(run.name or "run")}'
+        f'<h2><span class="swatch" style="background: {colour}"></span>'
+        f'<span class="run-name">{html.escape(run.name or "run")}</span>'
         ' <small class="settings"></small></h2><p class="summary"></p>'
-        '<p class="status"><span class="label"></span> · <span class="loss"></span></p>'
+        '<p class="status"><span class="label"></span><span class="sep"> · </span><span class="loss"></span></p>'
         f'<div class="drawings">{network_svg(run.model, plane)}{boundary_svg(plane, run.X, run.y)}</div>'
         '<p class="flags"></p><pre class="diagnosis"></pre></section>'
     )

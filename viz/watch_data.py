@@ -169,11 +169,17 @@ def run_frames(run: Recording, plane: Plane) -> RunFrames:
         out.params.append(_param_texts(model, frame.weights))
         out.values.append([" ".join(short(v) for layer in sample for v in layer) for sample in checked.values])
         predicted = [sample[-1][0] for sample in checked.values]
-        out.wrong.append("".join("0" if (p > split) == (t > split) else "1" for p, t in zip(predicted, run.y[:, 0])))
+        out.wrong.append("".join(_wrong(p, t, split) for p, t in zip(predicted, run.y[:, 0])))
         out.scales.append([*scales, boundary_scale])
         out.flags.append("; ".join(checked.flags))
         out.marks.append(_marks(checked, divergence))
     return out
+
+
+def _wrong(output: float, target: float, split: float) -> str:
+    """A "1" where the class is wrong, as ``tinygrad_hw.train.accuracy`` counts: an output
+    that is not finite has no class, so it is wrong whatever the target."""
+    return "0" if math.isfinite(output) and (output > split) == (target > split) else "1"
 
 
 def _weights_only(model: MLP, weights: list[float]) -> list[list[float]]:

@@ -21,10 +21,11 @@ skips what it has seen, as the lecture's does, finds the same graph.
 
 from __future__ import annotations
 
-from typing import Iterable, Union
+from typing import Any, Callable, Iterable, Union
 
 from ..checks import as_number
 from ..engine import Value as _EngineValue
+from ..engine import walk
 
 __all__ = ["Value"]
 
@@ -107,6 +108,22 @@ class Value(_EngineValue):
     def detach(self) -> Value:
         return _ours(_EngineValue.detach(self))
 
+    # The engine rebuilds a pickled or copied graph from its own class: these give the copy ours
+    # back, so that ops on it build micrograd's graph as the original's do.
+
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
+        rebuild, args = super().__reduce__()
+        return (_rebuilt_as_ours, (rebuild, args))
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Value:
+        copied = super().__deepcopy__(memo)
+        for v in walk(self):  # each copy of the class of its original (a mixed graph stays mixed)
+            memo[id(v)].__class__ = type(v)
+        return copied  # type: ignore[return-value]  # re-classed just above
+
+    def __copy__(self) -> Value:
+        return _ours(super().__copy__())
+
     @property
     def _op(self) -> str:
         """The op as micrograd names it: ``**-1`` where tinygrad_hw writes ``**(-1)``."""
@@ -122,6 +139,16 @@ def _operand(other: object) -> _EngineValue | None:
         return other
     number = as_number(other)
     return None if number is None else Value(number)
+
+
+def _rebuilt_as_ours(rebuild: Callable[..., _EngineValue], args: tuple[Any, ...]) -> Value:
+    """Unpickling: the engine's rebuild, then its computed nodes made ours. (Leaves travel as
+    objects, each through its own class's ``__reduce__``, so an engine leaf stays the engine's.)"""
+    root = rebuild(*args)
+    for v in walk(root):
+        if not v.is_leaf:
+            v.__class__ = Value
+    return _ours(root)
 
 
 def _ours(node: _EngineValue) -> Value:

@@ -12,9 +12,10 @@ report's network instead: sigmoid by default, one ``dot`` node per neuron.)
 from __future__ import annotations
 
 import random
-from typing import Any, Sequence, Union
+from typing import Any, Iterable, Sequence, Union
 
 from ..checks import is_count
+from ..engine import Value as _EngineValue
 from .engine import Value
 
 __all__ = ["MLP", "Layer", "Module", "Neuron"]
@@ -94,7 +95,8 @@ class MLP(Module):
         self.layers = [Layer(sizes[k], sizes[k + 1], nonlin=k != last) for k in range(len(nouts))]
 
     def __call__(self, x: Input) -> Value | list[Value]:
-        out: Any = x
+        # a numpy row, a tuple or a generator as micrograd's zip takes them; one number or Value as one input
+        out: Any = list(x) if isinstance(x, Iterable) and not isinstance(x, _EngineValue) else [x]
         for layer in self.layers:
             out = layer(out if isinstance(out, list) else [out])
         return out  # type: ignore[no-any-return]
