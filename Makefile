@@ -16,7 +16,7 @@ TEST_WORKERS ?= auto
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup system test-system torch test demo report lint bench docs clean
+.PHONY: setup system test-system torch test demo report lint kernels bench docs clean
 
 setup: $(STAMP) system
 
@@ -73,8 +73,11 @@ bench: setup
 	$(PY) benchmarks/bench_scale.py
 	$(PY) benchmarks/bench_moons.py
 
+# tinygrad_hw/kernels.py is generated from the rules in tinygrad_hw/ops.py (a test fails when it is stale)
+kernels: setup
+	$(PY) -m tinygrad_hw.generate
+
 docs: setup
-	$(PY) -c "from tinygrad_hw.kernels import kernels_markdown; print(kernels_markdown())" > docs/kernels.md
 	$(PY) docs/make_images.py
 	$(VENV)/bin/jupyter-execute --inplace examples/tour.ipynb
 

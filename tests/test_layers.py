@@ -17,20 +17,19 @@ ROOT = Path(__file__).resolve().parent.parent
 LAYERS: dict[str, list[str]] = {
     "engine": [
         "tinygrad_hw",
-        "tinygrad_hw.ops",
-        "tinygrad_hw.ieee",
         "tinygrad_hw.checks",
+        "tinygrad_hw.ieee",
+        "tinygrad_hw.maths",
+        "tinygrad_hw.ops",
+        "tinygrad_hw.grad_mode",
+        "tinygrad_hw.value",
         "tinygrad_hw.codegen",
+        "tinygrad_hw.generate",
         "tinygrad_hw.kernels",
         "tinygrad_hw.engine",
-        "tinygrad_hw.backprop",
+        "tinygrad_hw.derivatives",
         "tinygrad_hw.gradcheck",
         "tinygrad_hw.testing",
-        # deprecated names of modules that moved to lab: forwarders that import nothing of it
-        "tinygrad_hw._moved",
-        "tinygrad_hw.cli",
-        "tinygrad_hw.experiment",
-        "tinygrad_hw.report",
     ],
     "networks": [
         "tinygrad_hw.nn",
@@ -43,7 +42,13 @@ LAYERS: dict[str, list[str]] = {
         "tinygrad_hw.reference",
         "tinygrad_hw.interop",
     ],
-    "replay": ["tinygrad_hw.straightline", "tinygrad_hw.looped", "tinygrad_hw.replay", "tinygrad_hw.batched"],
+    "replay": [
+        "tinygrad_hw.executor",
+        "tinygrad_hw.straightline",
+        "tinygrad_hw.looped",
+        "tinygrad_hw.numpyprogram",
+        "tinygrad_hw.replay",
+    ],
     "training": ["tinygrad_hw.train"],
     "drawings": ["viz", "viz.*"],
     "application": ["lab", "lab.*"],
@@ -131,22 +136,3 @@ def test_the_checker_sees_upward_imports_even_inside_functions():
     relative = "from .train import fit\n"
     assert _upward("tinygrad_hw.nn", relative) == {"tinygrad_hw.train": "training"}
     assert _upward("viz.graph", "import lab.report\n") == {"lab.report": "application"}
-
-
-@pytest.mark.parametrize(
-    ("old", "name", "new"),
-    [
-        ("tinygrad_hw.experiment", "train_and_draw", "lab.experiment.train_and_draw"),
-        ("tinygrad_hw.experiment", "train", "lab.experiment.train_report_network"),
-        ("tinygrad_hw.report", "write_report", "lab.report.write_report"),
-        ("tinygrad_hw.cli", "main", "lab.cli.main"),
-    ],
-)
-def test_the_moved_modules_forward_their_old_names_with_a_warning(old, name, new):
-    import importlib
-
-    module = importlib.import_module(old)
-    with pytest.warns(DeprecationWarning, match=f"{old}.{name} is now {new}"):
-        forwarded = getattr(module, name)
-    target_module, _, target = new.rpartition(".")
-    assert forwarded is getattr(importlib.import_module(target_module), target)

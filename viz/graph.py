@@ -330,7 +330,7 @@ class _Drawing:
         attrs["fillcolor"], attrs["fontcolor"] = _fill(v, self.color_by, self.top)
         target.node(self.ids[v], _rows(rows), shape="box", margin="0.04,0.02", **attrs)
         if not v.is_leaf:
-            target.node(self.ids[v] + "_op", plain_label(v.symbol), **OP_STYLE)
+            target.node(self.ids[v] + "_op", plain_label(v._op), **OP_STYLE)
 
     def _parameter_table(self, target: graphviz.Digraph, key: tuple[int, int], values: list[Value]) -> None:
         """A neuron's parameters, one row each, in order: W[i,1], W[i,2], …, b[i]."""
@@ -354,7 +354,8 @@ class _Drawing:
             if weights:
                 cells.append(f"{len(weights)} parameters<br/>|grad| ≤ {number(max(abs(w.grad) for w in weights))}")
             cells += [
-                f"{html_text(v.label or v.op)}<br/>data {number(v.data)}<br/>grad {number(v.grad)}" for v in shown
+                f"{html_text(v.label or _op_name(v))}<br/>data {number(v.data)}<br/>grad {number(v.grad)}"
+                for v in shown
             ]
             anchor = self._anchor(values[0])
             rows.append(_Row(cells, fill, text, into=f"in{key[1]}", out=f"out{key[1]}", anchor=anchor))
@@ -491,15 +492,20 @@ def _depths(nodes: list[Value], ids: dict[Value, str]) -> dict[Value, int]:
     return depth
 
 
+def _op_name(v: Value) -> str:
+    """The name of the op that made ``v`` ('' for a leaf)."""
+    return v.op.name if v.op is not None else ""
+
+
 def _assign_neurons(nodes: list[Value], owners: dict[Value, tuple[int, int]]) -> dict[Value, tuple[int, int]]:
     """Parameters, each neuron's weighted-sum node and its activation node -> (layer, neuron)."""
     neuron = {v: owners[v] for v in nodes if v in owners}
     for v in nodes:  # children come first, so a dot is assigned before its activation
-        if v.op == "dot":
+        if _op_name(v) == "dot":
             owner = next((owners[c] for c in v.children if c in owners), None)
             if owner is not None:
                 neuron[v] = owner
-        elif v.op in ACTIVATION_OPS and v.children[0] in neuron and v.children[0].op == "dot":
+        elif _op_name(v) in ACTIVATION_OPS and v.children[0] in neuron and _op_name(v.children[0]) == "dot":
             neuron[v] = neuron[v.children[0]]
     return neuron
 

@@ -1,4 +1,4 @@
-"""One sample's graph run with numpy, on one sample or a whole batch at once.
+"""The numpy program: one sample's graph run with numpy, on one sample or a whole batch at once.
 
 The straight-line replay (``straightline.py``) pays a Python statement per node
 and per edge: unbeatable for the report's small network, slow for a layer of 64
@@ -28,31 +28,28 @@ eager engine to about 1e-15 relative, not bit for bit.
 from __future__ import annotations
 
 import ast
-import functools
 import math
 from collections import OrderedDict, defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import count
-from typing import Any, Callable, Sequence
+from typing import Any, Callable
 
 import numpy as np
 
-from .codegen import load, names_in, operand_order
-from .engine import Value, walk
+from .codegen import load, names_in, operand_order, template
+from .engine import Value
+from .maths import MATHS
 from .ops import OPERANDS, Op
 
-__all__ = ["BatchTape"]
+__all__ = ["NumpyProgram"]
 
-_NUMPY: dict[str, Any] = {
-    "np": np,
-    "exp": np.exp,
-    "log": np.log,
-    "tanh": np.tanh,
-    "pow": np.power,
-    "fabs": np.fabs,
-    "abs": np.abs,
-    "where": np.where,
-}
+
+def _namespace() -> dict[str, Any]:
+    """The names the program's text may use: each maths function as its numpy ufunc."""
+    return {"np": np, "where": np.where, **{row.name: getattr(np, row.numpy) for row in MATHS.values()}}
+
+
 _UFUNCS = {
     ast.Add: "np.add",
     ast.Sub: "np.subtract",
@@ -60,30 +57,7 @@ _UFUNCS = {
     ast.Div: "np.divide",
     ast.MatMult: "np.matmul",
 }
-_CALLS = {"exp": "np.exp", "log": "np.log", "tanh": "np.tanh", "pow": "np.power", "fabs": "np.fabs"}
 BUFFERS_KEPT = 4  # batch sizes whose arrays are kept for the next call
-
-
-class _Vectorize(ast.NodeTransformer):
-    """``x if c else y`` -> ``where(c, x, y)``, so a rule's text runs on arrays."""
-
-    def visit_IfExp(self, node: ast.IfExp) -> ast.AST:
-        self.generic_visit(node)
-        call = ast.Call(ast.Name("where", ast.Load()), [node.test, node.body, node.orelse], [])
-        return ast.copy_location(call, node)
-
-
-@functools.cache
-def _array_template(text: str) -> str:
-    """A rule's text as numpy, a ``str.format`` template over ``{a}``, ``{b}``, ``{c}``, ``{out}``."""
-    tree = ast.fix_missing_locations(_Vectorize().visit(ast.parse(text, mode="eval")))
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Name) and node.id in ("a", "b", "c", "out"):
-            node.id = f"__{node.id}__"
-    code = ast.unparse(tree).replace("{", "{{").replace("}", "}}")
-    for name in ("a", "b", "c", "out"):
-        code = code.replace(f"__{name}__", "{" + name + "}")
-    return code
 
 
 def _into(target: str, expression: str) -> str:
@@ -92,8 +66,8 @@ def _into(target: str, expression: str) -> str:
     node = ast.parse(expression, mode="eval").body
     if isinstance(node, ast.BinOp) and type(node.op) in _UFUNCS:
         ufunc, args = _UFUNCS[type(node.op)], [node.left, node.right]
-    elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in _CALLS:
-        ufunc, args = _CALLS[node.func.id], node.args
+    elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in MATHS:
+        ufunc, args = f"np.{MATHS[node.func.id].numpy}", node.args
     elif isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
         ufunc, args = "np.negative", [node.operand]
     else:
@@ -160,7 +134,7 @@ class _Writer:
         return name
 
 
-class BatchTape:
+class NumpyProgram:
     """A recorded graph as a numpy program: ``run(W, X)`` gives the mean loss over the
     rows of ``X`` (one sample's flattened arguments per row; or one sample as a flat
     sequence) and its gradient for each parameter (``W`` and the gradient in
@@ -225,10 +199,9 @@ class BatchTape:
         self._loose_gradients(writer)
         source = self._program(writer, sorted(zeroed), sorted(set(range(len(self.params))) - set(self._assigned)))
         what = "one sample" if vector else "a batch"
-        filename = f"<tinygrad_hw batched {next(_tapes)}: {len(self.groups)} groups, {what}>"
-        scope = load(source, filename, {**_NUMPY, **writer.names, "__name__": __name__}, keep="make")
+        filename = f"<tinygrad_hw numpy program {next(_programs)}: {len(self.groups)} groups, {what}>"
+        scope = load(source, filename, {**_namespace(), **writer.names, "__name__": __name__}, keep="make")
         self._makers[vector] = scope["make"]
-        self.statements = len(writer.forward) + len(writer.backward)
         return source
 
     def _forward_of(self, group: _Group, writer: _Writer) -> None:
@@ -237,7 +210,7 @@ class BatchTape:
         names = {n: writer.read(rows) for n, rows in zip(OPERANDS, operands)}
         if op.const:
             names["c"] = writer.name("C", self._constants(group, writer))
-        value = _array_template(op.forward).format(**names)
+        value = template(op.formula, "numpy").format(**names)
         if op.nary:
             value = f"({value}).sum(axis=1)" + (f" + {writer.read(starts)}" if starts is not None else "")
         writer.forward.append(_into(writer.read(group.rows), value))
@@ -296,7 +269,7 @@ class BatchTape:
                     shape = f"{operands[k].shape}" if writer.vector else f"{operands[k].shape} + (G.shape[1],)"
                     local = f"np.broadcast_to({local}, {shape})"
             else:
-                local = f"({_array_template(partial).format(**names)}) * {up}"
+                local = f"({template(partial, 'numpy').format(**names)}) * {up}"
             self._scatter(operands[k], local, writer, written, zeroed)
 
     def _scatter(self, targets: np.ndarray, value: str, writer: _Writer, written: set[int], zeroed: set[int]) -> None:
@@ -358,12 +331,12 @@ class BatchTape:
             operands = [np.array([self.row[v.children[orders[0][1][0][n]]] for v in members]) for n in names]
         starts = None
         if orders[0][0] is not None:
-            starts = np.array([self.row[v.children[s]] for v, (s, _) in zip(members, orders)])  # type: ignore[index]
+            starts = np.array([self.row[v.children[s]] for v, (s, _) in zip(members, orders) if s is not None])
         return operands, starts
 
     @staticmethod
     def _constants(group: _Group, writer: _Writer) -> np.ndarray:
-        constants = np.array([v.constant for v in group.members], dtype=float)
+        constants = np.array([v._const for v in group.members], dtype=float)
         return constants if writer.vector else constants[:, None]
 
     def _program(self, writer: _Writer, zeroed: list[int], unreached: list[int]) -> str:
@@ -480,18 +453,8 @@ class BatchTape:
         W[self.perm] = self.W
         return W.tolist()
 
-    @classmethod
-    def record(cls, fn: Callable[..., Value], sample: Any, params: list[Value] | None = None) -> BatchTape:
-        """Record ``fn`` on one sample's arguments and compile it for batches."""
-        from .replay import record
 
-        tape, out, placeholders = record(fn, sample, params, executor="none")
-        if tape.value_args:
-            raise ValueError("a batched replay takes numbers as arguments, not Values")
-        return cls(out, walk(out), tape.params, [placeholders[i] for i in tape.input_args])
-
-
-_tapes = count(1)
+_programs = count(1)
 
 
 def _dot_operands(v: Value, op: Op) -> tuple[list[Value], list[Value], Value | None]:
@@ -513,9 +476,11 @@ def groups_of(nodes: list[Value]) -> dict[tuple[Any, ...], list[Value]]:
             depth[v] = 0
             continue
         depth[v] = 1 + max(depth[c] for c in v.children)
-        op = v.operation
-        start, terms = operand_order(op, len(v.children))  # type: ignore[arg-type]
-        keyed[(depth[v], op.name, len(terms) if op.nary else 0, start is not None)].append(v)  # type: ignore[union-attr]
+        op = v.op
+        if not isinstance(op, Op):
+            raise ValueError("internal: a node made by hand in a recorded graph")
+        start, terms = operand_order(op, len(v.children))
+        keyed[(depth[v], op.name, len(terms) if op.nary else 0, start is not None)].append(v)
     return keyed
 
 
@@ -525,7 +490,9 @@ def _groups(nodes: list[Value], param_index: dict[Value, int]) -> tuple[list[_Gr
     placed: dict[Value, int] = {}
     groups = []
     for key in sorted(keyed, key=lambda k: k[0]):
-        group = _Group(keyed[key][0].operation, keyed[key])  # type: ignore[arg-type]
+        first = keyed[key][0].op
+        assert isinstance(first, Op)  # groups_of keeps table ops only
+        group = _Group(first, keyed[key])
         group.dense = _is_dense(group, param_index, placed)
         groups.append(group)
     return groups, placed
