@@ -1,14 +1,17 @@
 """Value: construction, graph building, backward semantics, numerics, no_grad."""
 
 import copy
+import gc
 import math
+import os
 import pickle
+import threading
 
 import numpy as np
 import pytest
 
 from tinygrad_hw import Value, no_grad, zero_grad
-from tinygrad_hw.engine import grad, is_grad_enabled, topological_order, walk
+from tinygrad_hw.engine import grad, is_grad_enabled, paused_gc, topological_order, walk
 
 # -- construction --------------------------------------------------------------------
 
@@ -421,3 +424,79 @@ def test_backward_restores_the_cyclic_collector_however_it_ends():
     with register_op(fails, "fails", method="fails"), pytest.raises(TypeError):
         Value(1.0).fails().backward()
     assert gc.isenabled()
+
+
+# -- a fork while another thread pauses the collector (issue 22, #15) ----------------------------
+
+needs_fork = pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork (POSIX)")
+
+
+def _child_collects(before_exit=lambda: None) -> bool:
+    """Fork; in the child run ``before_exit`` and report whether its collector is on."""
+    pid = os.fork()
+    if pid == 0:  # the child: no pytest here, just an exit status
+        try:
+            before_exit()
+            os._exit(0 if gc.isenabled() else 1)
+        finally:
+            os._exit(2)
+    _, status = os.waitpid(pid, 0)
+    return os.WEXITSTATUS(status) == 0
+
+
+@needs_fork
+def test_a_child_forked_while_another_thread_pauses_the_collector_collects():
+    inside, leave = threading.Event(), threading.Event()
+
+    def hold():
+        with paused_gc:
+            inside.set()
+            leave.wait(10)
+
+    thread = threading.Thread(target=hold)
+    thread.start()
+    try:
+        assert inside.wait(10) and not gc.isenabled()
+        assert _child_collects()  # that thread is not in the child: nothing keeps the collector off
+    finally:
+        leave.set()
+        thread.join()
+    assert gc.isenabled()
+
+
+@needs_fork
+def test_a_child_forked_inside_its_own_pause_collects_once_it_leaves():
+    in_child = False
+    try:
+        with paused_gc:  # the child is forked here, inside this thread's pause, and leaves it as we do
+            pid = os.fork()
+            in_child = pid == 0
+        if in_child:
+            os._exit(0 if gc.isenabled() else 1)
+    finally:
+        if in_child:  # anything raised in the child: never let it run on as a copy of the tests
+            os._exit(2)
+    _, status = os.waitpid(pid, 0)
+    assert os.WEXITSTATUS(status) == 0 and gc.isenabled()
+
+
+@needs_fork
+def test_children_forked_beside_a_thread_backpropagating_collect():
+    stop = threading.Event()
+
+    def backpropagate():
+        x = Value(0.5)
+        y = x
+        for _ in range(20_000):
+            y = y * 1.0001 + x
+        while not stop.is_set():
+            y.backward()
+
+    thread = threading.Thread(target=backpropagate)
+    thread.start()
+    try:
+        results = [_child_collects() for _ in range(20)]
+    finally:
+        stop.set()
+        thread.join()
+    assert all(results)

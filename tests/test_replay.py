@@ -11,9 +11,10 @@ from tinygrad_hw import Value
 from tinygrad_hw.data import generate_linear, generate_xor_easy
 from tinygrad_hw.losses import binary_cross_entropy, mse
 from tinygrad_hw.nn import MLP
+from tinygrad_hw.ops import OPS
 from tinygrad_hw.optim import SGD, Adam
 from tinygrad_hw.replay import Replay, ReplayError, jit, record, record_numpy
-from tinygrad_hw.testing import expressions
+from tinygrad_hw.testing import expressions, spellings
 from tinygrad_hw.train import fit
 
 
@@ -238,16 +239,8 @@ def executor(request, monkeypatch):
 
 
 CONSTANTS = [math.nan, math.inf, -math.inf, 10**400, -(10**400), 0.0, -0.0, 5e-324, 1e308, -1e-300, 2.0, -3.5]
-CONSTANT_OPS = {
-    "x + c": lambda x, c: x + c,
-    "c + x": lambda x, c: c + x,
-    "x - c": lambda x, c: x - c,
-    "c - x": lambda x, c: c - x,
-    "x * c": lambda x, c: x * c,
-    "c * x": lambda x, c: c * x,
-    "x / c": lambda x, c: x / c,
-    "c / x": lambda x, c: c / x,
-    "x ** c": lambda x, c: x**c,
+CONSTANT_OPS = {  # every spelling of every op of the table that takes a plain number: lambda a, c: ...
+    f"{name} #{k}": spelling for name, op in OPS.items() if op.const for k, spelling in enumerate(spellings(op))
 }
 
 

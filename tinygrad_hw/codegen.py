@@ -23,7 +23,7 @@ import functools
 import linecache
 import math
 import weakref
-from typing import Any, Literal
+from typing import Any, Callable, Literal
 
 from . import ieee
 from .maths import MATHS
@@ -36,12 +36,14 @@ __all__ = [
     "constant",
     "contributions",
     "expression",
+    "library_names",
     "load",
     "names_in",
     "namespace",
     "operand_order",
     "safe_form",
     "template",
+    "twin",
 ]
 
 ARITH_ERRORS = (ArithmeticError, ValueError)  # what Python raises where IEEE-754 answers inf or nan
@@ -58,6 +60,35 @@ def namespace() -> dict[str, Any]:
         if row.safe is not None:
             names[row.safe_name] = row.safe
     return names
+
+
+def library_names(module: Any, column: Literal["numpy", "torch"]) -> dict[str, Any]:
+    """Every maths function as another library has it, by the table's ``column``
+    (``np.exp``, ``torch.exp``), and ``where``: the names a rule's numpy form reads in that
+    library. A row without that column is left out (what needs it says so, see :func:`missing`)."""
+    names = {row.name: getattr(module, getattr(row, column)) for row in MATHS.values() if getattr(row, column)}
+    return {**names, "where": module.where}
+
+
+def missing(op: Op, names: dict[str, Any]) -> list[str]:
+    """The maths functions ``op``'s rule calls that ``names`` lacks."""
+    called = set().union(*(names_in(t) for t in (op.formula, *op.partials))) & MATHS.keys()
+    return sorted(called - names.keys())
+
+
+def twin(op: Op, names: dict[str, Any]) -> Callable[..., Any]:
+    """``op``'s forward in another library: ``f(a[, b][, c])`` computing the rule's ``out``
+    with ``names`` (:func:`library_names`: numpy's ufuncs on arrays, PyTorch's functions on
+    tensors). For an n-ary op, one term."""
+    lacking = missing(op, names)
+    if lacking:
+        raise ValueError(f"op {op.name}: no form of {', '.join(lacking)} here (its row in maths.py names none)")
+    params = ", ".join([*op.operands, *("c" * op.const)])
+    body = template(op.formula, "numpy").format(**{name: name for name in NAMES})
+    source = f"def {op.name}_twin({params}):\n    return {body}\n"
+    scope = load(source, f"<tinygrad_hw twin: {op.name}>", {**names, "__name__": __name__})
+    function: Callable[..., Any] = scope[f"{op.name}_twin"]
+    return function
 
 
 def _raising() -> frozenset[str]:

@@ -37,17 +37,24 @@ from typing import Any, Callable
 
 import numpy as np
 
-from .codegen import load, names_in, operand_order, template
+from .codegen import library_names, load, missing, names_in, operand_order, template
 from .engine import Value
 from .maths import MATHS
 from .ops import OPERANDS, Op
 
-__all__ = ["NumpyProgram"]
+__all__ = ["NumpyProgram", "numpy_lacks"]
 
 
 def _namespace() -> dict[str, Any]:
     """The names the program's text may use: each maths function as its numpy ufunc."""
-    return {"np": np, "where": np.where, **{row.name: getattr(np, row.numpy) for row in MATHS.values()}}
+    return {"np": np, **library_names(np, "numpy")}
+
+
+def numpy_lacks(ops: set[Op]) -> list[str]:
+    """The maths functions these ops call that have no numpy form (maths.py): then there is
+    no numpy program for the graph."""
+    names = _namespace()
+    return sorted({name for op in ops for name in missing(op, names)})
 
 
 _UFUNCS = {
@@ -141,6 +148,9 @@ class NumpyProgram:
     ``params`` order)."""
 
     def __init__(self, root: Value, nodes: list[Value], params: list[Value], inputs: list[Value]) -> None:
+        lacking = numpy_lacks({v.op for v in nodes if isinstance(v.op, Op)})
+        if lacking:
+            raise ValueError(f"no numpy program for this graph: maths.py gives no numpy form of {', '.join(lacking)}")
         self.params = params
         self.n_inputs = len(inputs)
         self._layout(root, nodes, params, inputs)

@@ -37,7 +37,8 @@ from typing import Any, Callable
 from .engine import Value, enable_grad, grad, graph_signature, paused_gc, walk
 from .executor import EXECUTORS, Executor
 from .looped import Looped
-from .numpyprogram import NumpyProgram, groups_of
+from .numpyprogram import NumpyProgram, groups_of, numpy_lacks
+from .ops import Op
 from .straightline import build
 
 __all__ = ["EXECUTORS", "Replay", "ReplayError", "Tape", "choose", "jit", "record", "record_numpy"]
@@ -205,7 +206,8 @@ def choose(nodes: list[Value], runs: int = 1000) -> str:
     line = COST_PER_LINE * size if size <= STRAIGHT_LINE_LIMIT else math.inf
     exact = "straight-line" if (line * runs + COMPILE_PER_LINE * size) <= looped * runs else "looped"
     fastest_exact = min(line, looped)
-    if not nodes[-1].is_leaf and fastest_exact > 2 * COST_PER_STATEMENT * 6:  # numpy could win: count its groups
+    numpy_can = not nodes[-1].is_leaf and not numpy_lacks({v.op for v in nodes if isinstance(v.op, Op)})
+    if numpy_can and fastest_exact > 2 * COST_PER_STATEMENT * 6:  # numpy could win: count its groups
         numpy = COST_PER_STATEMENT * 3 * len(groups_of(nodes)) + COST_PER_VALUE * len(nodes)
         if numpy < fastest_exact / 2:
             return "numpy"

@@ -495,11 +495,12 @@ def _interior(root: Value, newest_first: bool = False) -> list[Value]:
         return []
     found = [root]
     seen = {root}
+    add, append = seen.add, found.append
     for node in found:  # the list grows as it is read: every interior node is read once
         for child in node._prev:
             if child.op is not None and child not in seen:
-                seen.add(child)
-                found.append(child)
+                add(child)
+                append(child)
     if newest_first:
         for node in found:
             node.grad = 0.0
