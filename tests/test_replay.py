@@ -15,7 +15,7 @@ from tinygrad_hw.ops import OPS
 from tinygrad_hw.optim import SGD, Adam
 from tinygrad_hw.replay import Replay, ReplayError, jit, record, record_numpy
 from tinygrad_hw.testing import expressions, spellings
-from tinygrad_hw.train import fit
+from tinygrad_hw.train import fit, predict
 
 
 def _bits(x: float) -> tuple[bool, float]:
@@ -473,3 +473,51 @@ def test_wide_batched_training_matches_eager(batch_size):
         runs.append((history.loss, [p.data for p in model.parameters()]))
     np.testing.assert_allclose(runs[1][0], runs[0][0], rtol=1e-12)
     np.testing.assert_allclose(runs[1][1], runs[0][1], rtol=1e-10, atol=1e-13)
+
+
+# -- what is finite does not depend on numpy's order (issue 22, #16) ---------------------------
+
+
+def _overflowing_rows(n: int) -> np.ndarray:
+    """Rows whose products overflow with opposite signs (eager: inf + -inf = nan), among
+    ordinary rows."""
+    rng = np.random.default_rng(0)
+    X = rng.uniform(-1, 1, size=(n, 2))
+    X[::7] = [-1e308, -1e308]
+    X[3::11] = [1e308, -1e308]
+    X[5::13] = [1e200, 1e200]
+    return X
+
+
+def test_replayed_predictions_are_non_finite_exactly_where_eager_ones_are():
+    model = MLP(2, [1], "sigmoid", seed=0)
+    model.layers[0].neurons[0].w[0].data, model.layers[0].neurons[0].w[1].data = 2.0, -2.0
+    X = _overflowing_rows(40_000)  # enough rows for predict to take the numpy program
+    eager, replayed = predict(model, X), predict(model, X, engine="replay")
+    assert np.array_equal(np.isnan(eager), np.isnan(replayed))
+    assert np.array_equal(np.isinf(eager), np.isinf(replayed))
+    finite = np.isfinite(eager)
+    assert np.isnan(eager).any() and np.allclose(eager[finite], replayed[finite], rtol=1e-14, atol=0)
+
+
+def test_a_wide_model_predicts_overflowing_rows_as_eager_does():
+    model = MLP(2, [16, 16, 1], ["none", "tanh", "sigmoid"], seed=1)
+    X = _overflowing_rows(4_000)
+    eager, replayed = predict(model, X), predict(model, X, engine="replay")
+    assert np.array_equal(np.isnan(eager), np.isnan(replayed)) and np.array_equal(np.isinf(eager), np.isinf(replayed))
+    assert np.allclose(eager, replayed, rtol=1e-13, atol=0, equal_nan=True)
+
+
+@pytest.mark.parametrize("batch_size", [None, 4])
+def test_training_on_the_numpy_program_stops_where_eager_stops(batch_size):
+    X = np.array([[0.5, -0.2], [-1e308, -1e308], [0.1, 0.3], [-0.4, 0.9]])
+    y = np.array([1.0, 0.0, 1.0, 0.0])
+    runs = {}
+    for engine in ("eager", "replay"):
+        model = MLP(2, [3, 1], ["none", "sigmoid"], seed=2)
+        neuron = model.layers[0].neurons[0]
+        neuron.w[0].data, neuron.w[1].data = 2.0, -2.0  # -inf + inf: eager's z is nan
+        runs[engine] = fit(model, X, y, epochs=2, batch_size=batch_size, engine=engine, verbose=False, progress=False)
+    eager, replayed = runs["eager"], runs["replay"]
+    assert eager.diverged_at == replayed.diverged_at == 1
+    assert np.isnan(eager.loss[-1]) == np.isnan(replayed.loss[-1]) and not np.isfinite(replayed.loss[-1])

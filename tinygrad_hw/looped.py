@@ -119,9 +119,14 @@ class Looped(FloatSteps):
                 if kids[child] not in inputs_at  # nobody reads the gradient of an input number
             ]
             self.backward.append((slot[v], v._const, steps))
-        self.size, self.root = len(slot), slot[root]
+        self.size, self.root, self.slot = len(slot), slot[root], slot
 
-    def __call__(self, W: Sequence[float], X: Any, lr: float | None = None) -> tuple[float, tuple[float, ...]]:
+    def values(self, W: Sequence[float], X: Sequence[float], nodes: Sequence[Value]) -> list[float]:
+        """The forward pass only: the values of recorded ``nodes`` for one sample."""
+        V = self._forward(W, X)
+        return [V[self.slot[v]] for v in nodes]
+
+    def _forward(self, W: Sequence[float], X: Sequence[float]) -> list[float]:
         V = [0.0] * self.size
         V[: self.n_params] = W
         V[self.n_params : self.n_params + self.n_inputs] = X
@@ -135,6 +140,10 @@ class Looped(FloatSteps):
             for a, b in terms:
                 total += rule(V[a], V[b], c)
             V[out] = total
+        return V
+
+    def __call__(self, W: Sequence[float], X: Any, lr: float | None = None) -> tuple[float, tuple[float, ...]]:
+        V = self._forward(W, X)
         G = [0.0] * self.size
         G[self.root] = 1.0
         for out, c, steps in self.backward:

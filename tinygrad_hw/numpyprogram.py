@@ -23,6 +23,13 @@ The loss of a batch is the mean of the per-sample losses (as for ``mse`` and
 ``bce``). numpy sums a matrix product in its own order, and its ``exp`` may
 round differently from Python's in the last bit: the numbers agree with the
 eager engine to about 1e-15 relative, not bit for bit.
+
+Which numbers are finite must not depend on that order, though: where eager's
+``inf + -inf`` is ``nan``, numpy's matrix product (fused multiply-adds, its own
+order) can give ``-inf``, or a finite number. So after each run the program checks
+that every number it computed was finite and far from overflow (:data:`LIMIT`);
+for the samples where one was not, it computes the answer again exactly, with the
+eager engine's arithmetic in its order (``looped.py``).
 """
 
 from __future__ import annotations
@@ -39,6 +46,7 @@ import numpy as np
 
 from .codegen import library_names, load, missing, names_in, operand_order, template
 from .engine import Value
+from .looped import Looped
 from .maths import MATHS
 from .ops import OPERANDS, Op
 
@@ -65,6 +73,11 @@ _UFUNCS = {
     ast.MatMult: "np.matmul",
 }
 BUFFERS_KEPT = 4  # batch sizes whose arrays are kept for the next call
+# Σ v² over the numbers of a run, at most, for numpy's answer to stand: then every |v| <= 1e150,
+# every product of two is <= 1e300 and a sum of up to 1e8 of them cannot overflow in any order,
+# so numpy and the eager engine agree on what is finite (beyond it: exact arithmetic, per sample).
+LIMIT = 1e300
+_Buffers = tuple[np.ndarray, np.ndarray, Callable[[], None], Callable[[float], None]]  # V, V and G flat, steps
 
 
 def _into(target: str, expression: str) -> str:
@@ -153,10 +166,12 @@ class NumpyProgram:
             raise ValueError(f"no numpy program for this graph: maths.py gives no numpy form of {', '.join(lacking)}")
         self.params = params
         self.n_inputs = len(inputs)
+        self._graph = (root, nodes, params, inputs)
+        self._exact: Looped | None = None  # the eager engine's arithmetic, for the samples numpy cannot vouch for
         self._layout(root, nodes, params, inputs)
         self._makers: dict[bool, Callable[..., Any]] = {}
         self.source = self._compile(vector=False)
-        self._buffers: OrderedDict[int, tuple[np.ndarray, Callable[..., Any], Callable[..., Any]]] = OrderedDict()
+        self._buffers: OrderedDict[int, _Buffers] = OrderedDict()
 
     # -- where everything lives --------------------------------------------------------------
 
@@ -188,8 +203,12 @@ class NumpyProgram:
         self.place = {p: i for i, p in enumerate(order)}
         self.perm = np.array([param_index[p] for p in order], dtype=np.intp)  # internal -> params order
         self.loose = np.array([self.place[p] for p in loose], dtype=np.intp)
-        self.W = np.zeros(len(params))
-        self.gW = np.zeros(len(params))
+        # The weights, then one sample's values and gradients, in one array: one dot product checks
+        # all a per-sample step read or made (see _within). Zeros: a row never written holds no NaN.
+        n = len(params)
+        self._memory = np.zeros(n + 2 * self.n_rows)
+        self.W, self._one = self._memory[:n], self._memory[n:]
+        self.gW = np.zeros(n)
 
     # -- the program ----------------------------------------------------------------------
 
@@ -383,9 +402,9 @@ class NumpyProgram:
 
     # -- running ----------------------------------------------------------------------------
 
-    def _program_for(self, batch: int) -> tuple[np.ndarray, Callable[[], None], Callable[[float], None]]:
-        """The value array and the program's steps for a batch size (0: one sample, as
-        vectors), kept for the next call."""
+    def _program_for(self, batch: int) -> _Buffers:
+        """The value and gradient arrays and the program's steps for a batch size (0: one
+        sample, as vectors), kept for the next call."""
         if batch in self._buffers:
             self._buffers.move_to_end(batch)
             return self._buffers[batch]
@@ -393,8 +412,9 @@ class NumpyProgram:
         if vector not in self._makers:
             self._compile(vector)
         shape = (self.n_rows,) if vector else (self.n_rows, batch)
-        V, G = np.empty(shape), np.empty(shape)
-        self._buffers[batch] = (V, *self._makers[vector](V, G))
+        flat = self._one if vector else np.zeros(2 * math.prod(shape))  # V and G side by side
+        V, G = flat[: flat.size // 2].reshape(shape), flat[flat.size // 2 :].reshape(shape)
+        self._buffers[batch] = (V, flat, *self._makers[vector](V, G))
         while len(self._buffers) > BUFFERS_KEPT:
             self._buffers.popitem(last=False)
         return self._buffers[batch]
@@ -404,18 +424,52 @@ class NumpyProgram:
         ``X`` is one sample's inputs (a list or tuple) or an array of them, one row per
         sample. numpy's warnings are the caller's to silence (see ``run``)."""
         if isinstance(X, (list, tuple)) and (not X or isinstance(X[0], float)):  # one sample, as fit passes it
-            V, forward, backward = self._program_for(0)
+            V, both, forward, backward = self._program_for(0)
             V[: self.n_inputs] = X
             forward()
             backward(1.0)
+            if not self._within(both):
+                return self._exactly([X])
             return float(V[self.root])
         X = np.asarray(X, dtype=float)
         vector = X.ndim == 1
-        V, forward, backward = self._program_for(0 if vector else len(X))
+        V, both, forward, backward = self._program_for(0 if vector else len(X))
         V[: self.n_inputs] = X if vector else X.T
         forward()
         backward(1.0 if vector else 1.0 / len(X))
+        if not self._within(both):
+            return self._exactly([X.tolist()] if vector else X.tolist())
         return float(V[self.root]) if vector else float(V[self.root].mean())
+
+    def _within(self, both: np.ndarray) -> bool:
+        """Whether every number the last run read or made -- the weights, the values and the
+        gradients (``both``, flat) -- was finite and within :data:`LIMIT` (a NaN fails too):
+        one dot product for one sample, two for a batch. (The weights' gradients are
+        products, or sums over the batch, of checked numbers.)"""
+        if both is self._one:
+            memory = self._memory
+            return bool(memory @ memory <= LIMIT)
+        return bool(both @ both + self.W @ self.W <= LIMIT)
+
+    def _exactly(self, rows: list[list[float]]) -> float:
+        """The mean loss and its gradient (into ``gW``) computed by the eager engine's
+        arithmetic, sample by sample: for runs where numpy's order could change what is
+        finite."""
+        exact = self._exact_executor()
+        weights = self.unpack(self.W)
+        loss = 0.0
+        grads = np.zeros(len(self.params))
+        for row in rows:
+            value, gradient = exact.run(weights, row)
+            loss += value
+            grads += gradient
+        self.gW[:] = (grads / len(rows))[self.perm]
+        return loss / len(rows)
+
+    def _exact_executor(self) -> Looped:
+        if self._exact is None:
+            self._exact = Looped(*self._graph)
+        return self._exact
 
     def run(self, W: Any, X: Any) -> tuple[float, list[float]]:
         """(mean loss over the rows of X, its gradient for each parameter), both in ``params`` order."""
@@ -428,7 +482,8 @@ class NumpyProgram:
 
     def values(self, W: Any, X: Any, nodes: Sequence[Value]) -> np.ndarray:
         """The forward pass only: the values of recorded ``nodes``, one row each, one column
-        per row of ``X``."""
+        per row of ``X``. A sample with a number numpy cannot vouch for (see :data:`LIMIT`)
+        is computed again with the eager engine's arithmetic."""
         self.W[:] = np.asarray(W, dtype=float)[self.perm]
         X = np.asarray(X, dtype=float)
         if False not in self._makers:
@@ -438,7 +493,14 @@ class NumpyProgram:
         V[: self.n_inputs] = X.T
         with np.errstate(all="ignore"):
             forward()
-        return V[[self.row[v] for v in nodes]]
+            squares = np.einsum("ij,ij->j", V, V) + float(self.W @ self.W)
+        out = V[[self.row[v] for v in nodes]]
+        doubtful = np.flatnonzero(~(squares <= LIMIT))
+        if len(doubtful):
+            exact, weights = self._exact_executor(), self.unpack(self.W)
+            for j in doubtful.tolist():
+                out[:, j] = exact.values(weights, X[j].tolist(), nodes)
+        return out
 
     def sgd(self, W: Any, X: Any, lr: float) -> tuple[float, np.ndarray]:
         """(mean loss, W - lr · gradient)."""
