@@ -90,7 +90,7 @@ def output_folder(text: str) -> Path:
 class OneLineParser(argparse.ArgumentParser):
     """argparse, but a usage error is one line on stderr and exit status 2."""
 
-    def error(self, message: str) -> None:  # type: ignore[override]
+    def error(self, message: str) -> None:  # type: ignore[override]  # argparse's is NoReturn; exit() does not return
         self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Callable, Sequence
 
 from .evidence import Comparison, Summary, compare
 from .original import CLAIMS, Claim
@@ -91,7 +91,7 @@ def _judge(expected: Sequence[Comparison], want: Sequence[int], seeds: int) -> s
     return IN_PART if any(hits) else _no_clear(seeds)
 
 
-def _versus(c: Comparison, a: str, b: str, measure: str, show=loss) -> str:
+def _versus(c: Comparison, a: str, b: str, measure: str, show: Callable[[Summary], str] = loss) -> str:
     return f"{measure} {show(c.a)} ({a}) against {show(c.b)} ({b}): {c.why}"
 
 
@@ -147,7 +147,9 @@ def _adequate(mid: Outcome, others: dict[str, Outcome], seeds: int) -> Finding:
 # -- hidden units ---------------------------------------------------------------------------
 
 
-def _steps(outcomes: Sequence[Outcome], measure: str, want: int, show=loss) -> tuple[str, str]:
+def _steps(
+    outcomes: Sequence[Outcome], measure: str, want: int, show: Callable[[Summary], str] = loss
+) -> tuple[str, str]:
     """Each step up in width compared on ``measure``: the verdict and what each step showed."""
     comparisons, said = [], []
     for a, b in itertools.pairwise(outcomes):
@@ -232,7 +234,8 @@ def sweep_sentences(outcomes: Sequence[Outcome], what: str) -> list[str]:
 
 def _clear_measures(best: Outcome, other: Outcome) -> tuple[list[str], list[str]]:
     """The measures on which ``best`` is clearly better than ``other``, and clearly worse."""
-    wins, losses = [], []
+    wins: list[str] = []
+    losses: list[str] = []
     for measure, c in (
         ("accuracy", compare(best.accuracies, other.accuracies)),
         ("final loss", compare(other.final_losses, best.final_losses)),

@@ -57,7 +57,7 @@ without the multiply (``va.grad += g``): the same bits, one operation less.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 '''
 
 _RULE_LINE = "# " + "-" * 98
@@ -126,7 +126,8 @@ def _fixed_source(op: Op) -> list[str]:
     targets = f"({nodes[0]},)" if len(nodes) == 1 else ", ".join(nodes)
     lines += [f"def {op.name}_backward(node: Value) -> None:", f"    {targets} = node._prev"]
     lines += [f"    {n} = v{n}.data" for n in op.operands if n in used]
-    lines += ["    out = node.data"] * ("out" in used) + ["    c = node._const"] * ("c" in used)
+    constant = "    c: float = node._const  # type: ignore[assignment]  # a node of an op with a constant has one"
+    lines += ["    out = node.data"] * ("out" in used) + [constant] * ("c" in used)
     lines += ["    g = node.grad"]
     factors = _partials(op, lines, "    ")
     lines += [f"    {accumulate(node + '.grad', f, 'g')}" for node, f in zip(nodes, factors)]
@@ -228,7 +229,8 @@ def module_source(ops: Sequence[Op] | None = None) -> str:
     parts += [*local, "from .ops import OPS", "from .value import Value, serial", "", "new = object.__new__", "", ""]
     for op in ops:
         parts += [kernel_source(op), ""]
-    parts += ["KERNELS = {  # each row of ops.OPS: its two kernels, attached to the row by engine.py"]
+    parts += ["# each row of ops.OPS: its two kernels, attached to the row by engine.py"]
+    parts += ["KERNELS: dict[str, tuple[Callable[..., Value], Callable[[Value], None]]] = {"]
     parts += [f'    "{op.name}": ({op.name}_forward, {op.name}_backward),' for op in ops]
     parts += ["}"]
     return "\n".join(parts) + "\n"

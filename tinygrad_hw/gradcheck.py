@@ -49,9 +49,8 @@ def gradcheck(
 
 
 def _point(inputs: object) -> tuple[list[float], list[str]]:
-    items = [inputs] if isinstance(inputs, Value) or as_number(inputs) is not None else inputs
     try:
-        items = list(items)  # type: ignore[call-overload]
+        items = [inputs] if isinstance(inputs, Value) or as_number(inputs) is not None else list(inputs)  # type: ignore[call-overload]  # not iterable: the except below
     except TypeError:
         raise TypeError(f"gradcheck inputs must be numbers or Values, not {type_name(inputs)}") from None
     point, labels = [], []
@@ -65,8 +64,11 @@ def _point(inputs: object) -> tuple[list[float], list[str]]:
 
 
 def _outputs(result: Output) -> list[Value | float]:
-    if isinstance(result, Value) or as_number(result) is not None:
-        return [result]  # type: ignore[list-item]
+    if isinstance(result, Value):
+        return [result]
+    number = as_number(result)
+    if number is not None:
+        return [number]
     if isinstance(result, (list, tuple)):
         return list(result)
     raise TypeError(f"gradcheck: f must return a Value or a sequence of Values, not {type_name(result)}")

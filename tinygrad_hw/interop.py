@@ -53,7 +53,7 @@ def to_torch(model: MLP) -> Any:
             weights = [[w.data for w in neuron.w] for neuron in layer.neurons]
             linear.weight.copy_(torch.tensor(weights, dtype=torch.float64))
             if model.bias:
-                linear.bias.copy_(torch.tensor([n.b.data for n in layer.neurons], dtype=torch.float64))
+                linear.bias.copy_(torch.tensor([n.b.data for n in layer.neurons], dtype=torch.float64))  # type: ignore[union-attr]  # model.bias: every neuron has a b
         modules.append(linear)
         if layer.activation in _TO_TORCH:
             modules.append(getattr(torch.nn, _TO_TORCH[layer.activation])())
@@ -96,7 +96,7 @@ def from_torch(module: Any) -> MLP:
             for w, x in zip(neuron.w, weight[j]):
                 w.data = x
             if biases is not None:
-                neuron.b.data = biases[j]
+                neuron.b.data = biases[j]  # type: ignore[union-attr]  # biases: every neuron has a b
     return model
 
 

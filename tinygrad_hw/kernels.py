@@ -21,7 +21,7 @@ without the multiply (``va.grad += g``): the same bits, one operation less.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from math import exp, fabs, log, pow, tanh
 
 from .codegen import ARITH_ERRORS
@@ -322,7 +322,7 @@ def mul_c_forward(va: Value, c: float) -> Value:
 
 def mul_c_backward(node: Value) -> None:
     (va,) = node._prev
-    c = node._const
+    c: float = node._const  # type: ignore[assignment]  # a node of an op with a constant has one
     g = node.grad
     va.grad += c * g
 
@@ -360,7 +360,7 @@ def div_c_forward(va: Value, c: float) -> Value:
 
 def div_c_backward(node: Value) -> None:
     (va,) = node._prev
-    c = node._const
+    c: float = node._const  # type: ignore[assignment]  # a node of an op with a constant has one
     g = node.grad
     try:
         d0 = 1.0 / c
@@ -446,7 +446,7 @@ def pow_c_forward(va: Value, c: float) -> Value:
 def pow_c_backward(node: Value) -> None:
     (va,) = node._prev
     a = va.data
-    c = node._const
+    c: float = node._const  # type: ignore[assignment]  # a node of an op with a constant has one
     g = node.grad
     try:
         d0 = 0.0 if c == 0.0 else c * pow(a, c - 1.0)
@@ -865,7 +865,8 @@ def dot_backward(node: Value) -> None:
         vb.grad += a * g
 
 
-KERNELS = {  # each row of ops.OPS: its two kernels, attached to the row by engine.py
+# each row of ops.OPS: its two kernels, attached to the row by engine.py
+KERNELS: dict[str, tuple[Callable[..., Value], Callable[[Value], None]]] = {
     "add": (add_forward, add_backward),
     "sub": (sub_forward, sub_backward),
     "mul": (mul_forward, mul_backward),

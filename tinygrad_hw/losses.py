@@ -31,7 +31,7 @@ def _target(t: Any) -> float | Value:
 def _pairs(pred: Prediction, target: Target) -> list[tuple[Value, float | Value]]:
     preds = [pred] if isinstance(pred, Value) else list(pred)
     single = isinstance(target, Value) or not hasattr(target, "__len__") or isinstance(target, str)
-    targets = [_target(target)] if single else [_target(t) for t in target]  # type: ignore[union-attr]
+    targets = [_target(target)] if single else [_target(t) for t in target]  # type: ignore[union-attr]  # has a len: a sequence
     if len(preds) != len(targets):
         raise ValueError(f"{len(preds)} predictions but {len(targets)} targets")
     if not preds:

@@ -222,7 +222,7 @@ class NumpyProgram:
             )
         for group in self.groups:
             (self._dense_forward if group.dense else self._forward_of)(group, writer)
-        written, zeroed = {self.root}, set()
+        written, zeroed = {self.root}, set[int]()
         for group in reversed(self.groups):
             (self._dense_backward if group.dense else self._backward_of)(group, writer, written, zeroed)
         self._loose_gradients(writer)
@@ -451,7 +451,7 @@ class NumpyProgram:
             return bool(memory @ memory <= LIMIT)
         return bool(both @ both + self.W @ self.W <= LIMIT)
 
-    def _exactly(self, rows: list[list[float]]) -> float:
+    def _exactly(self, rows: Sequence[Sequence[float]]) -> float:
         """The mean loss and its gradient (into ``gW``) computed by the eager engine's
         arithmetic, sample by sample: for runs where numpy's order could change what is
         finite."""

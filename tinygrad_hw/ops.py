@@ -193,7 +193,7 @@ class Op:
     const: bool = field(init=False)  # takes a plain number ``c`` besides its Value operand(s)
     formula: str = field(init=False)  # the rule's ``out = ...``, as text
     partials: tuple[str, ...] = field(init=False)  # its local derivatives ∂out/∂a (, ∂out/∂b), as text
-    with_start: Op | None = field(init=False, repr=False)  # n-ary: this op with a start; else None
+    _started: Op | None = field(init=False, repr=False)  # n-ary: this op with a start; else None
     forward: Callable[..., Any] = field(init=False, repr=False)  # kernels.<name>_forward
     backward: Callable[[Any], None] = field(init=False, repr=False)  # kernels.<name>_backward
 
@@ -205,10 +205,18 @@ class Op:
             raise RuleError(f"rule {self.name}: " + ("an n-ary op lists no usage" if self.nary else "no usage given"))
         if self.start and not self.nary:
             raise RuleError(f"rule {self.name}: only an n-ary op has a start")
-        self.with_start = (self if self.start else replace(self, start=True)) if self.nary else None
+        self._started = (self if self.start else replace(self, start=True)) if self.nary else None
 
     def __repr__(self) -> str:
         return f"Op({self.name!r}{', start' if self.start else ''})"
+
+    @property
+    def with_start(self) -> Op:
+        """This n-ary op with a start (``Value.dot(A, B, start)``): the same rule and kernels,
+        ``start`` true, so the node says its last child is its start."""
+        if self._started is None:
+            raise ValueError(f"op {self.name}: only an n-ary op has a start")
+        return self._started
 
     @property
     def arity(self) -> int:
@@ -222,7 +230,7 @@ class Op:
 
     def attach(self, forward: Callable[..., Any], backward: Callable[[Any], None]) -> None:
         """Give this row (and its twin with a start) its two kernels."""
-        for op in {self, self.with_start or self}:
+        for op in {self, self._started or self}:
             op.forward, op.backward = forward, backward
 
     def is_smooth(self, names: dict[str, Any]) -> bool:

@@ -180,7 +180,7 @@ def _check_options(epochs: Any, engine: Any, loss: Any, batch_size: Any, log_eve
         raise ValueError(f"batch_size must be a positive integer or None (full batch), got {batch_size!r}")
     if log_every is not None and not is_count(log_every):
         raise ValueError(f"log_every must be a positive integer, got {log_every!r}")
-    return loss_fn  # type: ignore[no-any-return]
+    return loss_fn
 
 
 class _Schedule:
@@ -244,7 +244,7 @@ def _attach(error: BaseException, history: History) -> None:
         f"step {history.steps} (epoch {completed} completed); the history so far is error.history"
     )
     try:
-        error.history = history  # type: ignore[attr-defined]
+        error.history = history  # type: ignore[attr-defined]  # an attribute of our own on any exception
     except AttributeError:  # an exception type with __slots__: nothing to attach it to
         return
     if hasattr(error, "add_note"):

@@ -85,7 +85,8 @@ class Value:
         if isinstance(_children, str):  # Value(2.0, "x"): the second argument is the label
             if label:
                 raise TypeError(f"Value() got two labels, {_children!r} and label={label!r}")
-            _children, label = (), _children
+            label = _children
+            _children = ()
         if not isinstance(label, str):
             raise TypeError(f"Value label must be a str, not {type_name(label)}")
         self.data = number
