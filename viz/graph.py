@@ -28,7 +28,7 @@ import graphviz
 
 from tinygrad_hw.engine import Value, walk
 
-__all__ = ["GraphTooLarge", "draw_graph", "number"]
+__all__ = ["DrawingOptions", "GraphTooLarge", "draw_graph", "number"]
 
 ACTIVATION_OPS = {"sigmoid", "tanh", "relu"}
 
@@ -166,8 +166,7 @@ def draw_graph(
     Render with ``.render(path, format="svg")`` or ``.pipe(format="svg")``; in
     Jupyter the object shows itself.
     """
-    return prepare(
-        root,
+    options = DrawingOptions(
         rankdir=rankdir,
         max_nodes=max_nodes,
         color_by=color_by,
@@ -178,50 +177,64 @@ def draw_graph(
         level=level,
         collapse=collapse,
         title=title,
-    ).render()
+    )
+    return prepare(root, options).render()
 
 
-def prepare(
-    root: Value,
-    *,
-    rankdir: str = "LR",
-    max_nodes: int = 400,
-    color_by: str | None = "grad",
-    group: bool = True,
-    model: Any = None,
-    params: Any = None,
-    output: Value | None = None,
-    level: str = "value",
-    collapse: bool = True,
-    title: str = "",
-) -> _Drawing:
+@dataclass(frozen=True)
+class DrawingOptions:
+    """How a graph is drawn: ``draw_graph``'s options (see there), checked once, as
+    ``prepare`` and ``step_through`` take them."""
+
+    rankdir: str = "LR"
+    max_nodes: int = 400
+    color_by: str | None = "grad"
+    group: bool = True
+    model: Any = None
+    params: Iterable[Value] | Any = None
+    output: Value | None = None
+    level: str = "value"
+    collapse: bool = True
+    title: str = ""
+
+    def __post_init__(self) -> None:
+        if self.color_by not in ("grad", "data", None):
+            raise ValueError(f"color_by must be 'grad', 'data' or None, not {self.color_by!r}")
+        if self.level not in ("value", "neuron"):
+            raise ValueError(f"level must be 'value' or 'neuron', not {self.level!r}")
+        if self.level == "neuron" and self.model is None:
+            raise ValueError("level='neuron' needs the model: draw_graph(loss, model=model, level='neuron')")
+        if not isinstance(self.max_nodes, int) or self.max_nodes < 1:
+            raise ValueError(f"max_nodes must be a positive integer, got {self.max_nodes!r}")
+        if not isinstance(self.title, str):
+            raise TypeError(f"title must be a str, not {type(self.title).__name__}")
+
+
+def prepare(root: Value, options: DrawingOptions) -> _Drawing:
     """What ``draw_graph`` draws, before it is drawn: the values kept, their node ids and
     where each is shown (the step-through page maps its steps onto them)."""
-    _check_arguments(root, color_by, level, model, max_nodes, title)
+    if not isinstance(root, Value):
+        raise TypeError(f"draw_graph() takes a Value, not {type(root).__name__}")
     everything = walk(root)
+    model = options.model
     if model is not None and not set(_owners(model)) & set(everything):
         raise ValueError(
             f"none of the model's parameters is in this graph: was it computed by another model? ({model!r})"
         )
-    nodes, note = _select(root, everything, max_nodes, collapse)
-    drawing = _Drawing(root, nodes, model, params, output, color_by, level == "neuron", group, rankdir)
-    drawing.title, drawing.note, drawing.total = title, note, len(everything)
+    nodes, note = _select(root, everything, options.max_nodes, options.collapse)
+    drawing = _Drawing(
+        root,
+        nodes,
+        model,
+        options.params,
+        options.output,
+        options.color_by,
+        options.level == "neuron",
+        options.group,
+        options.rankdir,
+    )
+    drawing.title, drawing.note, drawing.total = options.title, note, len(everything)
     return drawing
-
-
-def _check_arguments(root: Any, color_by: Any, level: Any, model: Any, max_nodes: Any, title: Any) -> None:
-    if not isinstance(root, Value):
-        raise TypeError(f"draw_graph() takes a Value, not {type(root).__name__}")
-    if color_by not in ("grad", "data", None):
-        raise ValueError(f"color_by must be 'grad', 'data' or None, not {color_by!r}")
-    if level not in ("value", "neuron"):
-        raise ValueError(f"level must be 'value' or 'neuron', not {level!r}")
-    if level == "neuron" and model is None:
-        raise ValueError("level='neuron' needs the model: draw_graph(loss, model=model, level='neuron')")
-    if not isinstance(max_nodes, int) or max_nodes < 1:
-        raise ValueError(f"max_nodes must be a positive integer, got {max_nodes!r}")
-    if not isinstance(title, str):
-        raise TypeError(f"title must be a str, not {type(title).__name__}")
 
 
 def _select(root: Value, everything: list[Value], max_nodes: int, collapse: bool) -> tuple[list[Value], str]:

@@ -33,7 +33,7 @@ from tinygrad_hw.derivatives import call_rule, local_derivatives
 from tinygrad_hw.engine import Value, topological_order
 from tinygrad_hw.ops import Op
 
-from .graph import _Drawing, number, prepare
+from .graph import DrawingOptions, _Drawing, number, prepare
 
 __all__ = ["StepThrough", "step_through"]
 
@@ -66,8 +66,10 @@ def step_through(
         raise TypeError(f"step_through() takes a Value, not {type(root).__name__}")
     if rankdir is None:  # boxes top to bottom; tables of neurons, whose rows are ports, left to right
         rankdir = "LR" if level == "neuron" else "TB"
-    options = {"model": model, "level": level, "max_nodes": max_nodes, "collapse": collapse, "title": title}
-    drawing = prepare(root, rankdir=rankdir, color_by=None, **options)
+    options = DrawingOptions(
+        rankdir, max_nodes, color_by=None, model=model, level=level, collapse=collapse, title=title
+    )
+    drawing = prepare(root, options)
     drawing.marked = True
     svg = drawing.render().pipe(format="svg").decode("utf-8")
     steps = _steps(root, drawing)
