@@ -110,7 +110,7 @@ def test_a_wrong_rule_fails_with_its_generated_line_in_the_traceback():
             y.backward()
         text = "".join(traceback.format_exception(caught.value))
     assert 'File "<tinygrad_hw kernels: broken>"' in text and "in broken_backward" in text
-    assert "d0 = a(2.0)" in text and "^^^^" in text  # the generated line, with carets
+    assert "d0 = va.data(2.0)" in text and "^^^^" in text  # the generated line, with carets
 
 
 def test_inspect_shows_replays():

@@ -32,6 +32,7 @@ from .ops import Op
 __all__ = [
     "ARITH_ERRORS",
     "accumulate",
+    "atomic",
     "can_raise",
     "constant",
     "contributions",
@@ -185,9 +186,14 @@ def _template(text: str, form: Form, raising: frozenset[str]) -> str:
     return ast.unparse(_Placeholders().visit(tree))
 
 
+def atomic(text: str) -> bool:
+    """Whether ``text`` is a name or a dotted name (``va.data``): spliced in without brackets."""
+    return all(part.isidentifier() for part in text.split("."))
+
+
 def _operand(text: str) -> str:
     """A name stays as it is; anything else is parenthesised before it is spliced in."""
-    return text if text.isidentifier() else f"({text})"
+    return text if atomic(text) else f"({text})"
 
 
 def expression(text: str, names: dict[str, str], safe: bool = False) -> str:
@@ -217,7 +223,7 @@ def accumulate(target: str, partial: str, grad: str, first: bool = False) -> str
         return f"{target} = {grad}" if first else f"{target} += {grad}"
     if partial == "-1.0":
         return f"{target} = -{grad}" if first else f"{target} -= {grad}"
-    factor = partial if partial.isidentifier() else f"({partial})"  # computed first, as the kernels do
+    factor = partial if atomic(partial) else f"({partial})"  # computed first, as the kernels do
     return f"{target} {'=' if first else '+='} {factor} * {grad}"
 
 

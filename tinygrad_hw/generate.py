@@ -18,9 +18,11 @@ and registered with ``linecache`` so that tracebacks and pdb show them.
 from __future__ import annotations
 
 import argparse
+import ast
 import inspect
 import sys
 import textwrap
+from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Callable
@@ -63,15 +65,34 @@ from collections.abc import Callable, Sequence
 _RULE_LINE = "# " + "-" * 98
 
 
-def _assign(target: str, texts: list[str], indent: str) -> list[str]:
-    """Lines computing ``target.format(i) = text`` for each text, with the IEEE fallback
-    if any can raise. Every value is computed before anything else is stored, so a
-    fallback never runs half of the work twice."""
-    fast = [f"{indent}{target.format(i)} = {expression(t, {})}" for i, t in enumerate(texts)]
+def _assign(target: str, texts: list[str], indent: str, names: dict[str, str]) -> list[str]:
+    """Lines computing ``target.format(i) = text`` for each text (its names read as
+    ``names`` says), with the IEEE fallback if any can raise. Every value is computed
+    before anything else is stored, so a fallback never runs half of the work twice."""
+    fast = [f"{indent}{target.format(i)} = {expression(t, names)}" for i, t in enumerate(texts)]
     if not any(can_raise(t) for t in texts):
         return fast
-    safe = [f"{indent}    {target.format(i)} = {expression(t, {}, safe=True)}" for i, t in enumerate(texts)]
+    safe = [f"{indent}    {target.format(i)} = {expression(t, names, safe=True)}" for i, t in enumerate(texts)]
     return [f"{indent}try:", *("    " + line for line in fast), f"{indent}except ARITH_ERRORS:", *safe]
+
+
+def _reading(texts: list[str], sources: dict[str, str], indent: str) -> tuple[list[str], dict[str, str]]:
+    """How generated code reads each name the texts use (``a`` from ``va.data``...): a
+    name read once is its source itself (``va.data * g``); one read more often is a
+    local, assigned first (``out = node.data``). Returns those assignments, and the
+    names to put into the texts."""
+    counts = Counter(n.id for t in texts for n in ast.walk(ast.parse(t, mode="eval")) if isinstance(n, ast.Name))
+    lines, names = [], {}
+    for name, source in sources.items():
+        if counts[name] > 1 or (name == "c" and counts[name]):
+            lines.append(f"{indent}{name} = {source}" if name != "c" else f"{indent}{_CONSTANT}")
+        elif counts[name]:
+            names[name] = source
+    return lines, names
+
+
+# the constant of a node: a float for every op that takes one (the type says float | None)
+_CONSTANT = "c: float = node._const  # type: ignore[assignment]  # a node of an op with a constant has one"
 
 
 def _is_trivial(text: str) -> bool:
@@ -79,13 +100,13 @@ def _is_trivial(text: str) -> bool:
     return text in ("1.0", "-1.0") or text.isidentifier()
 
 
-def _partials(op: Op, lines: list[str], indent: str) -> list[str]:
+def _partials(op: Op, lines: list[str], indent: str, names: dict[str, str]) -> list[str]:
     """Emit temporaries d0, d1, ... for the partials that need computing; return, per
     operand, what its upstream gradient is multiplied by."""
     heavy = [i for i, p in enumerate(op.partials) if not _is_trivial(p)]
-    lines += _assign("d{}", [op.partials[i] for i in heavy], indent)
+    lines += _assign("d{}", [op.partials[i] for i in heavy], indent, names)
     temporary = {i: f"d{j}" for j, i in enumerate(heavy)}
-    return [temporary.get(i, p) for i, p in enumerate(op.partials)]
+    return [temporary.get(i, names.get(p, p)) for i, p in enumerate(op.partials)]
 
 
 def _constant_name(op: Op) -> str:
@@ -116,20 +137,18 @@ def _fixed_source(op: Op) -> list[str]:
     nodes = [f"v{n}" for n in op.operands]
     params = ", ".join([f"{n}: Value" for n in nodes] + (["c: float"] if op.const else []))
     lines = [f"def {op.name}_forward({params}) -> Value:"]
-    lines += [f"    {n} = v{n}.data" for n in op.operands]
-    lines += _assign("out", [op.formula], "    ")
+    reads, names = _reading([op.formula], {n: f"v{n}.data" for n in op.operands}, "    ")
+    lines += [*reads, *_assign("out", [op.formula], "    ", names)]
     children = f"({nodes[0]},)" if len(nodes) == 1 else f"({', '.join(nodes)})"
     lines += _new_node("out", children, _constant_name(op), "c" if op.const else "None", "    ")
     lines += ["", ""]
 
-    used = set().union(*(names_in(p) for p in op.partials))
     targets = f"({nodes[0]},)" if len(nodes) == 1 else ", ".join(nodes)
     lines += [f"def {op.name}_backward(node: Value) -> None:", f"    {targets} = node._prev"]
-    lines += [f"    {n} = v{n}.data" for n in op.operands if n in used]
-    constant = "    c: float = node._const  # type: ignore[assignment]  # a node of an op with a constant has one"
-    lines += ["    out = node.data"] * ("out" in used) + [constant] * ("c" in used)
-    lines += ["    g = node.grad"]
-    factors = _partials(op, lines, "    ")
+    sources = {**{n: f"v{n}.data" for n in op.operands}, "out": "node.data", "c": "node._const"}
+    reads, names = _reading(list(op.partials), sources, "    ")
+    lines += [*reads, "    g = node.grad"]
+    factors = _partials(op, lines, "    ", names)
     lines += [f"    {accumulate(node + '.grad', f, 'g')}" for node, f in zip(nodes, factors)]
     return lines
 
@@ -143,7 +162,7 @@ def _nary_source(op: Op) -> list[str]:
     k = op.arity
     nodes = [f"v{n}" for n in op.operands]
     groups = [f"{n}s" for n in nodes]
-    unpack = [f"{n} = v{n}.data" for n in op.operands]
+    unpack, names = _reading([op.formula], {n: f"v{n}.data" for n in op.operands}, "")
     name = _constant_name(op)
     params = ", ".join(f"{g}: Sequence[Value]" for g in groups)
     targets = nodes[0] if k == 1 else ", ".join(nodes)
@@ -151,14 +170,16 @@ def _nary_source(op: Op) -> list[str]:
     lines = [f"def {op.name}_forward({params}, start: Value | None = None) -> Value:"]
     lines += [f"    terms = {f'zip({chr(44).join(groups)})' if k > 1 else f'iter({groups[0]})'}".replace(",", ", ")]
     lines += ["    if start is None:", f"        {targets} = next(terms)", *("        " + u for u in unpack)]
-    lines += _assign("total", [op.formula], "        ")
+    lines += _assign("total", [op.formula], "        ", names)
     lines += [f"        prev = {every}", f"        op = {name}", "    else:", "        total = start.data"]
     lines += [f"        prev = ({', '.join(f'*{g}' for g in groups)}, start)", f"        op = {name}_START"]
     lines += [f"    for {targets} in terms:", *("        " + u for u in unpack)]
-    lines += [*_assign("term", [op.formula], "        "), "        total += term"]
+    if can_raise(op.formula):
+        lines += [*_assign("term", [op.formula], "        ", names), "        total += term"]
+    else:  # added as it is computed: the same bits, one store less
+        lines += [f"        total += {expression(op.formula, names)}"]
     lines += [*_new_node("total", "prev", "op", "None", "    "), "", ""]
 
-    used = set().union(*(names_in(p) for p in op.partials))
     lines += [f"def {op.name}_backward(node: Value) -> None:", "    prev = node._prev", "    g = node.grad"]
     count = "len(prev)" if k == 1 else f"len(prev) // {k}"
     lines += [f"    if node.op is {name}_START:", "        prev[-1].grad += g  # the start: ∂out/∂start = 1"]
@@ -171,8 +192,9 @@ def _nary_source(op: Op) -> list[str]:
         "prev[:n]" if i == 0 else f"prev[{'n' if i == 1 else f'{i} * n'} : {i + 1} * n]" for i in range(k)
     )
     lines += [f"    for {nodes[0]} in prev[:n]:"] if k == 1 else [f"    for {', '.join(nodes)} in zip({slices}):"]
-    lines += [f"        {n} = v{n}.data" for n in op.operands if n in used]
-    factors = _partials(op, lines, "        ")
+    reads, names = _reading(list(op.partials), {n: f"v{n}.data" for n in op.operands}, "        ")
+    lines += reads
+    factors = _partials(op, lines, "        ", names)
     lines += [f"        {accumulate(node + '.grad', f, 'g')}" for node, f in zip(nodes, factors)]
     return lines
 

@@ -43,9 +43,7 @@ ADD = OPS["add"]
 
 
 def add_forward(va: Value, vb: Value) -> Value:
-    a = va.data
-    b = vb.data
-    out = a + b
+    out = va.data + vb.data
     v = new(Value)
     v.data = out
     v.grad = 0.0
@@ -79,9 +77,7 @@ SUB = OPS["sub"]
 
 
 def sub_forward(va: Value, vb: Value) -> Value:
-    a = va.data
-    b = vb.data
-    out = a - b
+    out = va.data - vb.data
     v = new(Value)
     v.data = out
     v.grad = 0.0
@@ -115,9 +111,7 @@ MUL = OPS["mul"]
 
 
 def mul_forward(va: Value, vb: Value) -> Value:
-    a = va.data
-    b = vb.data
-    out = a * b
+    out = va.data * vb.data
     v = new(Value)
     v.data = out
     v.grad = 0.0
@@ -136,11 +130,9 @@ def mul_forward(va: Value, vb: Value) -> Value:
 
 def mul_backward(node: Value) -> None:
     va, vb = node._prev
-    a = va.data
-    b = vb.data
     g = node.grad
-    va.grad += b * g
-    vb.grad += a * g
+    va.grad += vb.data * g
+    vb.grad += va.data * g
 
 
 # --------------------------------------------------------------------------------------------------
@@ -153,12 +145,10 @@ DIV = OPS["div"]
 
 
 def div_forward(va: Value, vb: Value) -> Value:
-    a = va.data
-    b = vb.data
     try:
-        out = a / b
+        out = va.data / vb.data
     except ARITH_ERRORS:
-        out = safe_div(a, b)
+        out = safe_div(va.data, vb.data)
     v = new(Value)
     v.data = out
     v.grad = 0.0
@@ -178,14 +168,13 @@ def div_forward(va: Value, vb: Value) -> Value:
 def div_backward(node: Value) -> None:
     va, vb = node._prev
     b = vb.data
-    out = node.data
     g = node.grad
     try:
         d0 = 1.0 / b
-        d1 = -out / b
+        d1 = -node.data / b
     except ARITH_ERRORS:
         d0 = safe_div(1.0, b)
-        d1 = safe_div(-out, b)
+        d1 = safe_div(-node.data, b)
     va.grad += d0 * g
     vb.grad += d1 * g
 
@@ -200,8 +189,7 @@ ADD_C = OPS["add_c"]
 
 
 def add_c_forward(va: Value, c: float) -> Value:
-    a = va.data
-    out = a + c
+    out = va.data + c
     v = new(Value)
     v.data = out
     v.grad = 0.0
@@ -234,8 +222,7 @@ SUB_C = OPS["sub_c"]
 
 
 def sub_c_forward(va: Value, c: float) -> Value:
-    a = va.data
-    out = a - c
+    out = va.data - c
     v = new(Value)
     v.data = out
     v.grad = 0.0
@@ -268,8 +255,7 @@ RSUB_C = OPS["rsub_c"]
 
 
 def rsub_c_forward(va: Value, c: float) -> Value:
-    a = va.data
-    out = c - a
+    out = c - va.data
     v = new(Value)
     v.data = out
     v.grad = 0.0
@@ -302,8 +288,7 @@ MUL_C = OPS["mul_c"]
 
 
 def mul_c_forward(va: Value, c: float) -> Value:
-    a = va.data
-    out = a * c
+    out = va.data * c
     v = new(Value)
     v.data = out
     v.grad = 0.0
@@ -337,11 +322,10 @@ DIV_C = OPS["div_c"]
 
 
 def div_c_forward(va: Value, c: float) -> Value:
-    a = va.data
     try:
-        out = a / c
+        out = va.data / c
     except ARITH_ERRORS:
-        out = safe_div(a, c)
+        out = safe_div(va.data, c)
     v = new(Value)
     v.data = out
     v.grad = 0.0
@@ -379,11 +363,10 @@ RDIV_C = OPS["rdiv_c"]
 
 
 def rdiv_c_forward(va: Value, c: float) -> Value:
-    a = va.data
     try:
-        out = c / a
+        out = c / va.data
     except ARITH_ERRORS:
-        out = safe_div(c, a)
+        out = safe_div(c, va.data)
     v = new(Value)
     v.data = out
     v.grad = 0.0
@@ -402,13 +385,11 @@ def rdiv_c_forward(va: Value, c: float) -> Value:
 
 def rdiv_c_backward(node: Value) -> None:
     (va,) = node._prev
-    a = va.data
-    out = node.data
     g = node.grad
     try:
-        d0 = -out / a
+        d0 = -node.data / va.data
     except ARITH_ERRORS:
-        d0 = safe_div(-out, a)
+        d0 = safe_div(-node.data, va.data)
     va.grad += d0 * g
 
 
@@ -422,11 +403,10 @@ POW_C = OPS["pow_c"]
 
 
 def pow_c_forward(va: Value, c: float) -> Value:
-    a = va.data
     try:
-        out = pow(a, c)
+        out = pow(va.data, c)
     except ARITH_ERRORS:
-        out = safe_pow(a, c)
+        out = safe_pow(va.data, c)
     v = new(Value)
     v.data = out
     v.grad = 0.0
@@ -445,13 +425,12 @@ def pow_c_forward(va: Value, c: float) -> Value:
 
 def pow_c_backward(node: Value) -> None:
     (va,) = node._prev
-    a = va.data
     c: float = node._const  # type: ignore[assignment]  # a node of an op with a constant has one
     g = node.grad
     try:
-        d0 = 0.0 if c == 0.0 else c * pow(a, c - 1.0)
+        d0 = 0.0 if c == 0.0 else c * pow(va.data, c - 1.0)
     except ARITH_ERRORS:
-        d0 = 0.0 if c == 0.0 else c * safe_pow(a, c - 1.0)
+        d0 = 0.0 if c == 0.0 else c * safe_pow(va.data, c - 1.0)
     va.grad += d0 * g
 
 
@@ -465,8 +444,7 @@ NEG = OPS["neg"]
 
 
 def neg_forward(va: Value) -> Value:
-    a = va.data
-    out = -a
+    out = -va.data
     v = new(Value)
     v.data = out
     v.grad = 0.0
@@ -499,11 +477,10 @@ EXP = OPS["exp"]
 
 
 def exp_forward(va: Value) -> Value:
-    a = va.data
     try:
-        out = exp(a)
+        out = exp(va.data)
     except ARITH_ERRORS:
-        out = safe_exp(a)
+        out = safe_exp(va.data)
     v = new(Value)
     v.data = out
     v.grad = 0.0
@@ -522,9 +499,8 @@ def exp_forward(va: Value) -> Value:
 
 def exp_backward(node: Value) -> None:
     (va,) = node._prev
-    out = node.data
     g = node.grad
-    va.grad += out * g
+    va.grad += node.data * g
 
 
 # --------------------------------------------------------------------------------------------------
@@ -537,11 +513,10 @@ LOG = OPS["log"]
 
 
 def log_forward(va: Value) -> Value:
-    a = va.data
     try:
-        out = log(a)
+        out = log(va.data)
     except ARITH_ERRORS:
-        out = safe_log(a)
+        out = safe_log(va.data)
     v = new(Value)
     v.data = out
     v.grad = 0.0
@@ -560,12 +535,11 @@ def log_forward(va: Value) -> Value:
 
 def log_backward(node: Value) -> None:
     (va,) = node._prev
-    a = va.data
     g = node.grad
     try:
-        d0 = 1.0 / a
+        d0 = 1.0 / va.data
     except ARITH_ERRORS:
-        d0 = safe_div(1.0, a)
+        d0 = safe_div(1.0, va.data)
     va.grad += d0 * g
 
 
@@ -579,11 +553,10 @@ SIGMOID = OPS["sigmoid"]
 
 
 def sigmoid_forward(va: Value) -> Value:
-    a = va.data
     try:
-        out = 1.0 / (1.0 + exp(-a))
+        out = 1.0 / (1.0 + exp(-va.data))
     except ARITH_ERRORS:
-        out = safe_div(1.0, 1.0 + safe_exp(-a))
+        out = safe_div(1.0, 1.0 + safe_exp(-va.data))
     v = new(Value)
     v.data = out
     v.grad = 0.0
@@ -618,8 +591,7 @@ TANH = OPS["tanh"]
 
 
 def tanh_forward(va: Value) -> Value:
-    a = va.data
-    out = tanh(a)
+    out = tanh(va.data)
     v = new(Value)
     v.data = out
     v.grad = 0.0
@@ -674,9 +646,8 @@ def relu_forward(va: Value) -> Value:
 
 def relu_backward(node: Value) -> None:
     (va,) = node._prev
-    a = va.data
     g = node.grad
-    d0 = 0.0 if a <= 0.0 else 1.0
+    d0 = 0.0 if va.data <= 0.0 else 1.0
     va.grad += d0 * g
 
 
@@ -710,9 +681,8 @@ def square_forward(va: Value) -> Value:
 
 def square_backward(node: Value) -> None:
     (va,) = node._prev
-    a = va.data
     g = node.grad
-    d0 = 2.0 * a
+    d0 = 2.0 * va.data
     va.grad += d0 * g
 
 
@@ -726,8 +696,7 @@ ABS = OPS["abs"]
 
 
 def abs_forward(va: Value) -> Value:
-    a = va.data
-    out = fabs(a)
+    out = fabs(va.data)
     v = new(Value)
     v.data = out
     v.grad = 0.0
@@ -766,8 +735,7 @@ def sum_forward(vas: Sequence[Value], start: Value | None = None) -> Value:
     terms = iter(vas)
     if start is None:
         va = next(terms)
-        a = va.data
-        total = a
+        total = va.data
         prev = tuple(vas)
         op = SUM
     else:
@@ -775,9 +743,7 @@ def sum_forward(vas: Sequence[Value], start: Value | None = None) -> Value:
         prev = (*vas, start)
         op = SUM_START
     for va in terms:
-        a = va.data
-        term = a
-        total += term
+        total += va.data
     v = new(Value)
     v.data = total
     v.grad = 0.0
@@ -820,9 +786,7 @@ def dot_forward(vas: Sequence[Value], vbs: Sequence[Value], start: Value | None 
     terms = zip(vas, vbs)
     if start is None:
         va, vb = next(terms)
-        a = va.data
-        b = vb.data
-        total = a * b
+        total = va.data * vb.data
         prev = (*vas, *vbs)
         op = DOT
     else:
@@ -830,10 +794,7 @@ def dot_forward(vas: Sequence[Value], vbs: Sequence[Value], start: Value | None 
         prev = (*vas, *vbs, start)
         op = DOT_START
     for va, vb in terms:
-        a = va.data
-        b = vb.data
-        term = a * b
-        total += term
+        total += va.data * vb.data
     v = new(Value)
     v.data = total
     v.grad = 0.0
@@ -859,10 +820,8 @@ def dot_backward(node: Value) -> None:
     else:
         n = len(prev) // 2
     for va, vb in zip(prev[:n], prev[n : 2 * n]):
-        a = va.data
-        b = vb.data
-        va.grad += b * g
-        vb.grad += a * g
+        va.grad += vb.data * g
+        vb.grad += va.data * g
 
 
 # each row of ops.OPS: its two kernels, attached to the row by engine.py

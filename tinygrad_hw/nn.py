@@ -86,14 +86,15 @@ class Neuron(Module):
         self._z_label, self._a_label = f"z{tag}", f"a{tag}"
 
     def __call__(self, x: Input) -> Value:
+        w, b, act = self.w, self.b, self._act
         try:  # Values, as many as weights (as a layer passes them): the dot kernel at once
-            z = _DOT.forward(self.w, x, self.b) if len(x) == len(self.w) else Value.dot(self.w, x, self.b)
+            z = _DOT.forward(w, x, b) if len(x) == len(w) else Value.dot(w, x, b)
         except (AttributeError, TypeError):  # numbers among the inputs, or no len: Value.dot sorts it out
-            z = Value.dot(self.w, x, self.b)
+            z = Value.dot(w, x, b)
         z.label = self._z_label
-        if self._act is None:
+        if act is None:
             return z
-        a = self._act(z)
+        a = act(z)
         a.label = self._a_label
         return a
 
