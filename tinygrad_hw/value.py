@@ -76,7 +76,7 @@ class Value:
     _n: int
 
     def __init__(self, data: float, _children: Iterable[Value] | str = (), _op: str = "", label: str = "") -> None:
-        number = as_number(data)
+        number = data if type(data) is float else as_number(data)  # a float, the usual case, at once
         if number is None:
             raise TypeError(
                 f"Value() takes a real number (int, float or numpy scalar), not {type_name(data)}"
