@@ -369,7 +369,7 @@ class _ReplaySteps(_EagerSteps):
         self.state: Any = None
 
     def _executor(self, batch: Sequence[int]) -> Executor:
-        key = 0 if self.uses_numpy else len(batch)  # one batched tape serves every batch size
+        key = 0 if self.uses_numpy else len(batch)  # one numpy program serves every batch size
         if key in self.tapes:
             self.tapes.move_to_end(key)
             return self.tapes[key]
