@@ -76,7 +76,7 @@ bench: setup
 
 # tinygrad_hw/kernels.py is generated from the rules in tinygrad_hw/ops.py (a test fails when it is stale)
 kernels: setup
-	$(PY) -m tinygrad_hw.generate
+	$(PY) -c "import sys; from tinygrad_hw.generate import main; sys.exit(main())"
 
 docs: setup
 	$(PY) docs/make_images.py

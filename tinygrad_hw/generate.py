@@ -1,7 +1,7 @@
 """Write each rule of the op table out as the two kernels the engine runs: ``make kernels``.
 
-    python -m tinygrad_hw.generate           # rewrites tinygrad_hw/kernels.py
-    python -m tinygrad_hw.generate --check   # exits 1 if kernels.py is stale
+    make kernels                                  # rewrites tinygrad_hw/kernels.py
+    python -c "from tinygrad_hw.generate import main; main(['--check'])"   # 1 if it is stale
 
 For each row of ``ops.OPS`` this writes, below the rule as a comment, a forward
 kernel that computes the rule's ``out`` and builds a node, and a backward kernel
