@@ -17,7 +17,7 @@ TEST_WORKERS ?= auto
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup system test-system torch dask test demo report lint bench docs clean
+.PHONY: setup system test-system torch dask test demo report lint kernels bench docs clean
 
 setup: $(STAMP) system
 
@@ -73,6 +73,7 @@ report: setup
 lint: setup
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
 
 bench: setup
 	$(PY) -m pip install --quiet -e '.[bench]'
@@ -82,8 +83,11 @@ bench: setup
 	$(PY) benchmarks/bench_moons.py
 	$(PY) benchmarks/bench_watch.py
 
+# tinygrad_hw/kernels.py is generated from the rules in tinygrad_hw/ops.py (a test fails when it is stale)
+kernels: setup
+	$(PY) -c "import sys; from tinygrad_hw.generate import main; sys.exit(main())"
+
 docs: setup
-	$(PY) -c "from tinygrad_hw.kernels import kernels_markdown; print(kernels_markdown())" > docs/kernels.md
 	$(PY) docs/make_images.py
 	$(VENV)/bin/jupyter-execute --inplace examples/tour.ipynb
 

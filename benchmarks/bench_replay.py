@@ -10,7 +10,7 @@
     it (the SGD update fused into the generated code), and per-sample SGD written by
     hand in Python floats (``handwritten.float_epoch``).
 (e) One epoch of full-batch gradient descent on the lab's 100-point linear set:
-    the eager engine, the straight-line replay of the whole batch, the batched
+    the eager engine, the straight-line replay of the whole batch, the
     numpy replay (``fit``'s choice for batches), and the same network written with
     numpy matrices (``handwritten.numpy_epoch``).
 
@@ -41,11 +41,10 @@ from bench_engine import (
 )
 from handwritten import float_epoch, numpy_epoch
 
-from tinygrad_hw.batched import BatchTape
 from tinygrad_hw.data import generate_linear
 from tinygrad_hw.losses import mse
 from tinygrad_hw.optim import SGD
-from tinygrad_hw.replay import jit, record
+from tinygrad_hw.replay import jit, record, record_numpy
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -158,7 +157,7 @@ def full_batch_runs(epochs: int) -> dict[str, Callable[[], list[float]]]:
         return list(W)
 
     batch_model = our_model(weights)
-    batched = BatchTape.record(lambda x, t: mse(batch_model(x), t), (rows[0], targets[0]), batch_model.parameters())
+    batched = record_numpy(lambda x, t: mse(batch_model(x), t), (rows[0], targets[0]), batch_model.parameters())
     XY = np.hstack([X, Y])
 
     def numpy_replay() -> list[float]:

@@ -276,7 +276,7 @@ def cost_rule(repeats: int) -> dict[int, dict[str, Any]]:
     for hidden in (4, 8, 16, 24, 32, 64):
         model = MLP(2, [hidden, hidden, 1], seed=0)
         row: dict[str, Any] = {}
-        for executor in ("straight-line", "arrays", "looped"):
+        for executor in ("straight-line", "numpy", "looped"):
             loss = lambda x, y, model=model: mse(model(x), y)  # noqa: E731
             step = record(loss, (xs[0], ys[0]), model.parameters(), executor=executor)[0].step
             state = step.pack([p.data for p in model.parameters()])
@@ -389,7 +389,7 @@ def report(quick: bool) -> str:
         "|---|---|---|---|---|",
         *[
             f"| {h} | "
-            + " | ".join(f"{row[e] * 1e6:.1f} µs" for e in ("straight-line", "arrays", "looped"))
+            + " | ".join(f"{row[e] * 1e6:.1f} µs" for e in ("straight-line", "numpy", "looped"))
             + f" | {row['chosen']} |"
             for h, row in rule.items()
         ],

@@ -104,5 +104,5 @@ class OneLineParser(argparse.ArgumentParser):
         super().__init__(*args, **kwargs)
         self._negative_number_matcher = NEGATIVE_NUMBER  # argparse's hook for exactly this
 
-    def error(self, message: str) -> None:  # type: ignore[override]
+    def error(self, message: str) -> None:  # type: ignore[override]  # argparse's is NoReturn; exit() does not return
         self.exit(2, f"{self.prog}: error: {message} (see --help)\n")

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass
-from typing import Callable, Sequence
+from typing import Any, Callable, Sequence
 
 from .evidence import Comparison, Spread, Summary, compare, compare_ranks
 from .original import CLAIMS, Claim
@@ -101,7 +101,7 @@ def _judge(expected: Sequence[Comparison], want: Sequence[int], seeds: int) -> s
     return IN_PART if any(hits) else _no_clear(seeds)
 
 
-def _versus(c: Comparison, a: str, b: str, measure: str, show=loss) -> str:
+def _versus(c: Comparison, a: str, b: str, measure: str, show: Callable[[Any], str] = loss) -> str:
     return f"{measure} {show(c.a)} ({a}) against {show(c.b)} ({b}): {c.why}"
 
 
@@ -161,7 +161,7 @@ def _steps(
     outcomes: Sequence[Outcome],
     measure: str,
     want: int,
-    show: Callable = loss,
+    show: Callable[[Any], str] = loss,  # loss for a Spread, percent for a Summary
     by: Callable[[Sequence[float], Sequence[float]], Comparison] = compare_ranks,
 ) -> tuple[str, str]:
     """Each step up in width compared on ``measure``: the verdict and what each step showed."""
@@ -248,7 +248,8 @@ def sweep_sentences(outcomes: Sequence[Outcome], what: str) -> list[str]:
 
 def _clear_measures(best: Outcome, other: Outcome) -> tuple[list[str], list[str]]:
     """The measures on which ``best`` is clearly better than ``other``, and clearly worse."""
-    wins, losses = [], []
+    wins: list[str] = []
+    losses: list[str] = []
     for measure, c in (
         ("accuracy", compare(best.accuracies, other.accuracies)),
         ("final loss", compare_ranks(other.final_losses, best.final_losses)),

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import IO, Callable, Sequence
+from typing import IO, Callable, Sequence, cast
 
 import numpy as np
 
@@ -40,11 +40,18 @@ def _scored_loss(
     model: MLP, X: Sequence[Sequence[float]], y: Sequence[float], alpha: float = ALPHA
 ) -> tuple[list[Value], Value]:
     """The network's score for each sample, and the loss built on them."""
-    scores = [model(list(row)) for row in X]
+    scores = [_one(model(list(row))) for row in X]
     losses = [(1 + -yi * score).relu() for yi, score in zip(y, scores)]
     data_loss = sum(losses) * (1.0 / len(losses))
     reg_loss = alpha * sum(p * p for p in model.parameters())
-    return scores, data_loss + reg_loss  # type: ignore[return-value]
+    return scores, cast(Value, data_loss + reg_loss)  # sum() of Values: 0 + a Value is a Value
+
+
+def _one(output: Value | list[Value]) -> Value:
+    """micrograd's demo network has one output."""
+    if not isinstance(output, Value):
+        raise ValueError(f"the demo's network has one output, not {len(output)}")
+    return output
 
 
 @dataclass

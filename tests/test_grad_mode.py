@@ -129,3 +129,54 @@ def test_a_replay_compiled_inside_no_grad_still_records_its_graph():
     assert first == second
     assert w.grad == pytest.approx(2 * 0.5 * second * (1 - second))
     assert np.isfinite(w.grad)
+
+
+# -- one no_grad() object shared (issue 22, #6) -------------------------------------------------
+
+
+def test_one_no_grad_object_shared_by_threads():
+    shared = no_grad()
+    start = threading.Barrier(4)
+    problems = []
+
+    def evaluate():
+        try:
+            start.wait()
+            for _ in range(50):
+                with shared:
+                    x = Value(2.0)
+                    if not (x * x).is_leaf or is_grad_enabled():
+                        problems.append("recorded inside no_grad")
+                    threading.Event().wait(0.0001)  # let the others enter and leave meanwhile
+            if not is_grad_enabled():
+                problems.append("grad mode left off")
+        except Exception as error:  # a ValueError from a token of another context, before the fix
+            problems.append(repr(error))
+
+    threads = [threading.Thread(target=evaluate) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert problems == []
+    assert is_grad_enabled()
+
+
+def test_one_no_grad_object_shared_by_asyncio_tasks_and_nested():
+    shared = no_grad()
+
+    async def task(delay: float) -> tuple[bool, bool]:
+        with shared:
+            await asyncio.sleep(delay)
+            inside = is_grad_enabled()
+        return inside, is_grad_enabled()
+
+    async def main():
+        return await asyncio.gather(task(0.02), task(0.0), task(0.01))
+
+    assert asyncio.run(main()) == [(False, True)] * 3
+    with shared:
+        with shared:  # entered again while active: each exit restores what its entry found
+            assert not is_grad_enabled()
+        assert not is_grad_enabled()
+    assert is_grad_enabled()

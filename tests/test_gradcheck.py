@@ -5,12 +5,9 @@ import re
 
 import pytest
 
-from tinygrad_hw import Value
-from tinygrad_hw.engine import Value as EngineValue
-from tinygrad_hw.engine import _recording
+from tinygrad_hw import Value, no_grad
+from tinygrad_hw.engine import register_op
 from tinygrad_hw.gradcheck import GradcheckError, gradcheck
-from tinygrad_hw.kernels import compile_kernel
-from tinygrad_hw.ops import Op
 
 
 def test_a_correct_gradient_passes_from_numbers_or_values():
@@ -24,13 +21,14 @@ def misprinted_sigmoid(a):
     return out, (out / (1.0 - out),)  # the report's misprint: a gradient that is wrong on purpose
 
 
-def _wrong_sigmoid():
-    """The report's misprinted σ' compiled as an op."""
-    return compile_kernel(Op(misprinted_sigmoid, "σ?", ("a.sigmoid()",)), EngineValue, _recording).forward
+@pytest.fixture
+def sigmoid():
+    """The report's misprinted σ' as an op of the table, for the test's length."""
+    with register_op(misprinted_sigmoid, "σ?", method="misprinted_sigmoid") as op:
+        yield op.forward
 
 
-def test_a_wrong_gradient_is_named_with_both_numbers():
-    sigmoid = _wrong_sigmoid()
+def test_a_wrong_gradient_is_named_with_both_numbers(sigmoid):
     with pytest.raises(GradcheckError) as info:
         gradcheck(lambda x, w: sigmoid(x * w), [0.5, Value(2.0, label="w")])
     message = str(info.value)
@@ -43,8 +41,7 @@ def test_a_wrong_gradient_is_named_with_both_numbers():
         gradcheck(lambda x, w: x + sigmoid(w * 0.5), [1.0, Value(2.0, label="w")])
 
 
-def test_raise_exception_false_returns_false():
-    sigmoid = _wrong_sigmoid()
+def test_raise_exception_false_returns_false(sigmoid):
     assert gradcheck(lambda x: sigmoid(x), [0.1], raise_exception=False) is False
     assert gradcheck(lambda x: x.relu(), [0.0], raise_exception=False) is False  # a kink
 
@@ -56,10 +53,11 @@ def bent_mul_c(a, c):
 
 def test_tolerances_are_torchs():
     # |a - n| <= atol + rtol * |n|; this op's derivative is 0.1 % too large
-    bent = compile_kernel(Op(bent_mul_c, "*{c}", ("a * c",)), EngineValue, _recording).forward
-    assert gradcheck(lambda x: bent(x, 3.0), [1.0], rtol=2e-3, atol=0.0)
-    assert not gradcheck(lambda x: bent(x, 3.0), [1.0], rtol=5e-4, atol=0.0, raise_exception=False)
-    assert gradcheck(lambda x: bent(x, 3.0), [1.0], rtol=0.0, atol=4e-3)
+    with register_op(bent_mul_c, "*{c}", usage=(lambda a, c: a.bent(c),), method="bent"):
+        assert gradcheck(lambda x: x.bent(3.0), [1.0], rtol=2e-3, atol=0.0)
+        assert not gradcheck(lambda x: x.bent(3.0), [1.0], rtol=5e-4, atol=0.0, raise_exception=False)
+        assert gradcheck(lambda x: x.bent(3.0), [1.0], rtol=0.0, atol=4e-3)
+    assert not hasattr(Value, "bent")
 
 
 def test_no_grad_field_is_touched():
@@ -84,3 +82,31 @@ def test_bad_arguments_are_type_errors():
 
 def test_a_constant_function_has_zero_gradient():
     assert gradcheck(lambda x: 3.0, [1.0])
+
+
+def tanh_by_hand(self):  # the README's op written by hand, the lecture's way
+    t = (math.exp(2 * self.data) - 1) / (math.exp(2 * self.data) + 1)
+    out = Value(t, (self,), "tanh")
+
+    def _backward():
+        self.grad += (1 - t**2) * out.grad
+
+    out._backward = _backward
+    return out
+
+
+def test_a_hand_written_op_can_be_gradchecked():
+    # issue 22, #5: gradcheck evaluates f under no_grad, where the hand-made node is a leaf;
+    # giving it its _backward there must not fail
+    assert gradcheck(lambda x: tanh_by_hand(x), [0.5])
+    assert gradcheck(lambda x, w: tanh_by_hand(x * w) * 2.0, [0.3, -1.2])
+    with no_grad():
+        y = tanh_by_hand(Value(0.5))
+    assert y.is_leaf and y._prev == ()
+    y.backward()  # a leaf under no_grad: nothing flows anywhere
+    assert y.grad == 1.0
+
+
+def test_a_backward_given_to_a_leaf_outside_no_grad_is_still_refused():
+    with pytest.raises(AttributeError, match="a leaf: only a node made by hand"):
+        Value(1.0)._backward = lambda: None

@@ -70,8 +70,8 @@ def test_activations_per_layer():
     model = MLP(2, [3, 3, 1], ["relu", "tanh", "none"], seed=0)
     assert model.activations == ["relu", "tanh", "none"]
     z = model([0.5, 0.5])
-    assert z.op == "dot"  # no activation on the last layer: the weighted sum itself
-    assert {n.op for n in z._prev[3:6]} == {"tanh"}
+    assert z.op.name == "dot"  # no activation on the last layer: the weighted sum itself
+    assert {n.op.name for n in z._prev[3:6]} == {"tanh"}
     assert MLP(2, [1], "linear").activations == ["linear"]
     with pytest.raises(ValueError, match="unknown activation 'softmax'"):
         MLP(2, [1], "softmax")

@@ -113,6 +113,8 @@ def test_the_tour_runs_clean_and_prints_what_is_committed(tmp_path):
         nbclient = None
     need(None if nbclient else "nbclient is missing: pip install -e '.[dev]' (make test does it)")
     need(None if shutil.which("dot") else "Graphviz's dot is missing: sudo apt-get install graphviz")
+    # the committed tour shows PyTorch's numbers; without PyTorch its last cell prints how to get it instead
+    need(None if _has_torch() else "PyTorch is missing: pip install -e '.[torch]' (make test does it)")
     committed = nbformat.read(TOUR, as_version=4)
     fresh = nbformat.read(TOUR, as_version=4)
     nbclient.NotebookClient(
@@ -122,3 +124,11 @@ def test_the_tour_runs_clean_and_prints_what_is_committed(tmp_path):
     assert _streams(fresh) == _streams(committed)  # regenerate with `make docs` when this changes
     printed = "".join(text for cell in _streams(fresh) for text in cell)
     assert "Accuracy: 100.0 %" in printed and "o = 0.7071" in printed
+
+
+def _has_torch() -> bool:
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        return False
+    return True

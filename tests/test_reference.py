@@ -135,7 +135,7 @@ def test_figure_3s_network_by_hand():
     stack = [loss]
     while stack:
         node = stack.pop()
-        if node.op == "dot":
+        if node.op is not None and node.op.name == "dot":
             z_nodes[node._prev[0].label] = node
         stack.extend(node._prev)
     assert z_nodes["W1[1,1]"].grad == pytest.approx(by_hand["dC/dz1"][0], abs=5e-7)

@@ -220,7 +220,7 @@ def test_an_exception_mid_run_keeps_the_completed_steps(engine):
 
     X, y = generate_xor_easy()
 
-    def loss(pred, target):  # not a mean-loss the batched replay knows: straight-line, one tape per size
+    def loss(pred, target):  # not a mean-loss the numpy program knows: straight-line, one tape per size
         if not isinstance(pred, list):  # one sample: fit passes its one prediction alone
             raise RuntimeError("the last, short batch")
         return mse(pred, target)

@@ -15,4 +15,4 @@ __all__ = [
     "set_grad_enabled",
     "zero_grad",
 ]
-__version__ = "0.1.0"
+__version__ = "0.2.0"

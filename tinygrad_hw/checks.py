@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import math
 import numbers
+from typing import TypeGuard
 
 __all__ = ["as_number", "is_count", "type_name"]
 
 
-def is_count(x: object) -> bool:
+def is_count(x: object) -> TypeGuard[int]:
     """A positive integer (a bool is not a count, though Python calls it an int)."""
     return isinstance(x, numbers.Integral) and not isinstance(x, bool) and int(x) >= 1
 
@@ -18,13 +19,13 @@ def as_number(x: object) -> float | None:
 
     An integer too large for a float becomes ±inf, as in numpy."""
     if type(x) is float:
-        return x  # type: ignore[return-value]
+        return x
     if not isinstance(x, numbers.Real):
         return None
     try:
         return float(x)
     except OverflowError:
-        return math.inf if x > 0 else -math.inf  # type: ignore[operator]
+        return math.inf if x > 0 else -math.inf  # type: ignore[operator]  # numbers.Real declares no >
 
 
 def type_name(x: object) -> str:

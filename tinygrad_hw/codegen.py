@@ -1,13 +1,14 @@
 """From the op table's rules to Python source: the pieces every generator shares.
 
-The eager kernels (``kernels.py``), the straight-line replay
-(``straightline.py``), the looped replay (``looped.py``) and the batched replay
-(``batched.py``) all write code from a rule's ``forward`` and ``partials`` text
-through :func:`expression`, so each rule has one reading.
+The kernels (``generate.py`` writes ``kernels.py``), the straight-line replay
+(``straightline.py``), the looped replay (``looped.py``), the numpy program
+(``numpyprogram.py``) and the step-through page all write a rule's ``formula``
+and ``partials`` through :func:`template`, so each rule has one reading.
 
-Two forms of every text: as the rule writes it, with ``math``'s functions and
-``/`` (fast, but raising at ``exp(1000)`` or ``1 / 0``), and IEEE-safe, with
-``safe_exp``, ``safe_div`` and friends (``ieee.py``). Generated code runs the fast
+Three forms of every text: as the rule writes it, with the maths functions and
+``/`` (fast, but raising at ``exp(1000)`` or ``1 / 0``); IEEE-safe, with
+``safe_exp``, ``safe_div`` and friends (``maths.py``, ``ieee.py``); and for numpy
+arrays (``x if c else y`` as ``where(c, x, y)``). Generated code runs the fast
 form and falls back to the safe one only when the fast one raises.
 
 Generated source is compiled by :func:`load`, which registers it with
@@ -22,106 +23,177 @@ import functools
 import linecache
 import math
 import weakref
-from typing import Any
+from typing import Any, Callable, Literal
 
 from . import ieee
-from .ops import OPERANDS, Op
+from .maths import MATHS
+from .ops import Op
 
 __all__ = [
     "ARITH_ERRORS",
-    "NAMESPACE",
     "accumulate",
+    "atomic",
     "can_raise",
     "constant",
     "contributions",
     "expression",
+    "library_names",
     "load",
     "names_in",
+    "namespace",
     "operand_order",
     "safe_form",
     "template",
+    "twin",
 ]
 
-# The names generated code may use, in both forms.
-NAMESPACE: dict[str, Any] = {
-    "exp": math.exp,
-    "log": math.log,
-    "tanh": math.tanh,
-    "pow": math.pow,
-    "fabs": math.fabs,
-    "safe_exp": ieee.safe_exp,
-    "safe_log": ieee.safe_log,
-    "safe_tanh": math.tanh,
-    "safe_pow": ieee.safe_pow,
-    "safe_fabs": math.fabs,
-    "safe_div": ieee.safe_div,
-    "INF": math.inf,
-    "NAN": math.nan,
-}
 ARITH_ERRORS = (ArithmeticError, ValueError)  # what Python raises where IEEE-754 answers inf or nan
 NAMES = ("a", "b", "c", "out")  # the names a rule's text may read
+Form = Literal["python", "safe", "numpy"]
+
+
+def namespace() -> dict[str, Any]:
+    """The names generated Python code may use, in both forms: every maths function of
+    ``maths.MATHS`` and its IEEE-safe twin, ``safe_div``, ``INF`` and ``NAN``."""
+    names: dict[str, Any] = {"safe_div": ieee.safe_div, "INF": math.inf, "NAN": math.nan}
+    for row in MATHS.values():
+        names[row.name] = row.python
+        if row.safe is not None:
+            names[row.safe_name] = row.safe
+    return names
+
+
+def library_names(module: Any, column: Literal["numpy", "torch"]) -> dict[str, Any]:
+    """Every maths function as another library has it, by the table's ``column``
+    (``np.exp``, ``torch.exp``), and ``where``: the names a rule's numpy form reads in that
+    library. A row without that column is left out (what needs it says so, see :func:`missing`)."""
+    names = {row.name: getattr(module, getattr(row, column)) for row in MATHS.values() if getattr(row, column)}
+    return {**names, "where": module.where}
+
+
+def missing(op: Op, names: dict[str, Any]) -> list[str]:
+    """The maths functions ``op``'s rule calls that ``names`` lacks."""
+    called = set().union(*(names_in(t) for t in (op.formula, *op.partials))) & MATHS.keys()
+    return sorted(called - names.keys())
+
+
+def twin(op: Op, names: dict[str, Any]) -> Callable[..., Any]:
+    """``op``'s forward in another library: ``f(a[, b][, c])`` computing the rule's ``out``
+    with ``names`` (:func:`library_names`: numpy's ufuncs on arrays, PyTorch's functions on
+    tensors). For an n-ary op, one term."""
+    lacking = missing(op, names)
+    if lacking:
+        raise ValueError(f"op {op.name}: no form of {', '.join(lacking)} here (its row in maths.py names none)")
+    params = ", ".join([*op.operands, *("c" * op.const)])
+    body = template(op.formula, "numpy").format(**{name: name for name in NAMES})
+    source = f"def {op.name}_twin({params}):\n    return {body}\n"
+    scope = load(source, f"<tinygrad_hw twin: {op.name}>", {**names, "__name__": __name__})
+    function: Callable[..., Any] = scope[f"{op.name}_twin"]
+    return function
+
+
+def _raising() -> frozenset[str]:
+    return frozenset(name for name, row in MATHS.items() if row.raises)
 
 
 class _Safe(ast.NodeTransformer):
-    """Rewrite ``x / y`` to ``safe_div(x, y)`` and ``f(...)`` to ``safe_f(...)``."""
+    """Rewrite ``x / y`` to ``safe_div(x, y)`` and ``f(...)`` to ``safe_f(...)`` where ``f`` can raise."""
+
+    def __init__(self, raising: frozenset[str]) -> None:
+        self.raising = raising
 
     def visit_BinOp(self, node: ast.BinOp) -> ast.AST:
         self.generic_visit(node)
         if isinstance(node.op, ast.Div):
-            call = ast.Call(ast.Name("safe_div", ast.Load()), [node.left, node.right], [])
-            return ast.copy_location(call, node)
+            return ast.copy_location(ast.Call(ast.Name("safe_div", ast.Load()), [node.left, node.right], []), node)
         return node
 
     def visit_Call(self, node: ast.Call) -> ast.AST:
         self.generic_visit(node)
-        if isinstance(node.func, ast.Name):
-            node.func = ast.Name("safe_" + node.func.id, ast.Load())
+        if isinstance(node.func, ast.Name) and node.func.id in self.raising:
+            node.func = ast.Name(MATHS[node.func.id].safe_name, ast.Load())
         return node
+
+
+class _Arrays(ast.NodeTransformer):
+    """``x if c else y`` -> ``where(c, x, y)``, so that a rule's text runs on numpy arrays."""
+
+    def visit_IfExp(self, node: ast.IfExp) -> ast.AST:
+        self.generic_visit(node)
+        call = ast.Call(ast.Name("where", ast.Load()), [node.test, node.body, node.orelse], [])
+        return ast.copy_location(call, node)
+
+
+class _Placeholders(ast.NodeTransformer):
+    """Each name a rule reads becomes a ``str.format`` field: ``a`` -> ``{a}``."""
+
+    def visit_Name(self, node: ast.Name) -> ast.AST:
+        return ast.Name("{" + node.id + "}", ast.Load()) if node.id in NAMES else node
+
+
+def _parse(text: str) -> ast.Expression:
+    tree = ast.parse(text, mode="eval")
+    literal = (ast.Dict, ast.Set, ast.DictComp, ast.SetComp, ast.JoinedStr)
+    if any(
+        isinstance(n, literal) or (isinstance(n, ast.Constant) and isinstance(n.value, str)) for n in ast.walk(tree)
+    ):
+        raise ValueError(f"{text!r}: a rule's text is arithmetic, without braces or strings")
+    return tree
 
 
 def safe_form(text: str) -> str:
     """The IEEE-safe version of a rule's expression text."""
-    return ast.unparse(_Safe().visit(ast.parse(text, mode="eval")))
+    return ast.unparse(_Safe(_raising()).visit(_parse(text)))
 
 
-_NEVER_RAISE = {"tanh", "fabs"}  # math functions defined for every float
-
-
-@functools.cache
 def can_raise(text: str) -> bool:
-    """Whether evaluating the text on floats can raise (a division, or exp/log/pow)."""
+    """Whether evaluating the text on floats can raise (a division, or a maths function
+    that can, such as exp, log or pow)."""
+    return _can_raise(text, _raising())
+
+
+@functools.lru_cache(maxsize=1024)
+def _can_raise(text: str, raising: frozenset[str]) -> bool:
     return any(
-        (isinstance(n, ast.Call) and getattr(n.func, "id", None) not in _NEVER_RAISE)
+        (isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id in raising)
         or (isinstance(n, ast.BinOp) and isinstance(n.op, ast.Div))
-        for n in ast.walk(ast.parse(text, mode="eval"))
+        for n in ast.walk(_parse(text))
     )
 
 
-@functools.cache
+@functools.lru_cache(maxsize=1024)
 def names_in(text: str) -> frozenset[str]:
-    return frozenset(n.id for n in ast.walk(ast.parse(text, mode="eval")) if isinstance(n, ast.Name))
+    return frozenset(n.id for n in ast.walk(_parse(text)) if isinstance(n, ast.Name))
 
 
-@functools.cache
-def template(text: str, safe: bool = False) -> str:
-    """A rule's text as a ``str.format`` template over ``{a}``, ``{b}``, ``{c}``, ``{out}``.
+def template(text: str, form: Form = "python") -> str:
+    """A rule's text as a ``str.format`` template over ``{a}``, ``{b}``, ``{c}``, ``{out}``,
+    in one of its forms.
 
-    Parsed once per text (and form): generating code for a graph is then string
+    Parsed once per text and form: generating code for a graph is then string
     formatting, not a parse per term. What is filled in must be a name or a
     parenthesised expression (:func:`expression` sees to it)."""
-    tree = ast.parse(safe_form(text) if safe else text, mode="eval")
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Name) and node.id in NAMES:
-            node.id = f"__{node.id}__"
-    code = ast.unparse(tree).replace("{", "{{").replace("}", "}}")
-    for name in NAMES:
-        code = code.replace(f"__{name}__", "{" + name + "}")
-    return code
+    return _template(text, form, _raising())
+
+
+@functools.lru_cache(maxsize=1024)
+def _template(text: str, form: Form, raising: frozenset[str]) -> str:
+    tree = _parse(text)  # no braces in the text: the only ones in the template are its fields
+    if form == "safe":
+        tree = _Safe(raising).visit(tree)
+    elif form == "numpy":
+        tree = ast.fix_missing_locations(_Arrays().visit(tree))
+    return ast.unparse(_Placeholders().visit(tree))
+
+
+def atomic(text: str) -> bool:
+    """Whether ``text`` is a name or a dotted name (``va.data``): spliced in without brackets."""
+    return all(part.isidentifier() for part in text.split("."))
 
 
 def _operand(text: str) -> str:
     """A name stays as it is; anything else is parenthesised before it is spliced in."""
-    return text if text.isidentifier() else f"({text})"
+    return text if atomic(text) else f"({text})"
 
 
 def expression(text: str, names: dict[str, str], safe: bool = False) -> str:
@@ -129,7 +201,7 @@ def expression(text: str, names: dict[str, str], safe: bool = False) -> str:
     (a name not given stays as it is)."""
     filled = {name: name for name in NAMES}
     filled.update((k, _operand(v)) for k, v in names.items())
-    return template(text, safe).format(**filled)
+    return template(text, "safe" if safe else "python").format(**filled)
 
 
 def constant(c: float) -> str:
@@ -151,33 +223,35 @@ def accumulate(target: str, partial: str, grad: str, first: bool = False) -> str
         return f"{target} = {grad}" if first else f"{target} += {grad}"
     if partial == "-1.0":
         return f"{target} = -{grad}" if first else f"{target} -= {grad}"
-    factor = partial if partial.isidentifier() else f"({partial})"  # computed first, as the kernels do
+    factor = partial if atomic(partial) else f"({partial})"  # computed first, as the kernels do
     return f"{target} {'=' if first else '+='} {factor} * {grad}"
 
 
 @functools.lru_cache(maxsize=4096)
 def operand_order(op: Op, n_prev: int) -> tuple[int | None, tuple[dict[str, int], ...]]:
-    """For a node with ``n_prev`` children: the position of an n-ary start (or None),
-    and for each application of the rule (one, or one per term), which child each
-    of its names ``a``, ``b`` reads. (Cached: read it, do not change it.)"""
-    k = op.arity
+    """For a node of ``op`` with ``n_prev`` children: the position of its n-ary start (or
+    None), and for each application of the rule (one, or one per term), which child
+    each of its names ``a``, ``b`` reads.
+
+    An n-ary node's children are its a's, then its b's, then its start when
+    ``op.start``. (Cached: read it, do not change it.)"""
     if not op.nary:
-        return None, ({name: i for i, name in enumerate(OPERANDS[:k])},)
-    start = n_prev - 1 if k > 1 and n_prev % k else None
-    n = n_prev // k if k > 1 else n_prev
-    return start, tuple({name: g * n + t for g, name in enumerate(OPERANDS[:k])} for t in range(n))
+        return None, ({name: i for i, name in enumerate(op.operands)},)
+    start = n_prev - 1 if op.start else None
+    n = (n_prev - op.start) // op.arity
+    return start, tuple({name: g * n + t for g, name in enumerate(op.operands)} for t in range(n))
 
 
 @functools.lru_cache(maxsize=4096)
 def contributions(op: Op, n_prev: int) -> tuple[tuple[int, int | None, dict[str, int]], ...]:
     """(child position, which local derivative -- an index into ``op.partials``, or None
     for an n-ary start, whose derivative is 1 --, the children it reads), in the order
-    the eager backward step adds them: replaying them in this order gives the same
-    floating-point result. (Cached: read it, do not change it.)"""
+    the kernels add them: replaying them in this order gives the same floating-point
+    result. (Cached: read it, do not change it.)"""
     start, terms = operand_order(op, n_prev)
     out: list[tuple[int, int | None, dict[str, int]]] = [(start, None, {})] if start is not None else []
     for binds in terms:
-        out += [(binds[name], k, binds) for k, name in enumerate(OPERANDS[: op.arity])]
+        out += [(binds[name], k, binds) for k, name in enumerate(op.operands)]
     return tuple(out)
 
 
@@ -185,7 +259,7 @@ def load(source: str, filename: str, scope: dict[str, Any], keep: str | None = N
     """Compile and run generated ``source`` in ``scope``, and register its text with
     ``linecache`` under ``filename`` so that tools can show it. With ``keep``, the
     text is dropped again when the function of that name is (replays come and go);
-    without, it stays (the kernels live as long as the program)."""
+    without, it stays until :func:`unload`."""
     exec(compile(source, filename, "exec"), scope)
     linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
     if keep is not None:
@@ -193,10 +267,6 @@ def load(source: str, filename: str, scope: dict[str, Any], keep: str | None = N
     return scope
 
 
-def __getattr__(name: str) -> Any:
-    """``compile_kernel`` and ``Kernel`` moved to ``kernels.py`` in 0.2; forwarded until 0.3."""
-    if name in ("compile_kernel", "Kernel"):
-        from ._moved import forwarder
-
-        return forwarder(__name__, "tinygrad_hw.kernels")(name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+def unload(filename: str) -> None:
+    """Forget generated source :func:`load` registered."""
+    linecache.cache.pop(filename, None)

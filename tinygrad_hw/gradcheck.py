@@ -9,7 +9,8 @@ from __future__ import annotations
 import math
 from typing import Callable, Sequence, Union
 
-from .engine import Value, _number, _type_name, grad, no_grad
+from .checks import as_number, type_name
+from .engine import Value, grad, no_grad
 
 Number = Union[float, int]
 Output = Union[Value, float, Sequence[Union[Value, float]]]
@@ -48,27 +49,29 @@ def gradcheck(
 
 
 def _point(inputs: object) -> tuple[list[float], list[str]]:
-    items = [inputs] if isinstance(inputs, Value) or _number(inputs) is not None else inputs
     try:
-        items = list(items)  # type: ignore[call-overload]
+        items = [inputs] if isinstance(inputs, Value) or as_number(inputs) is not None else list(inputs)  # type: ignore[call-overload]  # not iterable: the except below
     except TypeError:
-        raise TypeError(f"gradcheck inputs must be numbers or Values, not {_type_name(inputs)}") from None
+        raise TypeError(f"gradcheck inputs must be numbers or Values, not {type_name(inputs)}") from None
     point, labels = [], []
     for i, x in enumerate(items):
-        number = x.data if isinstance(x, Value) else _number(x)
+        number = x.data if isinstance(x, Value) else as_number(x)
         if number is None:
-            raise TypeError(f"gradcheck input {i} must be a number or a Value, not {_type_name(x)}")
+            raise TypeError(f"gradcheck input {i} must be a number or a Value, not {type_name(x)}")
         point.append(number)
         labels.append(x.label if isinstance(x, Value) else "")
     return point, labels
 
 
 def _outputs(result: Output) -> list[Value | float]:
-    if isinstance(result, Value) or _number(result) is not None:
-        return [result]  # type: ignore[list-item]
+    if isinstance(result, Value):
+        return [result]
+    number = as_number(result)
+    if number is not None:
+        return [number]
     if isinstance(result, (list, tuple)):
         return list(result)
-    raise TypeError(f"gradcheck: f must return a Value or a sequence of Values, not {_type_name(result)}")
+    raise TypeError(f"gradcheck: f must return a Value or a sequence of Values, not {type_name(result)}")
 
 
 def _data(out: Value | float) -> float:

@@ -53,11 +53,3 @@ def safe_pow(x: float, k: float) -> float:
         if x == 0.0:  # zero to a negative power: a pole
             return math.copysign(inf, x) if _is_odd_integer(k) else inf
         return nan  # a negative base to a non-integer power
-
-
-def to_float(x: object) -> float:
-    """A number as a float; an int too large for a float becomes ±inf, as in numpy."""
-    try:
-        return float(x)  # type: ignore[arg-type]
-    except OverflowError:
-        return inf if x > 0 else -inf  # type: ignore[operator]

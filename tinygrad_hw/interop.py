@@ -60,7 +60,7 @@ def to_torch(model: MLP) -> Any:
             weights = [[w.data for w in neuron.w] for neuron in layer.neurons]
             linear.weight.copy_(torch.tensor(weights, dtype=torch.float64))
             if model.bias:
-                linear.bias.copy_(torch.tensor([n.b.data for n in layer.neurons], dtype=torch.float64))
+                linear.bias.copy_(torch.tensor([n.b.data for n in layer.neurons], dtype=torch.float64))  # type: ignore[union-attr]  # model.bias: every neuron has a b
         modules.append(linear)
         if layer.activation in _TO_TORCH:
             modules.append(getattr(torch.nn, _TO_TORCH[layer.activation])())

@@ -1,199 +1,850 @@
-"""The eager engine's kernels: each op's rule written out as two plain functions.
+"""The kernels: each rule of ops.py written out as the two functions the engine runs.
 
-For every row of the op table this generates, once at import, a forward
-function that builds a node and a backward function that pushes a gradient to
-its children, named after the op::
+generated from ops.py by `make kernels`; do not edit (a test fails when this file is stale)
 
-    def sigmoid_forward(va):
-        a = va.data
-        try:
-            out = 1.0 / (1.0 + exp(-a))
-        except ARITH_ERRORS:
-            out = safe_div(1.0, 1.0 + safe_exp(-a))
-        ...                                   # a new node: data out, children (va,)
+Read one op's pair from the top. The rule is quoted above them. ``<op>_forward``
+computes the rule's ``out`` from its operands' data and returns a new ``Value``
+that remembers its children (``_prev``), its row of the table (``op``) and its
+constant (``_const``) -- or, inside ``no_grad()``, a bare leaf. Where Python's
+maths raises (``exp(1000)``, ``1 / 0``), it computes the same text in its IEEE-754
+form instead (``safe_exp``, ``safe_div``: ``inf`` and ``nan``, as numpy and PyTorch).
 
-    def sigmoid_backward(node):
-        va, = node._prev
-        out = node.data
-        g = node.grad
-        d0 = out * (1.0 - out)                # ∂out/∂a, the rule's local derivative
-        va.grad += d0 * g                     # the chain rule
-
-``docs/kernels.md`` lists every op's rule and kernels, made from this code. Why
-generate them at all, instead of calling the rule functions? Not for ``exec``'s
-sake -- generated code is no faster than the same code typed in -- but because
-the generated function is one straight run of arithmetic per op, with no call to
-a rule, no tuple of partials, no loop over operands and no closure per node.
-``backprop.py`` does the same work by calling the rules: slower, and the place
-to start reading.
+``<op>_backward`` is one step of backpropagation at one node. ``Value.backward``
+(value.py) visits every computed node, the output first and each node before the
+nodes it was computed from, and calls ``node.op.backward(node)`` -- one of these --
+when ``node.grad``, ∂output/∂node, is complete. The step reads the rule's local
+derivatives ∂out/∂a (``d0``), multiplies each by ``node.grad`` (``g``) and adds
+the product into the child's ``grad``: the chain rule, ``va.grad += d0 * g``. A
+child used twice (``a * a``) gets both contributions. A derivative of ±1 is added
+without the multiply (``va.grad += g``): the same bits, one operation less.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, Callable
+from collections.abc import Callable, Sequence
+from math import exp, fabs, log, pow, tanh
 
-from .codegen import ARITH_ERRORS, NAMESPACE, accumulate, can_raise, expression, load, names_in
-from .ops import OPERANDS, Op
+from .codegen import ARITH_ERRORS
+from .grad_mode import recording
+from .ieee import safe_div, safe_exp, safe_log, safe_pow
+from .ops import OPS
+from .value import Value, serial
 
-__all__ = ["Kernel", "compile_kernel", "kernel_source"]
-
-
-@dataclass(frozen=True)
-class Kernel:
-    """One op compiled for the eager engine: build a node, push a gradient back."""
-
-    op: Op
-    forward: Callable[..., Any]  # <op>_forward(operand nodes..., [c]) -> a new node
-    backward: Callable[[Any], None]  # <op>_backward(node): add its grad into its children's
-    source: str
-    filename: str
-
-    @property
-    def make(self) -> Callable[..., Any]:
-        """The forward function (its name before it was named after its op)."""
-        return self.forward
+new = object.__new__
 
 
-def _assign(target: str, texts: list[str], indent: str) -> list[str]:
-    """Lines computing ``target.format(i) = text`` for each text, with the IEEE fallback
-    if any can raise. Every value is computed before anything else is stored, so a
-    fallback never runs half of the work twice."""
-    fast = [f"{indent}{target.format(i)} = {expression(t, {})}" for i, t in enumerate(texts)]
-    if not any(can_raise(t) for t in texts):
-        return fast
-    safe = [f"{indent}    {target.format(i)} = {expression(t, {}, safe=True)}" for i, t in enumerate(texts)]
-    return [f"{indent}try:", *("    " + line for line in fast), f"{indent}except ARITH_ERRORS:", *safe]
+# --------------------------------------------------------------------------------------------------
+# def add(a: float, b: float) -> Result:
+#     out = a + b
+#     return out, (1.0, 1.0)
+# --------------------------------------------------------------------------------------------------
+
+ADD = OPS["add"]
 
 
-def _is_trivial(text: str) -> bool:
-    """A partial that needs no temporary: ±1 or a bare name."""
-    return text in ("1.0", "-1.0") or text.isidentifier()
-
-
-def _partials(op: Op, lines: list[str], indent: str) -> list[str]:
-    """Emit temporaries d0, d1, ... for the partials that need computing; return, per
-    operand, what its upstream gradient is multiplied by."""
-    heavy = [i for i, p in enumerate(op.partials) if not _is_trivial(p)]
-    lines += _assign("d{}", [op.partials[i] for i in heavy], indent)
-    temporary = {i: f"d{j}" for j, i in enumerate(heavy)}
-    return [temporary.get(i, p) for i, p in enumerate(op.partials)]
-
-
-def _new_node(data: str, children: str, const: str, indent: str) -> list[str]:
-    """Lines returning a new node; under ``no_grad`` (``recording()`` false) a bare leaf."""
-    return [
-        f"{indent}v = new(Value)",
-        f"{indent}v.data = {data}",
-        f"{indent}v.grad = 0.0",
-        f"{indent}v.label = ''",
-        f"{indent}if recording():",
-        f"{indent}    v._prev = {children}",
-        f"{indent}    v._kernel = KERNEL",
-        f"{indent}    v._const = {const}",
-        f"{indent}else:",
-        f"{indent}    v._prev = ()",
-        f"{indent}    v._kernel = None",
-        f"{indent}    v._const = None",
-        f"{indent}return v",
-    ]
-
-
-def _fixed_source(op: Op) -> str:
-    nodes = [f"v{n}" for n in OPERANDS[: op.arity]]
-    params = ", ".join(nodes + (["c"] if op.const else []))
-    lines = [f"def {op.name}_forward({params}):"]
-    lines += [f"    {n} = v{n}.data" for n in OPERANDS[: op.arity]]
-    lines += _assign("out", [op.forward], "    ")
-    lines += [*_new_node("out", f"({', '.join(nodes)},)", "c" if op.const else "None", "    "), "", ""]
-
-    used = set().union(*(names_in(p) for p in op.partials))
-    lines += [f"def {op.name}_backward(node):", f"    {', '.join(nodes)}, = node._prev"]
-    lines += [f"    {n} = v{n}.data" for n in OPERANDS[: op.arity] if n in used]
-    lines += ["    out = node.data"] * ("out" in used) + ["    c = node._const"] * ("c" in used)
-    lines += ["    g = node.grad"]
-    factors = _partials(op, lines, "    ")
-    lines += [f"    {accumulate(node + '.grad', f, 'g')}" for node, f in zip(nodes, factors)]
-    return "\n".join(lines) + "\n"
-
-
-def _nary_source(op: Op) -> str:
-    """out = start + Σ term over operand tuples (``start`` optional, ∂out/∂start = 1).
-
-    ``_prev`` holds the operands group by group (all a's, then all b's), then the
-    start if there is one: for two-operand terms an odd length means a start.
-    """
-    nodes = [f"v{n}" for n in OPERANDS[: op.arity]]
-    groups = [f"{n}s" for n in nodes]
-    unpack = [f"{n} = v{n}.data" for n in OPERANDS[: op.arity]]
-    operands = ", ".join(f"*{g}" for g in groups)
-    lines = [f"def {op.name}_forward({', '.join(groups)}, start=None):", f"    terms = zip({', '.join(groups)})"]
-    lines += ["    if start is None:", f"        {', '.join(nodes)}, = next(terms)"]
-    lines += ["        " + u for u in unpack]
-    lines += _assign("total", [op.forward], "        ")
-    lines += [f"        prev = ({operands},)", "    else:", "        total = start.data"]
-    lines += [f"        prev = ({operands}, start)"]
-    lines += [f"    for {', '.join(nodes)}, in terms:", *("        " + u for u in unpack)]
-    lines += [*_assign("term", [op.forward], "        "), "        total += term"]
-    lines += [*_new_node("total", "prev", "None", "    "), "", ""]
-
-    used = set().union(*(names_in(p) for p in op.partials))
-    lines += [f"def {op.name}_backward(node):", "    prev = node._prev", "    g = node.grad"]
-    if op.arity == 1:
-        lines += [f"    for {nodes[0]} in prev:"]
+def add_forward(va: Value, vb: Value) -> Value:
+    out = va.data + vb.data
+    v = new(Value)
+    v.data = out
+    v.grad = 0.0
+    v.label = ""
+    if recording():
+        v._prev = (va, vb)
+        v.op = ADD
+        v._const = None
     else:
-        k = op.arity
-        lines += [f"    n = len(prev) // {k}", f"    if len(prev) % {k}:", "        prev[-1].grad += g"]
-        slices = ", ".join(f"prev[{i}*n:{i + 1}*n]" if i else "prev[:n]" for i in range(k))
-        lines += [f"    for {', '.join(nodes)} in zip({slices}):"]
-    lines += [f"        {n} = v{n}.data" for n in OPERANDS[: op.arity] if n in used]
-    factors = _partials(op, lines, "        ")
-    lines += [f"        {accumulate(node + '.grad', f, 'g')}" for node, f in zip(nodes, factors)]
-    return "\n".join(lines) + "\n"
+        v._prev = ()
+        v.op = None
+        v._const = None
+    v._n = serial()
+    return v
 
 
-def kernel_source(op: Op) -> str:
-    """The Python source of an op's two kernel functions."""
-    rule = f"{op.rule.__module__}.{op.rule.__qualname__}"
-    head = f"# {op.name}: the kernels of the rule {rule}, generated by tinygrad_hw/kernels.py\n\n"
-    return head + (_nary_source(op) if op.nary else _fixed_source(op))
+def add_backward(node: Value) -> None:
+    va, vb = node._prev
+    g = node.grad
+    va.grad += g
+    vb.grad += g
 
 
-def compile_kernel(op: Op, value_class: type, recording: Callable[[], bool]) -> Kernel:
-    """Compile one row of the table into functions that build ``value_class`` nodes.
+# --------------------------------------------------------------------------------------------------
+# def sub(a: float, b: float) -> Result:
+#     out = a - b
+#     return out, (1.0, -1.0)
+# --------------------------------------------------------------------------------------------------
 
-    ``recording()`` is called at every op: false inside ``no_grad``.
-    """
-    source = kernel_source(op)
-    filename = f"<tinygrad_hw kernel: {op.name}>"
-    scope: dict[str, Any] = dict(
-        NAMESPACE, Value=value_class, new=object.__new__, recording=recording, ARITH_ERRORS=ARITH_ERRORS
-    )
-    scope["__name__"] = __name__
-    load(source, filename, scope)
-    kernel = Kernel(op, scope[f"{op.name}_forward"], scope[f"{op.name}_backward"], source, filename)
-    scope["KERNEL"] = kernel
-    return kernel
+SUB = OPS["sub"]
 
 
-def kernels_markdown() -> str:
-    """``docs/kernels.md``: every op's rule and the kernels generated from it, from the code."""
-    import inspect
-    import textwrap
+def sub_forward(va: Value, vb: Value) -> Value:
+    out = va.data - vb.data
+    v = new(Value)
+    v.data = out
+    v.grad = 0.0
+    v.label = ""
+    if recording():
+        v._prev = (va, vb)
+        v.op = SUB
+        v._const = None
+    else:
+        v._prev = ()
+        v.op = None
+        v._const = None
+    v._n = serial()
+    return v
 
-    from .engine import KERNELS
 
-    intro = (
-        "Made by `make docs` from the code itself; a test keeps this file current. Each op's rule is the "
-        "plain function in `tinygrad_hw/ops.py`; its kernels are what `kernels.py` generates from the "
-        "rule's text and the eager engine runs: `<op>_forward` builds a node, `<op>_backward` adds "
-        "`∂out/∂operand × node.grad` into each child's grad (the chain rule). Where Python's maths can "
-        "raise, a kernel retries with the IEEE-754 forms (`safe_div`, `safe_exp`, ...: `inf` and `nan` "
-        "instead of exceptions). In a traceback, pdb or `inspect.getsource`, a kernel's file is "
-        "`<tinygrad_hw kernel: NAME>`."
-    )
-    parts = ["# The kernels, generated from the rules", "", *textwrap.wrap(intro, 100), ""]
-    for name, kernel in KERNELS.items():
-        parts += [f"## `{name}`", "", "The rule:", "", "```python", inspect.getsource(kernel.op.rule).rstrip(), "```"]
-        parts += ["", "Its kernels:", "", "```python", kernel.source.rstrip(), "```", ""]
-    return "\n".join(parts)
+def sub_backward(node: Value) -> None:
+    va, vb = node._prev
+    g = node.grad
+    va.grad += g
+    vb.grad -= g
+
+
+# --------------------------------------------------------------------------------------------------
+# def mul(a: float, b: float) -> Result:
+#     out = a * b
+#     return out, (b, a)
+# --------------------------------------------------------------------------------------------------
+
+MUL = OPS["mul"]
+
+
+def mul_forward(va: Value, vb: Value) -> Value:
+    out = va.data * vb.data
+    v = new(Value)
+    v.data = out
+    v.grad = 0.0
+    v.label = ""
+    if recording():
+        v._prev = (va, vb)
+        v.op = MUL
+        v._const = None
+    else:
+        v._prev = ()
+        v.op = None
+        v._const = None
+    v._n = serial()
+    return v
+
+
+def mul_backward(node: Value) -> None:
+    va, vb = node._prev
+    g = node.grad
+    va.grad += vb.data * g
+    vb.grad += va.data * g
+
+
+# --------------------------------------------------------------------------------------------------
+# def div(a: float, b: float) -> Result:
+#     out = a / b
+#     return out, (1.0 / b, -out / b)
+# --------------------------------------------------------------------------------------------------
+
+DIV = OPS["div"]
+
+
+def div_forward(va: Value, vb: Value) -> Value:
+    try:
+        out = va.data / vb.data
+    except ARITH_ERRORS:
+        out = safe_div(va.data, vb.data)
+    v = new(Value)
+    v.data = out
+    v.grad = 0.0
+    v.label = ""
+    if recording():
+        v._prev = (va, vb)
+        v.op = DIV
+        v._const = None
+    else:
+        v._prev = ()
+        v.op = None
+        v._const = None
+    v._n = serial()
+    return v
+
+
+def div_backward(node: Value) -> None:
+    va, vb = node._prev
+    b = vb.data
+    g = node.grad
+    try:
+        d0 = 1.0 / b
+        d1 = -node.data / b
+    except ARITH_ERRORS:
+        d0 = safe_div(1.0, b)
+        d1 = safe_div(-node.data, b)
+    va.grad += d0 * g
+    vb.grad += d1 * g
+
+
+# --------------------------------------------------------------------------------------------------
+# def add_c(a: float, c: float) -> Result:
+#     out = a + c
+#     return out, (1.0,)
+# --------------------------------------------------------------------------------------------------
+
+ADD_C = OPS["add_c"]
+
+
+def add_c_forward(va: Value, c: float) -> Value:
+    out = va.data + c
+    v = new(Value)
+    v.data = out
+    v.grad = 0.0
+    v.label = ""
+    if recording():
+        v._prev = (va,)
+        v.op = ADD_C
+        v._const = c
+    else:
+        v._prev = ()
+        v.op = None
+        v._const = None
+    v._n = serial()
+    return v
+
+
+def add_c_backward(node: Value) -> None:
+    (va,) = node._prev
+    g = node.grad
+    va.grad += g
+
+
+# --------------------------------------------------------------------------------------------------
+# def sub_c(a: float, c: float) -> Result:
+#     out = a - c
+#     return out, (1.0,)
+# --------------------------------------------------------------------------------------------------
+
+SUB_C = OPS["sub_c"]
+
+
+def sub_c_forward(va: Value, c: float) -> Value:
+    out = va.data - c
+    v = new(Value)
+    v.data = out
+    v.grad = 0.0
+    v.label = ""
+    if recording():
+        v._prev = (va,)
+        v.op = SUB_C
+        v._const = c
+    else:
+        v._prev = ()
+        v.op = None
+        v._const = None
+    v._n = serial()
+    return v
+
+
+def sub_c_backward(node: Value) -> None:
+    (va,) = node._prev
+    g = node.grad
+    va.grad += g
+
+
+# --------------------------------------------------------------------------------------------------
+# def rsub_c(a: float, c: float) -> Result:
+#     out = c - a
+#     return out, (-1.0,)
+# --------------------------------------------------------------------------------------------------
+
+RSUB_C = OPS["rsub_c"]
+
+
+def rsub_c_forward(va: Value, c: float) -> Value:
+    out = c - va.data
+    v = new(Value)
+    v.data = out
+    v.grad = 0.0
+    v.label = ""
+    if recording():
+        v._prev = (va,)
+        v.op = RSUB_C
+        v._const = c
+    else:
+        v._prev = ()
+        v.op = None
+        v._const = None
+    v._n = serial()
+    return v
+
+
+def rsub_c_backward(node: Value) -> None:
+    (va,) = node._prev
+    g = node.grad
+    va.grad -= g
+
+
+# --------------------------------------------------------------------------------------------------
+# def mul_c(a: float, c: float) -> Result:
+#     out = a * c
+#     return out, (c,)
+# --------------------------------------------------------------------------------------------------
+
+MUL_C = OPS["mul_c"]
+
+
+def mul_c_forward(va: Value, c: float) -> Value:
+    out = va.data * c
+    v = new(Value)
+    v.data = out
+    v.grad = 0.0
+    v.label = ""
+    if recording():
+        v._prev = (va,)
+        v.op = MUL_C
+        v._const = c
+    else:
+        v._prev = ()
+        v.op = None
+        v._const = None
+    v._n = serial()
+    return v
+
+
+def mul_c_backward(node: Value) -> None:
+    (va,) = node._prev
+    c: float = node._const  # type: ignore[assignment]  # a node of an op with a constant has one
+    g = node.grad
+    va.grad += c * g
+
+
+# --------------------------------------------------------------------------------------------------
+# def div_c(a: float, c: float) -> Result:
+#     out = a / c
+#     return out, (1.0 / c,)
+# --------------------------------------------------------------------------------------------------
+
+DIV_C = OPS["div_c"]
+
+
+def div_c_forward(va: Value, c: float) -> Value:
+    try:
+        out = va.data / c
+    except ARITH_ERRORS:
+        out = safe_div(va.data, c)
+    v = new(Value)
+    v.data = out
+    v.grad = 0.0
+    v.label = ""
+    if recording():
+        v._prev = (va,)
+        v.op = DIV_C
+        v._const = c
+    else:
+        v._prev = ()
+        v.op = None
+        v._const = None
+    v._n = serial()
+    return v
+
+
+def div_c_backward(node: Value) -> None:
+    (va,) = node._prev
+    c: float = node._const  # type: ignore[assignment]  # a node of an op with a constant has one
+    g = node.grad
+    try:
+        d0 = 1.0 / c
+    except ARITH_ERRORS:
+        d0 = safe_div(1.0, c)
+    va.grad += d0 * g
+
+
+# --------------------------------------------------------------------------------------------------
+# def rdiv_c(a: float, c: float) -> Result:
+#     out = c / a
+#     return out, (-out / a,)
+# --------------------------------------------------------------------------------------------------
+
+RDIV_C = OPS["rdiv_c"]
+
+
+def rdiv_c_forward(va: Value, c: float) -> Value:
+    try:
+        out = c / va.data
+    except ARITH_ERRORS:
+        out = safe_div(c, va.data)
+    v = new(Value)
+    v.data = out
+    v.grad = 0.0
+    v.label = ""
+    if recording():
+        v._prev = (va,)
+        v.op = RDIV_C
+        v._const = c
+    else:
+        v._prev = ()
+        v.op = None
+        v._const = None
+    v._n = serial()
+    return v
+
+
+def rdiv_c_backward(node: Value) -> None:
+    (va,) = node._prev
+    g = node.grad
+    try:
+        d0 = -node.data / va.data
+    except ARITH_ERRORS:
+        d0 = safe_div(-node.data, va.data)
+    va.grad += d0 * g
+
+
+# --------------------------------------------------------------------------------------------------
+# def pow_c(a: float, c: float) -> Result:
+#     out = math.pow(a, c)
+#     return out, (0.0 if c == 0.0 else c * math.pow(a, c - 1.0),)
+# --------------------------------------------------------------------------------------------------
+
+POW_C = OPS["pow_c"]
+
+
+def pow_c_forward(va: Value, c: float) -> Value:
+    try:
+        out = pow(va.data, c)
+    except ARITH_ERRORS:
+        out = safe_pow(va.data, c)
+    v = new(Value)
+    v.data = out
+    v.grad = 0.0
+    v.label = ""
+    if recording():
+        v._prev = (va,)
+        v.op = POW_C
+        v._const = c
+    else:
+        v._prev = ()
+        v.op = None
+        v._const = None
+    v._n = serial()
+    return v
+
+
+def pow_c_backward(node: Value) -> None:
+    (va,) = node._prev
+    c: float = node._const  # type: ignore[assignment]  # a node of an op with a constant has one
+    g = node.grad
+    try:
+        d0 = 0.0 if c == 0.0 else c * pow(va.data, c - 1.0)
+    except ARITH_ERRORS:
+        d0 = 0.0 if c == 0.0 else c * safe_pow(va.data, c - 1.0)
+    va.grad += d0 * g
+
+
+# --------------------------------------------------------------------------------------------------
+# def neg(a: float) -> Result:
+#     out = -a
+#     return out, (-1.0,)
+# --------------------------------------------------------------------------------------------------
+
+NEG = OPS["neg"]
+
+
+def neg_forward(va: Value) -> Value:
+    out = -va.data
+    v = new(Value)
+    v.data = out
+    v.grad = 0.0
+    v.label = ""
+    if recording():
+        v._prev = (va,)
+        v.op = NEG
+        v._const = None
+    else:
+        v._prev = ()
+        v.op = None
+        v._const = None
+    v._n = serial()
+    return v
+
+
+def neg_backward(node: Value) -> None:
+    (va,) = node._prev
+    g = node.grad
+    va.grad -= g
+
+
+# --------------------------------------------------------------------------------------------------
+# def exp(a: float) -> Result:
+#     out = math.exp(a)
+#     return out, (out,)
+# --------------------------------------------------------------------------------------------------
+
+EXP = OPS["exp"]
+
+
+def exp_forward(va: Value) -> Value:
+    try:
+        out = exp(va.data)
+    except ARITH_ERRORS:
+        out = safe_exp(va.data)
+    v = new(Value)
+    v.data = out
+    v.grad = 0.0
+    v.label = ""
+    if recording():
+        v._prev = (va,)
+        v.op = EXP
+        v._const = None
+    else:
+        v._prev = ()
+        v.op = None
+        v._const = None
+    v._n = serial()
+    return v
+
+
+def exp_backward(node: Value) -> None:
+    (va,) = node._prev
+    g = node.grad
+    va.grad += node.data * g
+
+
+# --------------------------------------------------------------------------------------------------
+# def log(a: float) -> Result:
+#     out = math.log(a)
+#     return out, (1.0 / a,)
+# --------------------------------------------------------------------------------------------------
+
+LOG = OPS["log"]
+
+
+def log_forward(va: Value) -> Value:
+    try:
+        out = log(va.data)
+    except ARITH_ERRORS:
+        out = safe_log(va.data)
+    v = new(Value)
+    v.data = out
+    v.grad = 0.0
+    v.label = ""
+    if recording():
+        v._prev = (va,)
+        v.op = LOG
+        v._const = None
+    else:
+        v._prev = ()
+        v.op = None
+        v._const = None
+    v._n = serial()
+    return v
+
+
+def log_backward(node: Value) -> None:
+    (va,) = node._prev
+    g = node.grad
+    try:
+        d0 = 1.0 / va.data
+    except ARITH_ERRORS:
+        d0 = safe_div(1.0, va.data)
+    va.grad += d0 * g
+
+
+# --------------------------------------------------------------------------------------------------
+# def sigmoid(a: float) -> Result:
+#     out = 1.0 / (1.0 + math.exp(-a))
+#     return out, (out * (1.0 - out),)
+# --------------------------------------------------------------------------------------------------
+
+SIGMOID = OPS["sigmoid"]
+
+
+def sigmoid_forward(va: Value) -> Value:
+    try:
+        out = 1.0 / (1.0 + exp(-va.data))
+    except ARITH_ERRORS:
+        out = safe_div(1.0, 1.0 + safe_exp(-va.data))
+    v = new(Value)
+    v.data = out
+    v.grad = 0.0
+    v.label = ""
+    if recording():
+        v._prev = (va,)
+        v.op = SIGMOID
+        v._const = None
+    else:
+        v._prev = ()
+        v.op = None
+        v._const = None
+    v._n = serial()
+    return v
+
+
+def sigmoid_backward(node: Value) -> None:
+    (va,) = node._prev
+    out = node.data
+    g = node.grad
+    d0 = out * (1.0 - out)
+    va.grad += d0 * g
+
+
+# --------------------------------------------------------------------------------------------------
+# def tanh(a: float) -> Result:
+#     out = math.tanh(a)
+#     return out, (1.0 - out * out,)
+# --------------------------------------------------------------------------------------------------
+
+TANH = OPS["tanh"]
+
+
+def tanh_forward(va: Value) -> Value:
+    out = tanh(va.data)
+    v = new(Value)
+    v.data = out
+    v.grad = 0.0
+    v.label = ""
+    if recording():
+        v._prev = (va,)
+        v.op = TANH
+        v._const = None
+    else:
+        v._prev = ()
+        v.op = None
+        v._const = None
+    v._n = serial()
+    return v
+
+
+def tanh_backward(node: Value) -> None:
+    (va,) = node._prev
+    out = node.data
+    g = node.grad
+    d0 = 1.0 - out * out
+    va.grad += d0 * g
+
+
+# --------------------------------------------------------------------------------------------------
+# def relu(a: float) -> Result:
+#     out = 0.0 if a < 0.0 else a
+#     return out, (0.0 if a <= 0.0 else 1.0,)  # at NaN: 1, passing the gradient on, as PyTorch does
+# --------------------------------------------------------------------------------------------------
+
+RELU = OPS["relu"]
+
+
+def relu_forward(va: Value) -> Value:
+    a = va.data
+    out = 0.0 if a < 0.0 else a
+    v = new(Value)
+    v.data = out
+    v.grad = 0.0
+    v.label = ""
+    if recording():
+        v._prev = (va,)
+        v.op = RELU
+        v._const = None
+    else:
+        v._prev = ()
+        v.op = None
+        v._const = None
+    v._n = serial()
+    return v
+
+
+def relu_backward(node: Value) -> None:
+    (va,) = node._prev
+    g = node.grad
+    d0 = 0.0 if va.data <= 0.0 else 1.0
+    va.grad += d0 * g
+
+
+# --------------------------------------------------------------------------------------------------
+# def square(a: float) -> Result:
+#     out = a * a
+#     return out, (2.0 * a,)
+# --------------------------------------------------------------------------------------------------
+
+SQUARE = OPS["square"]
+
+
+def square_forward(va: Value) -> Value:
+    a = va.data
+    out = a * a
+    v = new(Value)
+    v.data = out
+    v.grad = 0.0
+    v.label = ""
+    if recording():
+        v._prev = (va,)
+        v.op = SQUARE
+        v._const = None
+    else:
+        v._prev = ()
+        v.op = None
+        v._const = None
+    v._n = serial()
+    return v
+
+
+def square_backward(node: Value) -> None:
+    (va,) = node._prev
+    g = node.grad
+    d0 = 2.0 * va.data
+    va.grad += d0 * g
+
+
+# --------------------------------------------------------------------------------------------------
+# def abs(a: float) -> Result:  # the op is called abs, as Python's abs(x) calls it
+#     out = math.fabs(a)
+#     return out, (1.0 if a > 0.0 else -1.0 if a < 0.0 else 0.0,)  # at 0 and at NaN: 0, as PyTorch
+# --------------------------------------------------------------------------------------------------
+
+ABS = OPS["abs"]
+
+
+def abs_forward(va: Value) -> Value:
+    out = fabs(va.data)
+    v = new(Value)
+    v.data = out
+    v.grad = 0.0
+    v.label = ""
+    if recording():
+        v._prev = (va,)
+        v.op = ABS
+        v._const = None
+    else:
+        v._prev = ()
+        v.op = None
+        v._const = None
+    v._n = serial()
+    return v
+
+
+def abs_backward(node: Value) -> None:
+    (va,) = node._prev
+    a = va.data
+    g = node.grad
+    d0 = 1.0 if a > 0.0 else -1.0 if a < 0.0 else 0.0
+    va.grad += d0 * g
+
+
+# --------------------------------------------------------------------------------------------------
+# def sum(a: float) -> Result:  # the op is called sum (the builtin is not used in this file)
+#     out = a
+#     return out, (1.0,)
+# --------------------------------------------------------------------------------------------------
+
+SUM = OPS["sum"]
+SUM_START = SUM.with_start
+
+
+def sum_forward(vas: Sequence[Value], start: Value | None = None) -> Value:
+    terms = iter(vas)
+    if start is None:
+        va = next(terms)
+        total = va.data
+        prev = tuple(vas)
+        op = SUM
+    else:
+        total = start.data
+        prev = (*vas, start)
+        op = SUM_START
+    for va in terms:
+        total += va.data
+    v = new(Value)
+    v.data = total
+    v.grad = 0.0
+    v.label = ""
+    if recording():
+        v._prev = prev
+        v.op = op
+        v._const = None
+    else:
+        v._prev = ()
+        v.op = None
+        v._const = None
+    v._n = serial()
+    return v
+
+
+def sum_backward(node: Value) -> None:
+    prev = node._prev
+    g = node.grad
+    if node.op is SUM_START:
+        prev[-1].grad += g  # the start: ∂out/∂start = 1
+        n = len(prev) - 1
+    else:
+        n = len(prev)
+    for va in prev[:n]:
+        va.grad += g
+
+
+# --------------------------------------------------------------------------------------------------
+# def dot(a: float, b: float) -> Result:
+#     out = a * b
+#     return out, (b, a)
+# --------------------------------------------------------------------------------------------------
+
+DOT = OPS["dot"]
+DOT_START = DOT.with_start
+
+
+def dot_forward(vas: Sequence[Value], vbs: Sequence[Value], start: Value | None = None) -> Value:
+    terms = zip(vas, vbs)
+    if start is None:
+        va, vb = next(terms)
+        total = va.data * vb.data
+        prev = (*vas, *vbs)
+        op = DOT
+    else:
+        total = start.data
+        prev = (*vas, *vbs, start)
+        op = DOT_START
+    for va, vb in terms:
+        total += va.data * vb.data
+    v = new(Value)
+    v.data = total
+    v.grad = 0.0
+    v.label = ""
+    if recording():
+        v._prev = prev
+        v.op = op
+        v._const = None
+    else:
+        v._prev = ()
+        v.op = None
+        v._const = None
+    v._n = serial()
+    return v
+
+
+def dot_backward(node: Value) -> None:
+    prev = node._prev
+    g = node.grad
+    if node.op is DOT_START:
+        prev[-1].grad += g  # the start: ∂out/∂start = 1
+        n = (len(prev) - 1) // 2
+    else:
+        n = len(prev) // 2
+    for va, vb in zip(prev[:n], prev[n : 2 * n]):
+        va.grad += vb.data * g
+        vb.grad += va.data * g
+
+
+# each row of ops.OPS: its two kernels, attached to the row by engine.py
+KERNELS: dict[str, tuple[Callable[..., Value], Callable[[Value], None]]] = {
+    "add": (add_forward, add_backward),
+    "sub": (sub_forward, sub_backward),
+    "mul": (mul_forward, mul_backward),
+    "div": (div_forward, div_backward),
+    "add_c": (add_c_forward, add_c_backward),
+    "sub_c": (sub_c_forward, sub_c_backward),
+    "rsub_c": (rsub_c_forward, rsub_c_backward),
+    "mul_c": (mul_c_forward, mul_c_backward),
+    "div_c": (div_c_forward, div_c_backward),
+    "rdiv_c": (rdiv_c_forward, rdiv_c_backward),
+    "pow_c": (pow_c_forward, pow_c_backward),
+    "neg": (neg_forward, neg_backward),
+    "exp": (exp_forward, exp_backward),
+    "log": (log_forward, log_backward),
+    "sigmoid": (sigmoid_forward, sigmoid_backward),
+    "tanh": (tanh_forward, tanh_backward),
+    "relu": (relu_forward, relu_backward),
+    "square": (square_forward, square_backward),
+    "abs": (abs_forward, abs_backward),
+    "sum": (sum_forward, sum_backward),
+    "dot": (dot_forward, dot_backward),
+}

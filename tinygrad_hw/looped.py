@@ -12,14 +12,15 @@ objects, no sort). The same operations in the same order: the same bits.
 from __future__ import annotations
 
 import functools
+from collections.abc import Sequence
 from typing import Any, Callable
 
-from .codegen import ARITH_ERRORS, NAMESPACE, can_raise, contributions, expression, load, operand_order
+from .codegen import ARITH_ERRORS, can_raise, contributions, expression, load, namespace, operand_order
 from .engine import Value, topological_order
+from .executor import FloatSteps
 from .ops import Op
-from .straightline import FloatSteps
 
-__all__ = ["LoopedStep"]
+__all__ = ["Looped"]
 
 Rule = Callable[..., Any]
 
@@ -28,18 +29,19 @@ def _compiled(text: str, params: str, name: str) -> Rule:
     """``def name(<params>): return <text>``, falling back to the IEEE-safe text where
     Python raises; registered with linecache, so that it debugs like written code."""
     fast = f"def {name}({params}):\n    return {expression(text, {})}\n"
-    scope = load(fast, f"<tinygrad_hw looped: {name}>", dict(NAMESPACE, __name__=__name__))
+    scope = load(fast, f"<tinygrad_hw looped: {name}>", dict(namespace(), __name__=__name__))
+    fast_rule: Rule = scope[name]
     if not can_raise(text):
-        return scope[name]  # type: ignore[no-any-return]
+        return fast_rule
     safe = f"def {name}_ieee({params}):\n    return {expression(text, {}, safe=True)}\n"
     load(safe, f"<tinygrad_hw looped: {name}_ieee>", scope)
-    fast_rule, safe_rule = scope[name], scope[f"{name}_ieee"]
+    safe_rule: Rule = scope[f"{name}_ieee"]
 
     def rule(*args: float) -> float:
         try:
-            return fast_rule(*args)  # type: ignore[no-any-return]
+            return fast_rule(*args)
         except ARITH_ERRORS:
-            return safe_rule(*args)  # type: ignore[no-any-return]
+            return safe_rule(*args)
 
     return rule
 
@@ -52,7 +54,7 @@ def _rules(op: Op) -> tuple[Rule, tuple[Rule | float, ...]]:
         float(p) if p in ("1.0", "-1.0") else _compiled(p, "a, b, c, out", f"{op.name}_partial{i}")
         for i, p in enumerate(op.partials)
     )
-    return _compiled(op.forward, "a, b, c", f"{op.name}_forward"), partials
+    return _compiled(op.formula, "a, b, c", f"{op.name}_forward"), partials
 
 
 @functools.lru_cache(maxsize=4096)
@@ -77,7 +79,13 @@ def _steps(op: Op, n_prev: int) -> list[tuple[int, float, Rule | float, tuple[in
     return steps
 
 
-class LoopedStep(FloatSteps):
+def _op(v: Value) -> Op:
+    if not isinstance(v.op, Op):
+        raise ValueError(f"internal: node {v!r} has no row of the op table")
+    return v.op
+
+
+class Looped(FloatSteps):
     """The same interface as ``StraightLine``: ``step(W, X)`` gives ``(loss, gradients)``,
     ``step(W, X, lr)`` gives ``(loss, W - lr · gradients)``."""
 
@@ -94,26 +102,31 @@ class LoopedStep(FloatSteps):
                     raise ValueError("internal: a leaf that is neither a parameter nor an input")
                 continue
             slot[v] = len(slot)
-            op = v.operation  # type: ignore[assignment]
+            op = _op(v)
             kids = [slot[c] for c in v.children]
             start, terms = _terms(op, len(kids))
             operands = [(kids[a], kids[b]) for a, b in terms]
             head = kids[start] if start is not None else None
-            self.forward.append((_rules(op)[0], slot[v], op.nary, head, operands, v.constant))
+            self.forward.append((_rules(op)[0], slot[v], op.nary, head, operands, v._const))
         self.backward: list[tuple[Any, ...]] = []
         inputs_at = range(self.n_params, self.n_params + self.n_inputs)
         for v in reversed(topological_order(root)):
-            op = v.operation  # type: ignore[assignment]
+            op = _op(v)
             kids = [slot[c] for c in v.children]
             steps = [
                 (kids[child], kind, rule, (kids[a], kids[b]))
                 for child, kind, rule, (a, b) in _steps(op, len(kids))
                 if kids[child] not in inputs_at  # nobody reads the gradient of an input number
             ]
-            self.backward.append((slot[v], v.constant, steps))
-        self.size, self.root = len(slot), slot[root]
+            self.backward.append((slot[v], v._const, steps))
+        self.size, self.root, self.slot = len(slot), slot[root], slot
 
-    def __call__(self, W: Any, X: Any, lr: float | None = None) -> tuple[float, tuple[float, ...]]:
+    def values(self, W: Sequence[float], X: Sequence[float], nodes: Sequence[Value]) -> list[float]:
+        """The forward pass only: the values of recorded ``nodes`` for one sample."""
+        V = self._forward(W, X)
+        return [V[self.slot[v]] for v in nodes]
+
+    def _forward(self, W: Sequence[float], X: Sequence[float]) -> list[float]:
         V = [0.0] * self.size
         V[: self.n_params] = W
         V[self.n_params : self.n_params + self.n_inputs] = X
@@ -127,6 +140,10 @@ class LoopedStep(FloatSteps):
             for a, b in terms:
                 total += rule(V[a], V[b], c)
             V[out] = total
+        return V
+
+    def __call__(self, W: Sequence[float], X: Any, lr: float | None = None) -> tuple[float, tuple[float, ...]]:
+        V = self._forward(W, X)
         G = [0.0] * self.size
         G[self.root] = 1.0
         for out, c, steps in self.backward:

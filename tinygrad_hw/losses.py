@@ -31,7 +31,7 @@ def _target(t: Any) -> float | Value:
 def _pairs(pred: Prediction, target: Target) -> list[tuple[Value, float | Value]]:
     preds = [pred] if isinstance(pred, Value) else list(pred)
     single = isinstance(target, Value) or not hasattr(target, "__len__") or isinstance(target, str)
-    targets = [_target(target)] if single else [_target(t) for t in target]  # type: ignore[union-attr]
+    targets = [_target(target)] if single else [_target(t) for t in target]  # type: ignore[union-attr]  # has a len: a sequence
     if len(preds) != len(targets):
         raise ValueError(f"{len(preds)} predictions but {len(targets)} targets")
     if not preds:
@@ -51,6 +51,12 @@ def _mean(terms: list[Value]) -> Value:
 
 def mse(pred: Prediction, target: Target) -> Value:
     """The report's ``C = (ŷ - y)²``, averaged over a batch."""
+    if isinstance(pred, Value) and type(target) is float:  # one sample, as the report trains: no lists
+        error = pred - target
+        error.label = "ŷ-y"
+        loss = error.square()
+        loss.label = "C"
+        return loss
     terms = []
     for p, y in _pairs(pred, target):
         error = p - y

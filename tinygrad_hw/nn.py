@@ -14,6 +14,7 @@ from typing import Callable, Iterable, Protocol, Sequence, Union
 
 from .checks import is_count
 from .engine import Value
+from .ops import OPS
 
 __all__ = ["ACTIVATIONS", "MLP", "Layer", "Module", "Neuron"]
 
@@ -27,6 +28,7 @@ ACTIVATIONS: dict[str, Callable[[Value], Value] | None] = {
 }
 
 Input = Sequence[Union[Value, float]]
+_DOT = OPS["dot"]
 
 
 class Module:
@@ -78,7 +80,8 @@ class Neuron(Module):
             raise ValueError(f"a neuron needs at least one input, got nin={nin!r}")
         rng = _rng(seed)
         self.activation = _activation(activation)
-        self._act = ACTIVATIONS[self.activation]
+        # the kernels themselves (kernels.py), called directly: a neuron is two nodes, two calls
+        self._act = None if ACTIVATIONS[self.activation] is None else OPS[self.activation].forward
         self.w = [Value(rng.uniform(-1.0, 1.0), label=f"W[{j + 1}]") for j in range(nin)]
         self.b = Value(0.0, label="b") if bias else None
         self.name("")
@@ -92,11 +95,15 @@ class Neuron(Module):
         self._z_label, self._a_label = f"z{tag}", f"a{tag}"
 
     def __call__(self, x: Input) -> Value:
-        z = Value.dot(self.w, x, self.b)
+        w, b, act = self.w, self.b, self._act
+        try:  # Values, as many as weights (as a layer passes them): the dot kernel at once
+            z = _DOT.forward(w, x, b) if len(x) == len(w) else Value.dot(w, x, b)
+        except (AttributeError, TypeError):  # numbers among the inputs, or no len: Value.dot sorts it out
+            z = Value.dot(w, x, b)
         z.label = self._z_label
-        if self._act is None:
+        if act is None:
             return z
-        a = self._act(z)
+        a = act(z)
         a.label = self._a_label
         return a
 

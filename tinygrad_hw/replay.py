@@ -29,17 +29,19 @@ graph or the numbers differ; use it while developing.
 from __future__ import annotations
 
 import math
-import warnings
 from collections import OrderedDict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from .batched import BatchTape, groups_of
 from .engine import Value, enable_grad, grad, graph_signature, paused_gc, walk
-from .looped import LoopedStep
+from .executor import EXECUTORS, Executor
+from .looped import Looped
+from .numpyprogram import NumpyProgram, groups_of, numpy_lacks
+from .ops import Op
 from .straightline import build
 
-__all__ = ["Replay", "ReplayError", "Tape", "jit", "record"]
+__all__ = ["EXECUTORS", "Replay", "ReplayError", "Tape", "choose", "jit", "record", "record_numpy"]
 
 
 class ReplayError(RuntimeError):
@@ -101,18 +103,25 @@ class Tape:
     captured: int  # how many of ``params`` are captured (the rest come from the arguments)
     value_args: list[int]  # positions of Value arguments among the flat arguments
     input_args: list[int]  # positions of number arguments
-    step: Any  # the executor: StraightLine, LoopedStep or BatchTape (see ``choose``)
+    executor: Executor | None  # what runs it (see ``choose``); None if recorded only
     shape: tuple[Any, ...]
 
-    def run(self, W: Any, X: Any) -> tuple[float, Any]:
-        return self.step.run(W, X)  # type: ignore[no-any-return]
+    @property
+    def step(self) -> Executor:
+        """The executor, which a tape recorded with ``executor="none"`` lacks."""
+        if self.executor is None:
+            raise ReplayError("this tape was recorded without an executor (executor='none')")
+        return self.executor
 
-    def sgd(self, W: Any, X: Any, lr: float) -> tuple[float, Any]:
-        return self.step.sgd(W, X, lr)  # type: ignore[no-any-return]
+    def run(self, W: Sequence[float], X: Any) -> tuple[float, Sequence[float]]:
+        return self.step.run(W, X)
+
+    def sgd(self, W: Sequence[float], X: Any, lr: float) -> tuple[float, Any]:
+        return self.step.sgd(W, X, lr)
 
     @property
     def source(self) -> str:
-        return self.step.source  # type: ignore[no-any-return]
+        return self.step.source
 
 
 def record(
@@ -161,13 +170,12 @@ def _refuse_hand_written(nodes: list[Value]) -> None:
     for v in nodes:
         if v.hand_written:
             raise ReplayError(
-                f"the step has a node made by hand ({v.symbol or 'no _op'}{', ' + repr(v.label) if v.label else ''}): "
+                f"the step has a node made by hand ({v._op or 'no _op'}{', ' + repr(v.label) if v.label else ''}): "
                 "its _backward is a Python closure, which a replay cannot trace. Build it from the table's ops "
                 "(x.tanh(), x.exp(), ...; see tinygrad_hw.ops to add one), or run the step eagerly (engine='eager')"
             )
 
 
-EXECUTORS = ("straight-line", "looped", "arrays")
 TAPES_KEPT = 8  # argument structures a Replay keeps compiled
 STRAIGHT_LINE_LIMIT = 20_000  # graph size (nodes + edges) up to which generated code pays for its compiling
 # What one step costs, measured by benchmarks/bench_scale.py on the 2-core machine the
@@ -198,10 +206,11 @@ def choose(nodes: list[Value], runs: int = 1000) -> str:
     line = COST_PER_LINE * size if size <= STRAIGHT_LINE_LIMIT else math.inf
     exact = "straight-line" if (line * runs + COMPILE_PER_LINE * size) <= looped * runs else "looped"
     fastest_exact = min(line, looped)
-    if not nodes[-1].is_leaf and fastest_exact > 2 * COST_PER_STATEMENT * 6:  # numpy could win: count its groups
+    numpy_can = not nodes[-1].is_leaf and not numpy_lacks({v.op for v in nodes if isinstance(v.op, Op)})
+    if numpy_can and fastest_exact > 2 * COST_PER_STATEMENT * 6:  # numpy could win: count its groups
         numpy = COST_PER_STATEMENT * 3 * len(groups_of(nodes)) + COST_PER_VALUE * len(nodes)
         if numpy < fastest_exact / 2:
-            return "arrays"
+            return "numpy"
     return exact
 
 
@@ -213,17 +222,17 @@ def _build(
     params: list[Value],
     inputs: list[Value],
     runs: int = 1000,
-) -> Any:
+) -> Executor:
     if executor == "auto":
         executor = choose(nodes, runs)
-    if executor == "arrays":
+    if executor == "numpy":
         if out.is_leaf:
             raise ReplayError("a graph whose output is a leaf has nothing for numpy to run")
-        return BatchTape(out, nodes, params, inputs)
+        return NumpyProgram(out, nodes, params, inputs)
     if executor == "straight-line":
         return build(out, nodes, params, inputs, name)
     if executor == "looped":
-        return LoopedStep(out, nodes, params, inputs)
+        return Looped(out, nodes, params, inputs)
     raise ValueError(f"unknown executor {executor!r}: choose one of {', '.join(EXECUTORS)} or 'auto'")
 
 
@@ -267,12 +276,12 @@ class Replay:
         X = [flat[i] for i in tape.input_args]
         loss, grads = tape.run([v.data for v in values], X)
         if self.every and self.calls % self.every == 0:
-            self._check(tape, args, loss, grads, values)
+            self._check(tape, args, loss, grads)
         for v, g in zip(values, grads):
             v.grad += g
         return loss
 
-    def _check(self, tape: Tape, args: Any, loss: float, grads: tuple[float, ...], values: list[Value]) -> None:
+    def _check(self, tape: Tape, args: Any, loss: float, grads: Sequence[float]) -> None:
         fresh, out, placeholders = record(self.fn, args)
         if fresh.shape != tape.shape:
             raise ReplayError(
@@ -303,7 +312,12 @@ def jit(fn: Callable[..., Value] | None = None, *, check: bool | int = False) ->
     return Replay(fn, check=check)
 
 
-def compile(fn: Callable[..., Value] | None = None, *, check: bool | int = False) -> Any:
-    """Deprecated: :func:`jit` (the old name shadowed Python's builtin ``compile``)."""
-    warnings.warn("tinygrad_hw.replay.compile is now tinygrad_hw.replay.jit", DeprecationWarning, stacklevel=2)
-    return jit(fn, check=check)
+def record_numpy(fn: Callable[..., Value], sample: Any, params: list[Value] | None = None) -> NumpyProgram:
+    """Record ``fn`` on one sample's arguments (numbers only) as a numpy program, which
+    then runs on one sample or a batch of them at once (``run``, ``values``)."""
+    tape, out, placeholders = record(fn, sample, params, executor="none")
+    if tape.value_args:
+        raise ValueError("a numpy program takes numbers as arguments, not Values")
+    if out.is_leaf:
+        raise ReplayError("a graph whose output is a leaf has nothing for numpy to run")
+    return NumpyProgram(out, walk(out), tape.params, [placeholders[i] for i in tape.input_args])

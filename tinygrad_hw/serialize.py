@@ -32,7 +32,7 @@ def model_to_dict(model: MLP) -> dict[str, Any]:
     layers = []
     for k, layer in enumerate(model.layers, start=1):
         weights = [[w.data for w in n.w] for n in layer.neurons]
-        bias = [n.b.data for n in layer.neurons] if model.bias else None
+        bias = [n.b.data for n in layer.neurons] if model.bias else None  # type: ignore[union-attr]  # model.bias: every neuron has a b
         if not all(math.isfinite(x) for row in weights for x in row) or (
             bias is not None and not all(math.isfinite(x) for x in bias)
         ):
@@ -125,7 +125,7 @@ def model_from_dict(data: Any, source: str = "the data") -> MLP:
             for w, x in zip(neuron.w, rows[i]):
                 w.data = x
             if biases is not None:
-                neuron.b.data = biases[i]  # type: ignore[union-attr]
+                neuron.b.data = biases[i]  # type: ignore[union-attr]  # biases: the model was made with them
     return model
 
 

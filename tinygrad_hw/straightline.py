@@ -14,30 +14,23 @@ The same operations in the same order as ``backward()``: the same bits.
 
 A neuron's sum of thousands of terms is written over several lines (one
 expression of 3,000 terms is too deep for Python's compiler). Compiling costs
-Python some tens of microseconds per statement, once; ``replay`` sends graphs
-too large for that to pay off to the loop in ``looped.py`` instead.
+Python some tens of microseconds per statement, once; ``replay.choose`` sends
+graphs too large for that to pay off to the loop in ``looped.py`` instead.
 """
 
 from __future__ import annotations
 
-import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import count
 from typing import Any, Callable
 
-from .codegen import (
-    ARITH_ERRORS,
-    NAMESPACE,
-    can_raise,
-    constant,
-    contributions,
-    expression,
-    load,
-    operand_order,
-)
+from .codegen import ARITH_ERRORS, can_raise, constant, contributions, expression, load, namespace, operand_order
 from .engine import Value, topological_order
+from .executor import FloatSteps
+from .ops import Op
 
-__all__ = ["FloatSteps", "StraightLine", "build"]
+__all__ = ["StraightLine", "build"]
 
 TERMS_PER_LINE = 64  # terms of an n-ary sum per line
 
@@ -50,22 +43,29 @@ class Line:
     safe: str | None
 
 
+def _op(v: Value) -> Op:
+    """The table's row that made ``v`` (the replay refuses nodes made by hand before this)."""
+    if not isinstance(v.op, Op):
+        raise ValueError(f"internal: node {v!r} has no row of the op table")
+    return v.op
+
+
 def _forward(v: Value, var: dict[Value, str]) -> list[Line]:
     """The assignment(s) computing node ``v`` from its children."""
-    op = v.operation  # type: ignore[assignment]
+    op = _op(v)
     target = var[v]
     start, terms = operand_order(op, len(v.children))
-    const = {"c": constant(v.constant)} if op.const else {}  # type: ignore[arg-type]
+    const = {"c": constant(v._const)} if op.const and v._const is not None else {}
     binds = [{n: var[v.children[i]] for n, i in b.items()} for b in terms]
-    risky = can_raise(op.forward)
+    risky = can_raise(op.formula)
 
     def term(names: dict[str, str], safe: bool) -> str:
-        text = expression(op.forward, {**names, **const}, safe)
+        text = expression(op.formula, {**names, **const}, safe)
         return text if text.isidentifier() else f"({text})"
 
     if not op.nary:
-        text = f"{target} = {expression(op.forward, {**binds[0], **const})}"
-        safe = f"{target} = {expression(op.forward, {**binds[0], **const}, True)}" if risky else None
+        text = f"{target} = {expression(op.formula, {**binds[0], **const})}"
+        safe = f"{target} = {expression(op.formula, {**binds[0], **const}, True)}" if risky else None
         return [Line(text, safe)]
     head = [var[v.children[start]]] if start is not None else []
     lines = []
@@ -93,7 +93,7 @@ def _backward(root: Value, var: dict[Value, str], inputs: set[Value]) -> tuple[l
         lines.append(Line(f"g{var[root]} = 1.0", None))
         assigned.add(root)
     for v in reversed(topological_order(root)):
-        op = v.operation  # type: ignore[assignment]
+        op = _op(v)
         upstream = "g" + var[v]
         fresh: list[tuple[str, str, str | None]] = []  # (target, value, IEEE-safe value)
         added: list[Line] = []
@@ -120,7 +120,7 @@ def _backward(root: Value, var: dict[Value, str], inputs: set[Value]) -> tuple[l
 
 
 def _contribution(
-    v: Value, op: Any, partial: str, binds: dict[str, int], var: dict[Value, str], upstream: str
+    v: Value, op: Op, partial: str, binds: dict[str, int], var: dict[Value, str], upstream: str
 ) -> tuple[str, str | None]:
     """``∂out/∂child × upstream`` as source (no multiply for ±1), and its IEEE-safe form
     where the partial can raise."""
@@ -132,36 +132,10 @@ def _contribution(
         return f"{var[v.children[binds[partial]]]} * {upstream}", None
     names = {n: var[v.children[i]] for n, i in binds.items()}
     names["out"] = var[v]
-    if op.const:
-        names["c"] = constant(v.constant)
+    if op.const and v._const is not None:
+        names["c"] = constant(v._const)
     value = f"({expression(partial, names)}) * {upstream}"
     return value, (f"({expression(partial, names, True)}) * {upstream}" if can_raise(partial) else None)
-
-
-class FloatSteps:
-    """What ``fit``'s fused loop asks of an executor over Python floats: the weights held
-    as a tuple between steps, ``fused_sgd`` giving the loss and the next tuple (the
-    same one if the loss is not finite)."""
-
-    def __call__(self, W: Any, X: Any, lr: float | None = None) -> Any:
-        raise NotImplementedError
-
-    def run(self, W: Any, X: Any) -> tuple[float, tuple[float, ...]]:
-        return self(W, X)  # type: ignore[no-any-return]
-
-    def sgd(self, W: Any, X: Any, lr: float) -> tuple[float, tuple[float, ...]]:
-        """(loss, W - lr · gradient), the update inside the generated step."""
-        return self(W, X, lr)  # type: ignore[no-any-return]
-
-    def pack(self, W: Any) -> tuple[float, ...]:
-        return tuple(W)
-
-    def fused_sgd(self, state: Any, X: Any, lr: float) -> tuple[float, Any]:
-        loss, stepped = self(state, X, lr)
-        return loss, (stepped if math.isfinite(loss) else state)
-
-    def unpack(self, state: Any) -> list[float]:
-        return list(state)
 
 
 @dataclass
@@ -176,7 +150,7 @@ class StraightLine(FloatSteps):
     fast: Callable[..., Any]
     safe: Callable[..., Any] | None = None
 
-    def __call__(self, W: Any, X: Any, lr: float | None = None) -> Any:
+    def __call__(self, W: Sequence[float], X: Any, lr: float | None = None) -> tuple[float, tuple[float, ...]]:
         try:
             return self.fast(W, X, lr)
         except ARITH_ERRORS:  # exp(1000), 1/0, log(0): rerun the pure step with IEEE answers
@@ -212,7 +186,8 @@ def build(
 
 def _load(source: str, filename: str) -> Callable[..., Any]:
     """Compile generated code so that tracebacks, ``inspect`` and pdb can show it."""
-    return load(source, filename, dict(NAMESPACE, __name__=__name__), keep="step")["step"]  # type: ignore[no-any-return]
+    step: Callable[..., Any] = load(source, filename, dict(namespace(), __name__=__name__), keep="step")["step"]
+    return step
 
 
 @dataclass

@@ -21,9 +21,9 @@ judge and a failure means a wrong gradient.
 from __future__ import annotations
 
 import math
-import re
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any
 
 from hypothesis import assume
 from hypothesis import strategies as st
@@ -32,21 +32,94 @@ from .engine import Value, grad
 from .gradcheck import gradcheck
 from .ops import OPS, Op
 
-__all__ = ["Expression", "Step", "assert_gradients_match", "expressions"]
+__all__ = ["Expression", "Step", "assert_gradients_match", "expressions", "spellings"]
 
 # Inputs may move by _MARGIN (far more than finite differences' step) and every
 # op must still be on the smooth side of its kinks and poles.
 _MARGIN = 1e-4
 _MAX_SENSITIVITY = 100.0  # |∂operand/∂input| summed over inputs, at most
 _BOUND = 100.0  # |data| of every node, at most
+_GROUPS = ("A", "B")  # an n-ary spelling's lists of operands; its start is ``s``
 
-_compiled: dict[str, Any] = {}
+
+def spellings(op: Op) -> tuple[Callable[..., Any], ...]:
+    """Every way a user writes ``op``, as functions of the names a, b, c (or, n-ary, of
+    the lists A, B and the start s): the row's ``usage``, or for an n-ary op the
+    static method ``Value.<name>`` without and with a start."""
+    if not op.nary:
+        return op.usage
+    method = getattr(Value, op.name)
+    groups = _GROUPS[: op.arity]
+
+    def without_start(**names: Any) -> Any:
+        return method(*(names[g] for g in groups))
+
+    def with_start(**names: Any) -> Any:
+        return method(*(names[g] for g in groups), names["s"])
+
+    return without_start, with_start
 
 
-def _code(text: str) -> Any:
-    if text not in _compiled:
-        _compiled[text] = compile(text, f"<{text}>", "eval")
-    return _compiled[text]
+def _has_start(op: Op, spelling: int) -> bool:
+    return op.nary and spelling == 1
+
+
+class _Formula:
+    """What a spelling is given in place of each operand to write itself out as text."""
+
+    def __init__(self, text: str, atom: bool = True) -> None:
+        self.text, self.atom = text, atom
+
+    def __str__(self) -> str:
+        return self.text
+
+    @staticmethod
+    def _operand(x: Any) -> str:
+        if isinstance(x, _Formula):
+            return x.text if x.atom else f"({x.text})"
+        return repr(x)
+
+    def _binary(self, symbol: str, other: Any, reflected: bool = False) -> _Formula:
+        left, right = (other, self) if reflected else (self, other)
+        return _Formula(f"{self._operand(left)} {symbol} {self._operand(right)}", atom=False)
+
+    def __add__(self, other: Any) -> _Formula:
+        return self._binary("+", other)
+
+    def __radd__(self, other: Any) -> _Formula:
+        return self._binary("+", other, reflected=True)
+
+    def __sub__(self, other: Any) -> _Formula:
+        return self._binary("-", other)
+
+    def __rsub__(self, other: Any) -> _Formula:
+        return self._binary("-", other, reflected=True)
+
+    def __mul__(self, other: Any) -> _Formula:
+        return self._binary("*", other)
+
+    def __rmul__(self, other: Any) -> _Formula:
+        return self._binary("*", other, reflected=True)
+
+    def __truediv__(self, other: Any) -> _Formula:
+        return self._binary("/", other)
+
+    def __rtruediv__(self, other: Any) -> _Formula:
+        return self._binary("/", other, reflected=True)
+
+    def __pow__(self, other: Any) -> _Formula:
+        return self._binary("**", other)
+
+    def __neg__(self) -> _Formula:
+        return _Formula(f"-{self._operand(self)}", atom=False)
+
+    def __abs__(self) -> _Formula:
+        return _Formula(f"abs({self.text})")
+
+    def __getattr__(self, method: str) -> Callable[..., _Formula]:
+        if method.startswith("_"):
+            raise AttributeError(method)
+        return lambda *args: _Formula(f"{self._operand(self)}.{method}({', '.join(map(self._operand, args))})")
 
 
 @dataclass(frozen=True)
@@ -54,39 +127,46 @@ class Step:
     """One op applied to earlier nodes (positions in the pool: inputs, then steps)."""
 
     op: str
-    usage: str  # which of the op's spellings: ``a + c`` or ``c + a``
-    args: tuple[int, ...]  # operand positions; for n-ary ops group A, then group B
+    spelling: int  # which of the op's spellings (see :func:`spellings`): ``a + c`` or ``c + a``
+    args: tuple[int, ...]  # operand positions; for n-ary ops group A, then group B, then the start
     const: float | None = None
 
     def names(self, pool: Sequence[Any]) -> dict[str, Any]:
-        """The usage's names (``a``, ``b``, ``c``; n-ary ``A``, ``B``, ``s``) bound to pool items."""
+        """The spelling's names (``a``, ``b``, ``c``; n-ary ``A``, ``B``, ``s``) bound to pool items."""
         op = OPS[self.op]
         if op.nary:
-            args = self.args[:-1] if _has_start(self.usage) else self.args
+            start = _has_start(op, self.spelling)
+            args = self.args[:-1] if start else self.args
             n = len(args) // op.arity
-            names = {g: [pool[i] for i in args[k * n : (k + 1) * n]] for k, g in enumerate("AB"[: op.arity])}
-            if _has_start(self.usage):
+            names = {g: [pool[i] for i in args[k * n : (k + 1) * n]] for k, g in enumerate(_GROUPS[: op.arity])}
+            if start:
                 names["s"] = pool[self.args[-1]]
             return names
-        names: dict[str, Any] = dict(zip("ab", (pool[i] for i in self.args)))
+        named: dict[str, Any] = dict(zip(op.operands, (pool[i] for i in self.args)))
         if op.const:
-            names["c"] = self.const
+            named["c"] = self.const
+        return named
+
+    def operand_values(self, data: Sequence[float]) -> dict[str, Any]:
+        """The names ``Op.is_smooth`` reads (a, b, c; n-ary: lists a, b), from the pool's data."""
+        names = self.names(data)
+        op = OPS[self.op]
+        if op.nary:
+            return {n: names[g] for n, g in zip(op.operands, _GROUPS)}
         return names
 
     def apply(self, pool: Sequence[Value]) -> Value:
-        return eval(_code(self.usage), {"Value": Value}, self.names(pool))
+        return spellings(OPS[self.op])[self.spelling](**self.names(pool))
 
     def source(self, labels: Sequence[str]) -> str:
         """The step as Python source, operands written by their labels."""
-        names = self.names(labels)
-        text = {
-            k: f"[{', '.join(v)}]" if isinstance(v, list) else (repr(v) if k == "c" else v) for k, v in names.items()
-        }
-        return re.sub(r"\b[abcsAB]\b", lambda m: text[m.group(0)], self.usage)
-
-
-def _has_start(usage: str) -> bool:
-    return re.search(r"\bs\b", usage) is not None
+        op = OPS[self.op]
+        names = self.names([_Formula(label) for label in labels])
+        if op.nary:
+            parts = [f"[{', '.join(map(str, names[g]))}]" for g in _GROUPS[: op.arity]]
+            parts += [str(names["s"])] if "s" in names else []
+            return f"Value.{op.name}({', '.join(parts)})"
+        return str(spellings(op)[self.spelling](**names))
 
 
 @dataclass(frozen=True)
@@ -123,22 +203,12 @@ class Expression:
         return "Expression:\n    " + "\n    ".join(lines)
 
 
-def _smooth(op: Op, names: dict[str, Any]) -> bool:
-    """``op.smooth`` for these operand values (for n-ary ops, for every term)."""
-    if op.smooth == "True":
-        return True
-    if op.nary:
-        groups = [names[g] for g in "AB"[: op.arity]]
-        return all(eval(_code(op.smooth), {}, dict(zip("ab", term))) for term in zip(*groups))
-    return bool(eval(_code(op.smooth), {}, names))
-
-
 def _robust(op: Op, step: Step, pool: list[Value], leaves: list[Value]) -> bool:
     """Smooth at the point and within _MARGIN of it (so finite differences are fair)."""
-    if op.smooth == "True":
+    if op.smooth is None:
         return True
     data = [v.data for v in pool]
-    if not _smooth(op, step.names(data)):
+    if not op.is_smooth(step.operand_values(data)):
         return False
     moved = list(data)
     for i in set(step.args):
@@ -147,7 +217,7 @@ def _robust(op: Op, step: Step, pool: list[Value], leaves: list[Value]) -> bool:
             return False
         for shift in (-1.0, 1.0):
             moved[i] = data[i] + shift * _MARGIN * sensitivity
-            if not _smooth(op, step.names(moved)):
+            if not op.is_smooth(step.operand_values(moved)):
                 return False
         moved[i] = data[i]
     return True
@@ -174,6 +244,9 @@ def expressions(
     constants on either side where the op allows it, and are kept only where
     the op is smooth and the result is finite and moderate.
     """
+    unknown = [name for name in ops or () if name not in OPS]
+    if unknown:
+        raise ValueError(f"expressions(): no op {', '.join(map(repr, unknown))} in the table (have {', '.join(OPS)})")
     table = [OPS[name] for name in (ops if ops is not None else OPS)]
     if not table:
         raise ValueError("expressions() needs at least one op")
@@ -184,10 +257,11 @@ def expressions(
     steps: list[Step] = []
     for _ in range(draw(st.integers(1, max_steps))):
         op = draw(st.sampled_from(table))
-        usage = draw(st.sampled_from(op.usage))
+        spelling = draw(st.integers(0, len(spellings(op)) - 1))
         position = st.integers(0, len(pool) - 1)
-        count = op.arity * draw(st.integers(1, 4)) + _has_start(usage) if op.nary else op.arity
-        step = Step(op.name, usage, tuple(draw(position) for _ in range(count)), draw(_CONSTANTS) if op.const else None)
+        count = op.arity * draw(st.integers(1, 4)) + _has_start(op, spelling) if op.nary else op.arity
+        args = tuple(draw(position) for _ in range(count))
+        step = Step(op.name, spelling, args, draw(_CONSTANTS) if op.const else None)
         if not _robust(op, step, pool, leaves):
             continue
         node = step.apply(pool)

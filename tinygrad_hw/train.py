@@ -20,16 +20,16 @@ from typing import IO, Any, Callable, Iterator, Sequence
 import numpy as np
 from tqdm import tqdm
 
-from .batched import BatchTape
 from .checks import is_count
 from .diagnose import EpochStart, find_divergence
 from .engine import Value, no_grad
+from .executor import Executor
 from .history import Divergence, History
 from .losses import LOSSES, binary_cross_entropy, check_targets, mse
 from .nn import MLP
 from .optim import SGD, Optimizer
 from .predictions import prediction_table
-from .replay import record
+from .replay import record, record_numpy
 
 __all__ = ["ENGINES", "History", "accuracy", "as_inputs", "as_targets", "fit", "predict", "print_predictions"]
 
@@ -125,7 +125,8 @@ def fit(
     epoch with a ``random.Random(seed)``; without it they go in the data's order.
     ``engine="replay"`` records the step once and replays it as generated code
     (``tinygrad_hw.replay``; per sample, the same bits as eager) or, for batches,
-    with numpy over the batch (``tinygrad_hw.batched``; equal to about 1e-15).
+    with the numpy program over the batch (``tinygrad_hw.numpyprogram``; equal to
+    about 1e-15).
 
     Interrupted (Ctrl-C, or any exception from a step), ``fit`` leaves the
     parameters as the last completed step left them, on every engine, and
@@ -193,7 +194,7 @@ def _check_options(epochs: Any, engine: Any, loss: Any, batch_size: Any, log_eve
         raise ValueError(f"batch_size must be a positive integer or None (full batch), got {batch_size!r}")
     if log_every is not None and not is_count(log_every):
         raise ValueError(f"log_every must be a positive integer, got {log_every!r}")
-    return loss_fn  # type: ignore[no-any-return]
+    return loss_fn
 
 
 def _check_optimizer(model: MLP, opt: Optimizer, say: Callable[[str], None]) -> None:
@@ -314,7 +315,7 @@ def _attach(error: BaseException, history: History) -> None:
         f"step {history.steps} (epoch {completed} completed); the history so far is error.history"
     )
     try:
-        error.history = history  # type: ignore[attr-defined]
+        error.history = history  # type: ignore[attr-defined]  # an attribute of our own on any exception
     except AttributeError:  # an exception type with __slots__: nothing to attach it to
         return
     if hasattr(error, "add_note"):
@@ -414,8 +415,8 @@ class _ReplaySteps(_EagerSteps):
     straight-line code (the same bits as eager) for small networks, a numpy
     program with matrix products for wide ones (equal to about 1e-15). Batches of
     a loss that is a mean over samples (``mse``, ``bce``) run one sample's graph
-    over the whole batch with numpy (``batched.py``); other losses record one step
-    per batch size. With plain SGD the update is fused into the step and the
+    over the whole batch with the numpy program (``numpyprogram.py``); other
+    losses record one step per batch size. With plain SGD the update is fused into the step and the
     weights stay inside the executor until ``finish`` writes them back; other
     optimisers step on the parameters' ``.grad``.
     """
@@ -436,26 +437,26 @@ class _ReplaySteps(_EagerSteps):
         self.params = model.parameters()
         self.runs = epochs * -(-len(xs) // batch_size)  # the steps each recording may serve
         self.fused = type(opt) is SGD and opt.momentum == 0.0 and set(opt.params) == set(self.params)
-        self.tapes: OrderedDict[int, Any] = OrderedDict()
-        self.vectorized = batch_size > 1 and loss_fn in (mse, binary_cross_entropy)
-        if self.vectorized:  # the data as one array, its rows the batches' samples (no Python floats)
+        self.tapes: OrderedDict[int, Executor] = OrderedDict()
+        self.uses_numpy = batch_size > 1 and loss_fn in (mse, binary_cross_entropy)
+        if self.uses_numpy:  # the data as one array, its rows the batches' samples (no Python floats)
             self.rows = np.hstack([xs, ys])
             self.xs, self.ys = xs[:1].tolist(), ys[:1].tolist()  # one sample to record
             self.sample_loss = _batch_loss(model, loss_fn)
         else:
             self.xs, self.ys = xs.tolist(), ys.tolist()
-        self.holder: Any = None  # the executor holding the weights (fused SGD), and its state
+        self.holder: Executor | None = None  # the executor holding the weights (fused SGD), and its state
         self.state: Any = None
         self.start = None
 
-    def _executor(self, batch: Sequence[int]) -> Any:
-        key = 0 if self.vectorized else len(batch)  # one batched tape serves every batch size
+    def _executor(self, batch: Sequence[int]) -> Executor:
+        key = 0 if self.uses_numpy else len(batch)  # one numpy program serves every batch size
         if key in self.tapes:
             self.tapes.move_to_end(key)
             return self.tapes[key]
-        if self.vectorized:
+        if self.uses_numpy:
             first = (self.xs, self.ys)
-            self.tapes[key] = BatchTape.record(self.sample_loss, first, self.params)
+            self.tapes[key] = record_numpy(self.sample_loss, first, self.params)
         else:
             args = ([self.xs[i] for i in batch], [self.ys[i] for i in batch])
             self.tapes[key] = record(self.batch_loss, args, params=self.params, runs=self.runs)[0].step
@@ -465,7 +466,7 @@ class _ReplaySteps(_EagerSteps):
 
     def __call__(self, batch: Sequence[int]) -> float:
         executor = self._executor(batch)
-        if self.vectorized:
+        if self.uses_numpy:
             X: Any = self.rows[batch.start : batch.stop] if isinstance(batch, range) else self.rows[batch]  # a view
         else:
             X = [v for i in batch for v in self.xs[i]] + [t for i in batch for t in self.ys[i]]
@@ -474,18 +475,18 @@ class _ReplaySteps(_EagerSteps):
                 weights = self.holder.unpack(self.state) if self.holder is not None else [p.data for p in self.params]
                 self.state, self.holder = executor.pack(weights), executor
             loss, self.state = executor.fused_sgd(self.state, X, self.opt.lr)
-            return loss  # type: ignore[no-any-return]
+            return loss
         loss, grads = executor.run([p.data for p in self.params], X)
         if math.isfinite(loss):
             self.opt.zero_grad()
             for p, g in zip(self.params, grads):
                 p.grad += float(g)
             self.opt.step()
-        return loss  # type: ignore[no-any-return]
+        return loss
 
     def weights(self) -> list[float]:
         if self.fused and self.holder is not None:
-            return self.holder.unpack(self.state)  # type: ignore[no-any-return]  # a new list of floats
+            return self.holder.unpack(self.state)  # a new list of floats
         return [p.data for p in self.params]
 
     def sync(self) -> None:
@@ -526,8 +527,8 @@ def _replayed_outputs(model: MLP, xs: np.ndarray) -> np.ndarray:
         outputs[:] = _outputs(model(x))
         return Value.sum(outputs)  # one root to record; the outputs are read from their rows
 
-    tape = BatchTape.record(total, (xs[0].tolist(),), model.parameters())
-    return tape.values([p.data for p in model.parameters()], xs, outputs).T
+    program = record_numpy(total, (xs[0].tolist(),), model.parameters())
+    return program.values([p.data for p in model.parameters()], xs, outputs).T
 
 
 def accuracy(pred: Any, y: Any, threshold: float = 0.5) -> float:

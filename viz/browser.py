@@ -54,7 +54,7 @@ def chromium(width: int = 1400, height: int = 900) -> Iterator[Any]:
     browser, driver_path = _binaries()
     os.environ["SE_OFFLINE"] = "true"  # Selenium Manager must not fetch a browser or a driver
     options = webdriver.ChromeOptions()
-    options.binary_location = browser  # type: ignore[assignment]
+    options.binary_location = browser  # type: ignore[assignment]  # selenium's stub says str; a path is one
     for flag in (*FLAGS, f"--window-size={width},{height}"):
         options.add_argument(flag)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})

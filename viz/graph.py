@@ -28,7 +28,7 @@ import graphviz
 
 from tinygrad_hw.engine import Value, walk
 
-__all__ = ["GraphTooLarge", "draw_graph", "number"]
+__all__ = ["DrawingOptions", "GraphTooLarge", "draw_graph", "number"]
 
 ACTIVATION_OPS = {"sigmoid", "tanh", "relu"}
 
@@ -202,8 +202,7 @@ def draw_graph(
     Render with ``.render(path, format="svg")`` or ``.pipe(format="svg")``; in
     Jupyter the object shows itself.
     """
-    return prepare(
-        root,
+    options = DrawingOptions(
         rankdir=rankdir,
         max_nodes=max_nodes,
         color_by=color_by,
@@ -214,50 +213,64 @@ def draw_graph(
         level=level,
         collapse=collapse,
         title=title,
-    ).render()
+    )
+    return prepare(root, options).render()
 
 
-def prepare(
-    root: Value,
-    *,
-    rankdir: str = "LR",
-    max_nodes: int = 400,
-    color_by: str | None = "grad",
-    group: bool = True,
-    model: Any = None,
-    params: Any = None,
-    output: Value | None = None,
-    level: str = "value",
-    collapse: bool = True,
-    title: str = "",
-) -> _Drawing:
+@dataclass(frozen=True)
+class DrawingOptions:
+    """How a graph is drawn: ``draw_graph``'s options (see there), checked once, as
+    ``prepare`` and ``step_through`` take them."""
+
+    rankdir: str = "LR"
+    max_nodes: int = 400
+    color_by: str | None = "grad"
+    group: bool = True
+    model: Any = None
+    params: Iterable[Value] | Any = None
+    output: Value | None = None
+    level: str = "value"
+    collapse: bool = True
+    title: str = ""
+
+    def __post_init__(self) -> None:
+        if self.color_by not in ("grad", "data", None):
+            raise ValueError(f"color_by must be 'grad', 'data' or None, not {self.color_by!r}")
+        if self.level not in ("value", "neuron"):
+            raise ValueError(f"level must be 'value' or 'neuron', not {self.level!r}")
+        if self.level == "neuron" and self.model is None:
+            raise ValueError("level='neuron' needs the model: draw_graph(loss, model=model, level='neuron')")
+        if not isinstance(self.max_nodes, int) or self.max_nodes < 1:
+            raise ValueError(f"max_nodes must be a positive integer, got {self.max_nodes!r}")
+        if not isinstance(self.title, str):
+            raise TypeError(f"title must be a str, not {type(self.title).__name__}")
+
+
+def prepare(root: Value, options: DrawingOptions) -> _Drawing:
     """What ``draw_graph`` draws, before it is drawn: the values kept, their node ids and
     where each is shown (the step-through page maps its steps onto them)."""
-    _check_arguments(root, color_by, level, model, max_nodes, title)
+    if not isinstance(root, Value):
+        raise TypeError(f"draw_graph() takes a Value, not {type(root).__name__}")
     everything = walk(root)
+    model = options.model
     if model is not None and not set(_owners(model)) & set(everything):
         raise ValueError(
             f"none of the model's parameters is in this graph: was it computed by another model? ({model!r})"
         )
-    nodes, note = _select(root, everything, max_nodes, collapse)
-    drawing = _Drawing(root, nodes, model, params, output, color_by, level == "neuron", group, rankdir)
-    drawing.title, drawing.note, drawing.total = title, note, len(everything)
+    nodes, note = _select(root, everything, options.max_nodes, options.collapse)
+    drawing = _Drawing(
+        root,
+        nodes,
+        model,
+        options.params,
+        options.output,
+        options.color_by,
+        options.level == "neuron",
+        options.group,
+        options.rankdir,
+    )
+    drawing.title, drawing.note, drawing.total = options.title, note, len(everything)
     return drawing
-
-
-def _check_arguments(root: Any, color_by: Any, level: Any, model: Any, max_nodes: Any, title: Any) -> None:
-    if not isinstance(root, Value):
-        raise TypeError(f"draw_graph() takes a Value, not {type(root).__name__}")
-    if color_by not in ("grad", "data", None):
-        raise ValueError(f"color_by must be 'grad', 'data' or None, not {color_by!r}")
-    if level not in ("value", "neuron"):
-        raise ValueError(f"level must be 'value' or 'neuron', not {level!r}")
-    if level == "neuron" and model is None:
-        raise ValueError("level='neuron' needs the model: draw_graph(loss, model=model, level='neuron')")
-    if not isinstance(max_nodes, int) or max_nodes < 1:
-        raise ValueError(f"max_nodes must be a positive integer, got {max_nodes!r}")
-    if not isinstance(title, str):
-        raise TypeError(f"title must be a str, not {type(title).__name__}")
 
 
 def _select(root: Value, everything: list[Value], max_nodes: int, collapse: bool) -> tuple[list[Value], str]:
@@ -381,7 +394,7 @@ class _Drawing:
         attrs["fillcolor"], attrs["fontcolor"] = _fill(v, self.color_by, self.top)
         target.node(self.ids[v], _rows(rows), shape="box", margin="0.04,0.02", **attrs)
         if not v.is_leaf:
-            target.node(node + "_op", plain_label(self._shown(node + "_op", v.symbol)), **OP_STYLE)
+            target.node(node + "_op", plain_label(self._shown(node + "_op", v._op)), **OP_STYLE)
 
     def _parameter_table(self, target: graphviz.Digraph, key: tuple[int, int], values: list[Value]) -> None:
         """A neuron's parameters, one row each, in order: W[i,1], W[i,2], …, b[i]."""
@@ -406,7 +419,7 @@ class _Drawing:
             if weights:
                 cells.append(f"{len(weights)} parameters<br/>|grad| ≤ {number(max(abs(w.grad) for w in weights))}")
             for v in shown:
-                name = html_text(self._shown(f"L{k}", v.label or v.op))
+                name = html_text(self._shown(f"L{k}", v.label or _op_name(v)))
                 cells.append(f"{name}<br/>data {number(v.data)}<br/>grad {number(v.grad)}")
             anchor = self._anchor(values[0])
             rows.append(_Row(cells, fill, text, into=f"in{key[1]}", out=f"out{key[1]}", anchor=anchor))
@@ -546,15 +559,20 @@ def _depths(nodes: list[Value], ids: dict[Value, str]) -> dict[Value, int]:
     return depth
 
 
+def _op_name(v: Value) -> str:
+    """The name of the op that made ``v`` ('' for a leaf)."""
+    return v.op.name if v.op is not None else ""
+
+
 def _assign_neurons(nodes: list[Value], owners: dict[Value, tuple[int, int]]) -> dict[Value, tuple[int, int]]:
     """Parameters, each neuron's weighted-sum node and its activation node -> (layer, neuron)."""
     neuron = {v: owners[v] for v in nodes if v in owners}
     for v in nodes:  # children come first, so a dot is assigned before its activation
-        if v.op == "dot":
+        if _op_name(v) == "dot":
             owner = next((owners[c] for c in v.children if c in owners), None)
             if owner is not None:
                 neuron[v] = owner
-        elif v.op in ACTIVATION_OPS and v.children[0] in neuron and v.children[0].op == "dot":
+        elif _op_name(v) in ACTIVATION_OPS and v.children[0] in neuron and _op_name(v.children[0]) == "dot":
             neuron[v] = neuron[v.children[0]]
     return neuron
 

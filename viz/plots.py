@@ -11,7 +11,7 @@ import io
 import math
 import os
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any, Mapping, Sequence, cast
 
 import numpy as np
 from matplotlib.figure import Figure as _MatplotlibFigure
@@ -229,11 +229,13 @@ def accuracy_bars(
     left has no bar, only the words, never a bar at 0 %."""
     if len(labels) != len(accuracies):
         raise ValueError(f"{len(labels)} labels for {len(accuracies)} accuracies")
-    runs = [list(a) if isinstance(a, (list, tuple, np.ndarray)) else None for a in accuracies]
+    runs: list[list[float] | None] = [list(a) if isinstance(a, (list, tuple, np.ndarray)) else None for a in accuracies]
     fig = Figure(figsize=(6.4, 4.2))
     ax = fig.subplots()
     for i in range(len(labels)):
-        values = [100 * v for v in (runs[i] if runs[i] is not None else [accuracies[i]]) if math.isfinite(v)]
+        given = runs[i]
+        numbers = given if given is not None else [cast(float, accuracies[i])]  # one number per setting
+        values = [100 * v for v in numbers if math.isfinite(v)]
         lost = diverged[i] if diverged is not None else 0
         if not values:
             words = f"no run finished\n({lost} diverged)" if lost else "no result"

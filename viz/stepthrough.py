@@ -28,11 +28,12 @@ from pathlib import Path
 from typing import Any, Mapping, Union
 
 from tinygrad_hw.atomic import write_atomic
-from tinygrad_hw.backprop import call_rule, local_derivatives
 from tinygrad_hw.codegen import contributions, operand_order, template
+from tinygrad_hw.derivatives import call_rule, local_derivatives
 from tinygrad_hw.engine import Value, topological_order
+from tinygrad_hw.ops import Op
 
-from .graph import _Drawing, _visible, number, prepare
+from .graph import DrawingOptions, _Drawing, _visible, number, prepare
 
 __all__ = ["StepThrough", "step_through"]
 
@@ -71,8 +72,10 @@ def step_through(
         raise TypeError(f"step_through() takes a Value, not {type(root).__name__}")
     if rankdir is None:  # boxes top to bottom; tables of neurons, whose rows are ports, left to right
         rankdir = "LR" if level == "neuron" else "TB"
-    options = {"model": model, "level": level, "max_nodes": max_nodes, "collapse": collapse, "title": title}
-    drawing = prepare(root, rankdir=rankdir, color_by=None, **options)
+    options = DrawingOptions(
+        rankdir, max_nodes, color_by=None, model=model, level=level, collapse=collapse, title=title
+    )
+    drawing = prepare(root, options)
     drawing.marked = True
     svg = drawing.render().pipe(format="svg").decode("utf-8")
     steps = _steps(root, drawing)
@@ -163,20 +166,20 @@ def _made_of(v: Value, show: Any) -> str:
     """What node ``v`` computes, with ``show(child)`` for each operand: ``σ(z)``, ``x − 1``,
     ``b + w1·x1 + w2·x2``."""
     if v.hand_written:  # no rule to write out: its name and its operands
-        return f"{v.symbol or 'op'}({', '.join(show(c) for c in v.children)})"
-    op = v.operation
-    assert op is not None
+        return f"{v._op or 'op'}({', '.join(show(c) for c in v.children)})"
+    op = v.op
+    assert isinstance(op, Op)
     start, terms = operand_order(op, len(v.children))
     if op.nary:
-        parts = [_formula(op.forward, {n: show(v.children[i]) for n, i in b.items()}) for b in terms[:4]]
+        parts = [_formula(op.formula, {n: show(v.children[i]) for n, i in b.items()}) for b in terms[:4]]
         parts += ["…"] * (len(terms) > 4)
         return " + ".join(([show(v.children[start])] if start is not None else []) + parts)
     names = {n: show(v.children[i]) for n, i in terms[0].items()}
-    if " if " in op.forward:  # a rule with cases reads better by its name: ReLU(z)
+    if " if " in op.formula:  # a rule with cases reads better by its name: ReLU(z)
         return f"{op.symbol}({names['a']})"
-    if op.const:
-        names["c"] = _numeral(v.constant)  # type: ignore[arg-type]
-    return _formula(op.forward, names)
+    if op.const and v.constant is not None:
+        names["c"] = _numeral(v.constant)
+    return _formula(op.formula, names)
 
 
 def _steps(root: Value, drawing: _Drawing) -> list[dict[str, Any]]:
@@ -240,8 +243,8 @@ def _locals(v: Value) -> list[tuple[Value, float, str]]:
     if v.hand_written:
         found = "from its _backward, written by hand (run with upstream gradient 1)"
         return [(child, local, f"{found}: {number(local)}") for child, local in local_derivatives(v)]
-    op = v.operation
-    assert op is not None
+    op = v.op
+    assert isinstance(op, Op)
     parts = contributions(op, len(v.children))
     return [(v.children[position], *_local(v, which, binds)) for position, which, binds in parts]
 
@@ -250,8 +253,8 @@ def _local(v: Value, which: int | None, binds: dict[str, int]) -> tuple[float, s
     """The local derivative from the op table: its value, and its formula as the table
     writes it, then with numbers, then worked out (``∂out/∂a = out·(1 − out) =
     0.5866·(1 − 0.5866) = 0.2425``)."""
-    op = v.operation
-    assert op is not None
+    op = v.op
+    assert isinstance(op, Op)
     if which is None:  # the start s of Value.sum(A, s) / Value.dot(A, B, s): a plain term
         return 1.0, "∂out/∂s = 1"
     operands = [v.children[binds[n]].data for n in "ab"[: op.arity]]
@@ -259,8 +262,8 @@ def _local(v: Value, which: int | None, binds: dict[str, int]) -> tuple[float, s
     values: dict[str, Any] = {n: _numeral(x) for n, x in zip("ab", operands)}
     if not op.nary:
         values["out"] = _numeral(v.data)
-    if op.const:
-        values["c"] = _numeral(v.constant)  # type: ignore[arg-type]
+    if op.const and v.constant is not None:
+        values["c"] = _numeral(v.constant)
     chain = [f"∂out/∂{'ab'[which]}", _formula(op.partials[which], {}), _formula(op.partials[which], values)]
     chain.append(number(partials[which]))
     shown = [chain[0]]

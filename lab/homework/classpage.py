@@ -9,14 +9,11 @@ from __future__ import annotations
 
 from collections import Counter
 from html import escape
-from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 from .catalogue import MISTAKES
+from .graded import Graded
 from .report import CHECKS
-
-if TYPE_CHECKING:
-    from .grade import Graded
 
 __all__ = ["class_page", "distribution", "mistake_counts"]
 

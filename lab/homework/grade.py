@@ -20,7 +20,6 @@ import multiprocessing
 import os
 import threading
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
@@ -28,6 +27,8 @@ from tinygrad_hw.atomic import write_atomic
 
 from .catalogue import mistake as catalogued
 from .checks import CheckResult
+from .classpage import class_page
+from .graded import Graded
 from .report import CHECKS, check_submission
 from .rubric import Rubric
 from .submission import Submission, SubmissionError, find_submissions
@@ -35,19 +36,6 @@ from .submission import Submission, SubmissionError, find_submissions
 __all__ = ["Graded", "grade_class", "grade_one", "write_outputs"]
 
 _one_at_a_time = threading.Lock()  # hypothesis is not thread-safe: one grading per process at a time
-
-
-@dataclass
-class Graded:
-    """One student's grade: points per check, and what they may see."""
-
-    student: str
-    exercise: str
-    score: float
-    max_score: float
-    checks: list[dict[str, Any]]  # name, points, max_points, visible, result (CheckResult.to_json())
-    sandbox: dict[str, str] = field(default_factory=dict)
-    problem: str = ""  # the submission could not be read at all
 
 
 def grade_one(submission: Submission, exercise: str, rubric: Rubric) -> Graded:
@@ -145,7 +133,6 @@ def _on_dask(submissions: list[Submission], exercise: str, rubric: Rubric, sched
 
 def write_outputs(graded: list[Graded], exercise: str, folder: str | os.PathLike[str]) -> list[Path]:
     """The gradebook, each student's feedback and Gradescope results, and the class page."""
-    from .classpage import class_page
 
     folder = Path(folder)
     for sub in ("feedback", "results"):

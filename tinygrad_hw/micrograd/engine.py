@@ -98,8 +98,8 @@ class Value(_EngineValue):
         return _ours(_EngineValue.__abs__(self))
 
     @staticmethod
-    def sum(values: Iterable[Operand]) -> Value:
-        return _ours(_EngineValue.sum(values))
+    def sum(values: Iterable[Operand], start: Operand | None = None) -> Value:
+        return _ours(_EngineValue.sum(values, start))
 
     @staticmethod
     def dot(xs: Iterable[Operand], ys: Iterable[Operand], start: Operand | None = None) -> Value:

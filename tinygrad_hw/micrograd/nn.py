@@ -99,7 +99,7 @@ class MLP(Module):
         out: Any = list(x) if isinstance(x, Iterable) and not isinstance(x, _EngineValue) else [x]
         for layer in self.layers:
             out = layer(out if isinstance(out, list) else [out])
-        return out  # type: ignore[no-any-return]
+        return out
 
     def parameters(self) -> list[Value]:
         return [p for layer in self.layers for p in layer.parameters()]

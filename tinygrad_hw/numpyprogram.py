@@ -1,4 +1,4 @@
-"""One sample's graph run with numpy, on one sample or a whole batch at once.
+"""The numpy program: one sample's graph run with numpy, on one sample or a whole batch at once.
 
 The straight-line replay (``straightline.py``) pays a Python statement per node
 and per edge: unbeatable for the report's small network, slow for a layer of 64
@@ -23,36 +23,48 @@ The loss of a batch is the mean of the per-sample losses (as for ``mse`` and
 ``bce``). numpy sums a matrix product in its own order, and its ``exp`` may
 round differently from Python's in the last bit: the numbers agree with the
 eager engine to about 1e-15 relative, not bit for bit.
+
+Which numbers are finite must not depend on that order, though: where eager's
+``inf + -inf`` is ``nan``, numpy's matrix product (fused multiply-adds, its own
+order) can give ``-inf``, or a finite number. So after each run the program checks
+that every number it computed was finite and far from overflow (:data:`LIMIT`);
+for the samples where one was not, it computes the answer again exactly, with the
+eager engine's arithmetic in its order (``looped.py``).
 """
 
 from __future__ import annotations
 
 import ast
-import functools
 import math
 from collections import OrderedDict, defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import count
-from typing import Any, Callable, Sequence
+from typing import Any, Callable
 
 import numpy as np
 
-from .codegen import load, names_in, operand_order
-from .engine import Value, walk
+from .codegen import library_names, load, missing, names_in, operand_order, template
+from .engine import Value
+from .looped import Looped
+from .maths import MATHS
 from .ops import OPERANDS, Op
 
-__all__ = ["BatchTape"]
+__all__ = ["NumpyProgram", "numpy_lacks"]
 
-_NUMPY: dict[str, Any] = {
-    "np": np,
-    "exp": np.exp,
-    "log": np.log,
-    "tanh": np.tanh,
-    "pow": np.power,
-    "fabs": np.fabs,
-    "abs": np.abs,
-    "where": np.where,
-}
+
+def _namespace() -> dict[str, Any]:
+    """The names the program's text may use: each maths function as its numpy ufunc."""
+    return {"np": np, **library_names(np, "numpy")}
+
+
+def numpy_lacks(ops: set[Op]) -> list[str]:
+    """The maths functions these ops call that have no numpy form (maths.py): then there is
+    no numpy program for the graph."""
+    names = _namespace()
+    return sorted({name for op in ops for name in missing(op, names)})
+
+
 _UFUNCS = {
     ast.Add: "np.add",
     ast.Sub: "np.subtract",
@@ -60,30 +72,12 @@ _UFUNCS = {
     ast.Div: "np.divide",
     ast.MatMult: "np.matmul",
 }
-_CALLS = {"exp": "np.exp", "log": "np.log", "tanh": "np.tanh", "pow": "np.power", "fabs": "np.fabs"}
 BUFFERS_KEPT = 4  # batch sizes whose arrays are kept for the next call
-
-
-class _Vectorize(ast.NodeTransformer):
-    """``x if c else y`` -> ``where(c, x, y)``, so a rule's text runs on arrays."""
-
-    def visit_IfExp(self, node: ast.IfExp) -> ast.AST:
-        self.generic_visit(node)
-        call = ast.Call(ast.Name("where", ast.Load()), [node.test, node.body, node.orelse], [])
-        return ast.copy_location(call, node)
-
-
-@functools.cache
-def _array_template(text: str) -> str:
-    """A rule's text as numpy, a ``str.format`` template over ``{a}``, ``{b}``, ``{c}``, ``{out}``."""
-    tree = ast.fix_missing_locations(_Vectorize().visit(ast.parse(text, mode="eval")))
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Name) and node.id in ("a", "b", "c", "out"):
-            node.id = f"__{node.id}__"
-    code = ast.unparse(tree).replace("{", "{{").replace("}", "}}")
-    for name in ("a", "b", "c", "out"):
-        code = code.replace(f"__{name}__", "{" + name + "}")
-    return code
+# Σ v² over the numbers of a run, at most, for numpy's answer to stand: then every |v| <= 1e150,
+# every product of two is <= 1e300 and a sum of up to 1e8 of them cannot overflow in any order,
+# so numpy and the eager engine agree on what is finite (beyond it: exact arithmetic, per sample).
+LIMIT = 1e300
+_Buffers = tuple[np.ndarray, np.ndarray, Callable[[], None], Callable[[float], None]]  # V, V and G flat, steps
 
 
 def _into(target: str, expression: str) -> str:
@@ -92,8 +86,8 @@ def _into(target: str, expression: str) -> str:
     node = ast.parse(expression, mode="eval").body
     if isinstance(node, ast.BinOp) and type(node.op) in _UFUNCS:
         ufunc, args = _UFUNCS[type(node.op)], [node.left, node.right]
-    elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in _CALLS:
-        ufunc, args = _CALLS[node.func.id], node.args
+    elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in MATHS:
+        ufunc, args = f"np.{MATHS[node.func.id].numpy}", node.args
     elif isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
         ufunc, args = "np.negative", [node.operand]
     else:
@@ -160,19 +154,24 @@ class _Writer:
         return name
 
 
-class BatchTape:
+class NumpyProgram:
     """A recorded graph as a numpy program: ``run(W, X)`` gives the mean loss over the
     rows of ``X`` (one sample's flattened arguments per row; or one sample as a flat
     sequence) and its gradient for each parameter (``W`` and the gradient in
     ``params`` order)."""
 
     def __init__(self, root: Value, nodes: list[Value], params: list[Value], inputs: list[Value]) -> None:
+        lacking = numpy_lacks({v.op for v in nodes if isinstance(v.op, Op)})
+        if lacking:
+            raise ValueError(f"no numpy program for this graph: maths.py gives no numpy form of {', '.join(lacking)}")
         self.params = params
         self.n_inputs = len(inputs)
+        self._graph = (root, nodes, params, inputs)
+        self._exact: Looped | None = None  # the eager engine's arithmetic, for the samples numpy cannot vouch for
         self._layout(root, nodes, params, inputs)
         self._makers: dict[bool, Callable[..., Any]] = {}
         self.source = self._compile(vector=False)
-        self._buffers: OrderedDict[int, tuple[np.ndarray, Callable[..., Any], Callable[..., Any]]] = OrderedDict()
+        self._buffers: OrderedDict[int, _Buffers] = OrderedDict()
 
     # -- where everything lives --------------------------------------------------------------
 
@@ -204,8 +203,12 @@ class BatchTape:
         self.place = {p: i for i, p in enumerate(order)}
         self.perm = np.array([param_index[p] for p in order], dtype=np.intp)  # internal -> params order
         self.loose = np.array([self.place[p] for p in loose], dtype=np.intp)
-        self.W = np.zeros(len(params))
-        self.gW = np.zeros(len(params))
+        # The weights, then one sample's values and gradients, in one array: one dot product checks
+        # all a per-sample step read or made (see _within). Zeros: a row never written holds no NaN.
+        n = len(params)
+        self._memory = np.zeros(n + 2 * self.n_rows)
+        self.W, self._one = self._memory[:n], self._memory[n:]
+        self.gW = np.zeros(n)
 
     # -- the program ----------------------------------------------------------------------
 
@@ -219,16 +222,15 @@ class BatchTape:
             )
         for group in self.groups:
             (self._dense_forward if group.dense else self._forward_of)(group, writer)
-        written, zeroed = {self.root}, set()
+        written, zeroed = {self.root}, set[int]()
         for group in reversed(self.groups):
             (self._dense_backward if group.dense else self._backward_of)(group, writer, written, zeroed)
         self._loose_gradients(writer)
         source = self._program(writer, sorted(zeroed), sorted(set(range(len(self.params))) - set(self._assigned)))
         what = "one sample" if vector else "a batch"
-        filename = f"<tinygrad_hw batched {next(_tapes)}: {len(self.groups)} groups, {what}>"
-        scope = load(source, filename, {**_NUMPY, **writer.names, "__name__": __name__}, keep="make")
+        filename = f"<tinygrad_hw numpy program {next(_programs)}: {len(self.groups)} groups, {what}>"
+        scope = load(source, filename, {**_namespace(), **writer.names, "__name__": __name__}, keep="make")
         self._makers[vector] = scope["make"]
-        self.statements = len(writer.forward) + len(writer.backward)
         return source
 
     def _forward_of(self, group: _Group, writer: _Writer) -> None:
@@ -237,7 +239,7 @@ class BatchTape:
         names = {n: writer.read(rows) for n, rows in zip(OPERANDS, operands)}
         if op.const:
             names["c"] = writer.name("C", self._constants(group, writer))
-        value = _array_template(op.forward).format(**names)
+        value = template(op.formula, "numpy").format(**names)
         if op.nary:
             value = f"({value}).sum(axis=1)" + (f" + {writer.read(starts)}" if starts is not None else "")
         writer.forward.append(_into(writer.read(group.rows), value))
@@ -296,7 +298,7 @@ class BatchTape:
                     shape = f"{operands[k].shape}" if writer.vector else f"{operands[k].shape} + (G.shape[1],)"
                     local = f"np.broadcast_to({local}, {shape})"
             else:
-                local = f"({_array_template(partial).format(**names)}) * {up}"
+                local = f"({template(partial, 'numpy').format(**names)}) * {up}"
             self._scatter(operands[k], local, writer, written, zeroed)
 
     def _scatter(self, targets: np.ndarray, value: str, writer: _Writer, written: set[int], zeroed: set[int]) -> None:
@@ -358,12 +360,12 @@ class BatchTape:
             operands = [np.array([self.row[v.children[orders[0][1][0][n]]] for v in members]) for n in names]
         starts = None
         if orders[0][0] is not None:
-            starts = np.array([self.row[v.children[s]] for v, (s, _) in zip(members, orders)])  # type: ignore[index]
+            starts = np.array([self.row[v.children[s]] for v, (s, _) in zip(members, orders) if s is not None])
         return operands, starts
 
     @staticmethod
     def _constants(group: _Group, writer: _Writer) -> np.ndarray:
-        constants = np.array([v.constant for v in group.members], dtype=float)
+        constants = np.array([v._const for v in group.members], dtype=float)
         return constants if writer.vector else constants[:, None]
 
     def _program(self, writer: _Writer, zeroed: list[int], unreached: list[int]) -> str:
@@ -400,9 +402,9 @@ class BatchTape:
 
     # -- running ----------------------------------------------------------------------------
 
-    def _program_for(self, batch: int) -> tuple[np.ndarray, Callable[[], None], Callable[[float], None]]:
-        """The value array and the program's steps for a batch size (0: one sample, as
-        vectors), kept for the next call."""
+    def _program_for(self, batch: int) -> _Buffers:
+        """The value and gradient arrays and the program's steps for a batch size (0: one
+        sample, as vectors), kept for the next call."""
         if batch in self._buffers:
             self._buffers.move_to_end(batch)
             return self._buffers[batch]
@@ -410,8 +412,9 @@ class BatchTape:
         if vector not in self._makers:
             self._compile(vector)
         shape = (self.n_rows,) if vector else (self.n_rows, batch)
-        V, G = np.empty(shape), np.empty(shape)
-        self._buffers[batch] = (V, *self._makers[vector](V, G))
+        flat = self._one if vector else np.zeros(2 * math.prod(shape))  # V and G side by side
+        V, G = flat[: flat.size // 2].reshape(shape), flat[flat.size // 2 :].reshape(shape)
+        self._buffers[batch] = (V, flat, *self._makers[vector](V, G))
         while len(self._buffers) > BUFFERS_KEPT:
             self._buffers.popitem(last=False)
         return self._buffers[batch]
@@ -421,18 +424,52 @@ class BatchTape:
         ``X`` is one sample's inputs (a list or tuple) or an array of them, one row per
         sample. numpy's warnings are the caller's to silence (see ``run``)."""
         if isinstance(X, (list, tuple)) and (not X or isinstance(X[0], float)):  # one sample, as fit passes it
-            V, forward, backward = self._program_for(0)
+            V, both, forward, backward = self._program_for(0)
             V[: self.n_inputs] = X
             forward()
             backward(1.0)
+            if not self._within(both):
+                return self._exactly([X])
             return float(V[self.root])
         X = np.asarray(X, dtype=float)
         vector = X.ndim == 1
-        V, forward, backward = self._program_for(0 if vector else len(X))
+        V, both, forward, backward = self._program_for(0 if vector else len(X))
         V[: self.n_inputs] = X if vector else X.T
         forward()
         backward(1.0 if vector else 1.0 / len(X))
+        if not self._within(both):
+            return self._exactly([X.tolist()] if vector else X.tolist())
         return float(V[self.root]) if vector else float(V[self.root].mean())
+
+    def _within(self, both: np.ndarray) -> bool:
+        """Whether every number the last run read or made -- the weights, the values and the
+        gradients (``both``, flat) -- was finite and within :data:`LIMIT` (a NaN fails too):
+        one dot product for one sample, two for a batch. (The weights' gradients are
+        products, or sums over the batch, of checked numbers.)"""
+        if both is self._one:
+            memory = self._memory
+            return bool(memory @ memory <= LIMIT)
+        return bool(both @ both + self.W @ self.W <= LIMIT)
+
+    def _exactly(self, rows: Sequence[Sequence[float]]) -> float:
+        """The mean loss and its gradient (into ``gW``) computed by the eager engine's
+        arithmetic, sample by sample: for runs where numpy's order could change what is
+        finite."""
+        exact = self._exact_executor()
+        weights = self.unpack(self.W)
+        loss = 0.0
+        grads = np.zeros(len(self.params))
+        for row in rows:
+            value, gradient = exact.run(weights, row)
+            loss += value
+            grads += gradient
+        self.gW[:] = (grads / len(rows))[self.perm]
+        return loss / len(rows)
+
+    def _exact_executor(self) -> Looped:
+        if self._exact is None:
+            self._exact = Looped(*self._graph)
+        return self._exact
 
     def run(self, W: Any, X: Any) -> tuple[float, list[float]]:
         """(mean loss over the rows of X, its gradient for each parameter), both in ``params`` order."""
@@ -445,7 +482,8 @@ class BatchTape:
 
     def values(self, W: Any, X: Any, nodes: Sequence[Value]) -> np.ndarray:
         """The forward pass only: the values of recorded ``nodes``, one row each, one column
-        per row of ``X``."""
+        per row of ``X``. A sample with a number numpy cannot vouch for (see :data:`LIMIT`)
+        is computed again with the eager engine's arithmetic."""
         self.W[:] = np.asarray(W, dtype=float)[self.perm]
         X = np.asarray(X, dtype=float)
         if False not in self._makers:
@@ -455,7 +493,14 @@ class BatchTape:
         V[: self.n_inputs] = X.T
         with np.errstate(all="ignore"):
             forward()
-        return V[[self.row[v] for v in nodes]]
+            squares = np.einsum("ij,ij->j", V, V) + float(self.W @ self.W)
+        out = V[[self.row[v] for v in nodes]]
+        doubtful = np.flatnonzero(~(squares <= LIMIT))
+        if len(doubtful):
+            exact, weights = self._exact_executor(), self.unpack(self.W)
+            for j in doubtful.tolist():
+                out[:, j] = exact.values(weights, X[j].tolist(), nodes)
+        return out
 
     def sgd(self, W: Any, X: Any, lr: float) -> tuple[float, np.ndarray]:
         """(mean loss, W - lr · gradient)."""
@@ -480,18 +525,8 @@ class BatchTape:
         W[self.perm] = self.W
         return W.tolist()
 
-    @classmethod
-    def record(cls, fn: Callable[..., Value], sample: Any, params: list[Value] | None = None) -> BatchTape:
-        """Record ``fn`` on one sample's arguments and compile it for batches."""
-        from .replay import record
 
-        tape, out, placeholders = record(fn, sample, params, executor="none")
-        if tape.value_args:
-            raise ValueError("a batched replay takes numbers as arguments, not Values")
-        return cls(out, walk(out), tape.params, [placeholders[i] for i in tape.input_args])
-
-
-_tapes = count(1)
+_programs = count(1)
 
 
 def _dot_operands(v: Value, op: Op) -> tuple[list[Value], list[Value], Value | None]:
@@ -513,9 +548,11 @@ def groups_of(nodes: list[Value]) -> dict[tuple[Any, ...], list[Value]]:
             depth[v] = 0
             continue
         depth[v] = 1 + max(depth[c] for c in v.children)
-        op = v.operation
-        start, terms = operand_order(op, len(v.children))  # type: ignore[arg-type]
-        keyed[(depth[v], op.name, len(terms) if op.nary else 0, start is not None)].append(v)  # type: ignore[union-attr]
+        op = v.op
+        if not isinstance(op, Op):
+            raise ValueError("internal: a node made by hand in a recorded graph")
+        start, terms = operand_order(op, len(v.children))
+        keyed[(depth[v], op.name, len(terms) if op.nary else 0, start is not None)].append(v)
     return keyed
 
 
@@ -525,7 +562,9 @@ def _groups(nodes: list[Value], param_index: dict[Value, int]) -> tuple[list[_Gr
     placed: dict[Value, int] = {}
     groups = []
     for key in sorted(keyed, key=lambda k: k[0]):
-        group = _Group(keyed[key][0].operation, keyed[key])  # type: ignore[arg-type]
+        first = keyed[key][0].op
+        assert isinstance(first, Op)  # groups_of keeps table ops only
+        group = _Group(first, keyed[key])
         group.dense = _is_dense(group, param_index, placed)
         groups.append(group)
     return groups, placed
