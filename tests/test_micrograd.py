@@ -312,3 +312,22 @@ def test_a_copied_or_pickled_graph_and_model_stay_micrograds(how):
     assert all(type(p) is V for p in twin.parameters())
     out, twin_out = model([0.5, -1.0]), twin([0.5, -1.0])
     assert twin_out.data == out.data and _drawing(twin_out)[0] == _drawing(out)[0]  # the lecture's nodes
+
+
+def test_our_training_and_model_files_refuse_the_drop_ins_mlp_by_name():
+    # Before: fit raised AttributeError ('MLP' object has no attribute 'nin') and save said
+    # "save() takes an MLP, not MLP", naming one class for two.
+    import pytest
+
+    from tinygrad_hw.data import generate_xor_easy
+    from tinygrad_hw.micrograd.nn import MLP as DropInMLP
+    from tinygrad_hw.serialize import model_to_dict
+    from tinygrad_hw.train import fit, predict
+
+    X, y = generate_xor_easy()
+    model = DropInMLP(2, [4, 1])
+    for call in (lambda: fit(model, X, y, epochs=1, verbose=False), lambda: predict(model, X)):
+        with pytest.raises(TypeError, match=r"must be a tinygrad_hw\.nn\.MLP, not tinygrad_hw\.micrograd\.nn\.MLP: "):
+            call()
+    with pytest.raises(TypeError, match=r"takes a tinygrad_hw\.nn\.MLP, not tinygrad_hw\.micrograd\.nn\.MLP$"):
+        model_to_dict(model)

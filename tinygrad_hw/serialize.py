@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, Union
 
 from .atomic import PathLike, write_atomic
-from .checks import is_count
+from .checks import is_count, type_name
 from .nn import ACTIVATIONS, MLP
 
 __all__ = ["FORMAT", "ModelFileError", "load", "model_from_dict", "model_to_dict", "save", "write_atomic"]
@@ -28,7 +28,7 @@ class ModelFileError(ValueError):
 def model_to_dict(model: MLP) -> dict[str, Any]:
     """Architecture, activations and every weight, as plain JSON types."""
     if not isinstance(model, MLP):
-        raise TypeError(f"save() takes an MLP, not {type(model).__name__}")
+        raise TypeError(f"save() takes a tinygrad_hw.nn.MLP, not {type_name(model)}")
     layers = []
     for k, layer in enumerate(model.layers, start=1):
         weights = [[w.data for w in n.w] for n in layer.neurons]

@@ -20,7 +20,7 @@ from typing import IO, Any, Callable, Iterator, Sequence
 import numpy as np
 from tqdm import tqdm
 
-from .checks import is_count
+from .checks import is_count, type_name
 from .diagnose import EpochStart, find_divergence
 from .engine import Value, no_grad
 from .executor import Executor
@@ -47,6 +47,16 @@ def as_inputs(model: MLP, X: Any) -> np.ndarray:
     """X as an (n, nin) float array: exactly that shape, or one sample as a 1-D array of
     length nin. Anything else is refused, never reshaped: a transposed X would
     otherwise be read as other samples."""
+    if not isinstance(model, MLP):  # a micrograd-style MLP has no sizes or activations to check X against
+        raise TypeError(
+            f"the model must be a tinygrad_hw.nn.MLP, not {type_name(model)}"
+            + (
+                ": train micrograd's MLP with its own loop, as its demo does, or build the same network as "
+                "tinygrad_hw.nn.MLP(nin, nouts, activation=['relu', ..., 'none'])"
+                if type(model).__module__.startswith("tinygrad_hw.micrograd")
+                else ""
+            )
+        )
     xs = _array(X, "X")
     if xs.ndim == 1 and len(xs) == model.nin:
         xs = xs.reshape(1, -1)
