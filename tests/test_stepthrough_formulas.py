@@ -282,3 +282,16 @@ def test_a_non_finite_local_derivative_is_written_as_such():
     (c,) = next(s for s in step_through(y).steps if s["phase"] == "backward")["contributions"]
     assert c["rule"] == "∂y/∂x = 1/x = 1/0 = inf" and math.isinf(c["local"])
     assert c["latex_local"] == r"\frac{\partial y}{\partial x} = \frac{1}{x} = \frac{1}{0} = \infty"
+
+
+def test_a_rule_that_is_a_sum_is_bracketed_as_a_factor_in_the_latex_chain():
+    x = Value(0.3, "x")
+    y = x.tanh()
+    y.label = "y"
+    z = y * 2
+    z.label = "z"
+    into_x = [c for s in step_through(z).steps for c in s.get("contributions", []) if c["label"] == "x"]
+    assert into_x[0]["latex"] == (
+        r"\frac{\partial z}{\partial x} = \frac{\partial z}{\partial y} \frac{\partial y}{\partial x}"
+        r" = 2 \cdot \left(1 - y \cdot y\right) = 2 \cdot 0.9151 = 1.8303"
+    )

@@ -23,7 +23,7 @@ from tinygrad_hw.codegen import namespace
 
 from .graph import number
 
-__all__ = ["MINUS", "Operand", "branch", "latex_name", "latex_number", "numeral", "prepare", "write"]
+__all__ = ["MINUS", "Operand", "branch", "factor", "latex_name", "latex_number", "numeral", "prepare", "write"]
 
 MINUS = "\u2212"  # the one minus sign on the page
 # how tightly each form binds: an operand binding less than its place needs is bracketed
@@ -233,6 +233,11 @@ def write(tree: ast.expr, names: Mapping[str, Operand], latex: bool = False) -> 
     """The tree as page text (or LaTeX), each of the rule's names as ``names`` gives it;
     cases at the top read ``0 if z ≤ 0, else 1`` (LaTeX: ``\\begin{cases}``)."""
     return _Writer(names, latex).top(tree)
+
+
+def factor(tree: ast.expr, names: Mapping[str, Operand], latex: bool = False) -> str:
+    """``write``, bracketed where it would not bind as a factor of a product (``1 − z·z``)."""
+    return _Writer(names, latex).operand(tree, MUL, unsigned=True)
 
 
 def branch(tree: ast.expr, values: Mapping[str, float]) -> tuple[ast.expr, list[ast.expr]]:

@@ -21,7 +21,7 @@ from __future__ import annotations
 import ast
 import functools
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from tinygrad_hw.codegen import contributions, operand_order
@@ -29,7 +29,7 @@ from tinygrad_hw.derivatives import call_rule, local_derivatives
 from tinygrad_hw.engine import Value, topological_order
 from tinygrad_hw.ops import Op, label
 
-from .formulas import MINUS, Operand, branch, latex_name, latex_number, named, numeral, prepare, valued, write
+from .formulas import MINUS, Operand, branch, factor, latex_name, latex_number, named, numeral, prepare, valued, write
 from .graph import _Drawing, _visible, number
 
 __all__ = ["SHOWN", "Names", "shown", "steps_of"]
@@ -163,7 +163,6 @@ class _Written:
     latex_numbers: str
     reason: str = ""  # for cases: which holds ("0.6949 > 0")
     cases: bool = False
-    extra: list[str] = field(default_factory=list)
 
 
 def _forward(v: Value, drawing: _Drawing, names: Names) -> dict[str, Any]:
@@ -412,7 +411,7 @@ class _Backward:
 @dataclass
 class _Rule:
     """A local derivative as the page writes it: the text line, and LaTeX (the whole line,
-    and the rule in the nodes' names alone, or "" where it is a bare number)."""
+    and the rule in the nodes' names alone as a factor, or "" where it is a bare number)."""
 
     text: str
     latex: str
@@ -454,7 +453,7 @@ def _local(v: Value, which: int | None, binds: dict[str, int], names: Names) -> 
     if op.nary:  # ``out`` of the term, in numbers: the term's own value
         numbers["out"] = valued(call_rule(op, data, v.constant)[0])
     derivative_of = functools.partial(names.partial, v, child)
-    named_text, named_latex = write(tree, env), write(tree, env, True)
+    named_text, named_latex, as_factor = write(tree, env), write(tree, env, True), factor(tree, env, True)
     if isinstance(tree, ast.IfExp):
         taken, reasons = branch(tree, _data(op, v, binds))
         reason = " and ".join(write(r, numbers) for r in reasons)
@@ -463,8 +462,8 @@ def _local(v: Value, which: int | None, binds: dict[str, int], names: Names) -> 
         latex = f"{derivative_of(True)} = {named_latex} = " + " = ".join(
             _distinct([write(taken, numbers, True), latex_number(local)])
         )
-        return local, _Rule(text, latex, named_latex)
+        return local, _Rule(text, latex, as_factor)
     text = " = ".join(_distinct([derivative_of(False), named_text, write(tree, numbers), shown(local)]))
     latex_forms = _distinct([derivative_of(True), named_latex, write(tree, numbers, True), latex_number(local)])
     plain = _same_number(named_text, shown(local))  # the rule is a number: 1, −1, or c
-    return local, _Rule(text, " = ".join(latex_forms), "" if plain else named_latex)
+    return local, _Rule(text, " = ".join(latex_forms), "" if plain else as_factor)
