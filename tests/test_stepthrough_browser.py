@@ -165,7 +165,9 @@ def test_controls_keys_clicks_and_play(browser, tmp_path):
     browser.find_element("id", "first").click()
     browser.execute_script("const s = document.getElementById('speed'); s.value = 20;")
     browser.find_element("id", "play").click()
-    time.sleep(0.6)
+    deadline = time.monotonic() + 10  # 20 steps a second; a loaded machine may be slower
+    while index() < 3 and time.monotonic() < deadline:
+        time.sleep(0.1)
     browser.find_element("id", "play").click()
     stopped = index()
     assert stopped >= 3 and browser.find_element("id", "play").text == "▶ play"
