@@ -31,6 +31,7 @@ def main() -> int:
         sigmoid = next(i for i, s in enumerate(steps) if s["phase"] == "backward" and s["title"].startswith("a = ŷ"))
         with chromium(1100, 760) as browser:
             browser.get((Path(folder) / "one-neuron.html").as_uri())
+            browser.find_element("id", "edge-labels").click()  # each edge's local derivative on it
             browser.execute_script("window.stepThrough.go(arguments[0])", sigmoid)
             browser.save_screenshot(str(IMAGES / "stepthrough.png"))
         watch_screenshot(Path(folder))

@@ -214,13 +214,13 @@ def _add_graph(commands: Any) -> None:
     graph.set_defaults(run=_graph)
 
 
-def _add_sample_arguments(parser: argparse.ArgumentParser, target: str) -> None:
+def _add_sample_arguments(parser: argparse.ArgumentParser, target: str, level: str = "value if it fits") -> None:
     """One sample through a saved model: the options ``graph`` and ``explain`` share."""
     parser.add_argument("--model", type=existing_file, help="a model saved with tinygrad_hw.serialize.save (JSON)")
     parser.add_argument("--input", type=finite_float, nargs="+", metavar="X", help="the input, one number per input")
     parser.add_argument("--target", type=finite_float, nargs="+", metavar="Y", help=f"the target (default: {target})")
     parser.add_argument(
-        "--level", choices=["value", "neuron"], help="every value, or one row per neuron (default: value if it fits)"
+        "--level", choices=["value", "neuron"], help=f"every value, or one row per neuron (default: {level})"
     )
 
 
@@ -269,7 +269,7 @@ def _add_explain(commands: Any) -> None:
         "(--sample) or --input with an optional --target.",
     )
     explain.add_argument("--out", type=output_folder, default="out", help="folder for the page (default: out/)")
-    _add_sample_arguments(explain, target="XOR's")
+    _add_sample_arguments(explain, target="XOR's", level="neuron, each unfolding on click")
     explain.add_argument("--seed", type=seed, default=1, help="seed of the report's network (default: 1)")
     explain.add_argument("--sample", type=int, default=1, help="which XOR sample, 0 to 20 (default: 1)")
     explain.add_argument(

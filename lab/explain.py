@@ -38,9 +38,10 @@ def explain(
 
     The sample is XOR sample ``sample`` (its label the target) unless ``inputs`` are
     given; with ``inputs`` and no ``target`` the page backpropagates the network's
-    output itself. ``level`` None draws every value if they fit in ``max_nodes``, else
-    one row per neuron. With ``epoch``, ``model_file`` is a frames file of ``tinygrad-hw
-    watch`` and the network has that epoch's weights.
+    output itself. ``level`` None draws one row per neuron, each unfolding into its
+    values on click (``"value"`` draws every value at once). With ``epoch``,
+    ``model_file`` is a frames file of ``tinygrad-hw watch`` and the network has that
+    epoch's weights.
     """
     if epoch is not None and model_file is None:
         raise ValueError("--epoch reads a frames file of tinygrad-hw watch: give it with --model FILE")
@@ -49,11 +50,10 @@ def explain(
     else:
         model = MLP(2, [8, 8, 1], seed=seed)
     root, about = sample_graph(model, inputs, target, sample)
-    if level is None:
-        level = "value" if len(walk(root)) <= max_nodes else "neuron"
     name = str(model_file) if model_file is not None else f"the report's 2-8-8-1 network (seed {seed}, untrained)"
     name += f" at epoch {epoch}" if epoch is not None else ""
-    page = step_through(root, model=model, level=level, max_nodes=max_nodes, title=f"{about} through {name}")
+    title = f"{about} through {name}"
+    page = step_through(root, model=model, level=level or "neuron", max_nodes=max_nodes, title=title)
     prepare_folder(out)  # a folder that cannot be written names itself
     return page.save(out / "stepthrough.html")
 

@@ -170,7 +170,8 @@ def test_enormous_epoch_counts_and_wide_layers_run(tmp_path):
 def test_explain_writes_the_page_for_the_report_network(tmp_path, capsys):
     assert main(["explain", "--out", str(tmp_path)]) == 0
     page = (tmp_path / "stepthrough.html").read_text(encoding="utf-8")
-    assert "XOR sample 1" in page and "2-8-8-1" in page and "W3[1,8]" in page  # every value fits: value level
+    assert "XOR sample 1" in page and "2-8-8-1" in page and "W3[1,8]" in page  # its layer's step names it
+    assert 'id="a_L2.in8.c0"' in page and page.count('class="neuron-view"') == 17  # one row per neuron, unfolding
     assert "stepthrough.html" in capsys.readouterr().out
 
 

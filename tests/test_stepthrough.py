@@ -50,7 +50,13 @@ def test_the_report_network_at_neuron_level_matches_the_engine():
     for p in model.parameters():
         assert by_label[p.label] == p.grad, p.label
     assert len(by_label) >= 105  # every weight and bias gets its gradient on the page
-    assert not any(s["phase"] == "forward" and s["title"].startswith("W") for s in steps)  # params not drawn
+    given = [s for s in steps if s.get("kind") == "given"]
+    assert [s["title"] for s in given] == [
+        "Given: x1 = 0.0000, x2 = 1.0000",
+        "Given: layer 1's 24 parameters",
+        "Given: layer 2's 72 parameters",
+        "Given: layer 3's 9 parameters",
+    ]
 
 
 def test_forward_then_backward_in_topological_order():
@@ -62,7 +68,7 @@ def test_forward_then_backward_in_topological_order():
     for step in steps:
         if step["phase"] == "forward":
             assert set(step.get("inputs", [])) <= seen  # each value after what it is made of
-            seen.add(step["node"])
+            seen.update(step["nodes"])
     backward = [s for s in steps if s["phase"] == "backward"]
     assert backward[0]["title"].startswith("C = ") and backward[0]["grad"] == 1.0
     assert "starts at the output" in backward[0]["text"][0]
@@ -78,7 +84,8 @@ def test_a_value_used_twice_gets_two_contributions_and_a_running_sum():
     assert x.grad == 7.0
     square = next(s for s in steps if s["phase"] == "backward" and "x·x" in s["title"])
     rules = [c["rule"] for c in square["contributions"]]
-    assert rules == ["∂out/∂a = b = 3", "∂out/∂b = a = 3"]  # mul's rule from the op table, then numbers
+    name = square["title"].split(" = ")[0]  # unlabelled: the name its box shows
+    assert rules == [f"∂{name}/∂x = x = 3"] * 2  # mul's rule (b, then a) in the nodes' names, then numbers
 
 
 def test_the_local_derivative_is_the_op_tables_formula_then_numbers():
@@ -86,9 +93,9 @@ def test_the_local_derivative_is_the_op_tables_formula_then_numbers():
     steps = steps_of(step_through(loss))
     sigmoid = next(s for s in steps if s["phase"] == "backward" and s["title"].startswith("a = ŷ"))
     (c,) = sigmoid["contributions"]
-    assert c["rule"] == "∂out/∂a = out·(1 − out) = 0.5866·(1 − 0.5866) = 0.2425"
+    assert c["rule"] == "∂(a = ŷ)/∂z = (a = ŷ)·(1 − (a = ŷ)) = 0.5866·(1 − 0.5866) = 0.2425"
     assert c["derivative"] == "∂(a = ŷ)/∂z"
-    assert c["shown"] == {"local": "0.2425", "upstream": "-0.8268", "product": "-0.2005", "after": "-0.2005"}
+    assert c["shown"] == {"local": "0.2425", "upstream": "−0.8268", "product": "−0.2005", "after": "−0.2005"}
 
 
 def test_the_page_does_not_need_backward_and_leaves_grad_alone():
@@ -104,8 +111,10 @@ def test_a_neuron_level_page_for_a_2_3_1_net_names_rows_in_order():
     model = MLP(2, [3, 1], seed=0)
     loss = mse(model([0.5, -1.0]), 1.0)
     page = step_through(loss, model=model, level="neuron")
-    forward = [s["node"] for s in steps_of(page) if s["phase"] == "forward" and s["node"].startswith("L1.")]
+    steps = steps_of(page)
+    forward = [s["node"] for s in steps if s.get("kind") == "computed" and s["node"].startswith("L1.")]
     assert forward == ["L1.in1", "L1.in1", "L1.in2", "L1.in2", "L1.in3", "L1.in3"]  # z then a, per neuron
+    assert steps[1]["nodes"] == ["L1.in1", "L1.in2", "L1.in3"]  # layer 1's parameters: one step for the layer
     for n in (1, 2, 3):
         assert f'id="a_L1.in{n}.c0"' in page.html  # every row's cells can be found and lit
 
@@ -126,7 +135,7 @@ def test_labels_cannot_escape_the_script_or_the_svg():
     html = step_through(y).html
     assert html.count("<script") == 2  # the data and the player, nothing else
     assert "alert(1)</script>" not in html
-    assert any(s["title"].startswith(evil) for s in steps_of(StepThrough(html)))  # the label arrives as text
+    assert steps_of(StepThrough(html))[0]["title"] == f"Given: {evil} = 1.0000"  # the label arrives as text
 
 
 def test_a_big_graph_is_cut_with_the_cut_stated_or_refused():
@@ -137,7 +146,8 @@ def test_a_big_graph_is_cut_with_the_cut_stated_or_refused():
     page = step_through(y, max_nodes=60)
     assert "showing the 60 values nearest the output of 4,001" in page.html
     steps = steps_of(page)
-    assert sum(s["phase"] == "forward" for s in steps) == 60
+    assert sum(s.get("kind") == "computed" for s in steps) == 60
+    assert not any(s.get("kind") == "given" for s in steps)  # the leaf x is cut off
     assert sum(s["phase"] == "backward" for s in steps) == 60  # the kept values are all computed
     with pytest.raises(GraphTooLarge, match=r"4,001 values, more than max_nodes=60: pass max_nodes=4001"):
         step_through(y, max_nodes=60, collapse=False)
@@ -202,7 +212,7 @@ def test_any_title_and_label_save_and_show_as_the_drawing_shows_them(tmp_path_fa
     assert _page_title(page) == (_visible(title) if title else "Backpropagation, step by step")
     assert f"<title>{html.escape(_page_title(page))}</title>" in page.html
     if label:
-        assert steps_of(page)[0]["title"].startswith(_visible(label))
+        assert steps_of(page)[0]["title"].startswith(f"Given: {_visible(label)} = ")
 
 
 def test_a_title_or_label_of_100_kb_makes_a_page(tmp_path):
@@ -210,5 +220,5 @@ def test_a_title_or_label_of_100_kb_makes_a_page(tmp_path):
     long = "λ\\N" * 35_000
     y = (Value(1.0, long) * 2).tanh()
     page = step_through(y, tmp_path / "p.html", title=long)
-    assert _page_title(page) == long and steps_of(page)[0]["title"].startswith(long)
+    assert _page_title(page) == long and steps_of(page)[0]["title"] == f"Given: {long} = 1.0000"
     assert "…" in page.html  # the drawing cuts them; the panel and the heading show them whole

@@ -53,14 +53,14 @@ def mse(pred: Prediction, target: Target) -> Value:
     """The report's ``C = (ŷ - y)²``, averaged over a batch."""
     if isinstance(pred, Value) and type(target) is float:  # one sample, as the report trains: no lists
         error = pred - target
-        error.label = "ŷ-y"
+        error.label = "ŷ−y"
         loss = error.square()
         loss.label = "C"
         return loss
     terms = []
     for p, y in _pairs(pred, target):
         error = p - y
-        error.label = "ŷ-y"
+        error.label = "ŷ−y"
         terms.append(error.square())
     return _mean(terms)
 

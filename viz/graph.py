@@ -323,6 +323,7 @@ class _Drawing:
         self.display, self.ports = self._places()
         self.top = _scale_top([v for v in nodes if v is not root] or nodes, color_by)  # not the seed ∂root/∂root = 1
         self.drawn: set[tuple[str, str]] = set()
+        self.cells: dict[Value, str] = {}  # on a page, at neuron level: the table cell that shows each value
         self.tooltips: dict[str, list[str]] = defaultdict(list)  # node -> whole texts of its cut labels
         # the compass sides where edges enter and leave a box, in the direction data flows
         self._sides = {"LR": ("w", "e"), "RL": ("e", "w"), "TB": ("n", "s"), "BT": ("s", "n")}.get(rankdir, ("w", "e"))
@@ -349,9 +350,9 @@ class _Drawing:
         title, note, total = self.title, self.note, self.total
         graph_attr = {"rankdir": self.rankdir, "fontname": "Helvetica", "nodesep": "0.12"}
         if self.collapsed:  # room for the many edges between two layers' tables
-            graph_attr.update(ranksep="0.9", splines="line")
+            graph_attr.update(ranksep="1.4" if self.marked else "0.9", splines="line")
         elif self.marked:  # a page scrolls to each step: the drawing can be compact
-            graph_attr.update(ranksep="0.22", nodesep="0.25")
+            graph_attr.update(ranksep="0.4", nodesep="0.3")
         self.tooltips.clear()
         shown_title, whole_title = cut(title)
         label = "\n".join(x for x in (shown_title, note) if x)
@@ -416,12 +417,15 @@ class _Drawing:
             weights = [v for v in values if v.is_leaf]
             fill, text = _fill(shown[0] if shown else values[0], self.color_by, self.top)
             cells = [f"neuron {key[1]}"]
-            if weights:
-                cells.append(f"{len(weights)} parameters<br/>|grad| ≤ {number(max(abs(w.grad) for w in weights))}")
+            anchor = self._anchor(values[0])
+            if weights:  # on a page the gradients arrive step by step: no final |grad| here
+                largest = "" if self.marked else f"<br/>|grad| ≤ {number(max(abs(w.grad) for w in weights))}"
+                cells.append(f"{len(weights)} parameters{largest}")
+                self.cells.update((w, f"{anchor}.c{len(cells) - 1}") for w in weights)
             for v in shown:
                 name = html_text(self._shown(f"L{k}", v.label or _op_name(v)))
                 cells.append(f"{name}<br/>data {number(v.data)}<br/>grad {number(v.grad)}")
-            anchor = self._anchor(values[0])
+                self.cells[v] = f"{anchor}.c{len(cells) - 1}"
             rows.append(_Row(cells, fill, text, into=f"in{key[1]}", out=f"out{key[1]}", anchor=anchor))
         output = any(self.kinds[v] == "output" for key in self.members if key[0] == k for v in self.members[key])
         header = f"layer {k} ({self.model.layers[k - 1].activation})"
