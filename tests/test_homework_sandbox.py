@@ -195,3 +195,21 @@ def _processes_of(uid: int) -> list[str]:
         except OSError:
             continue
     return found
+
+
+def test_text_that_is_not_unicode_costs_only_its_own_check(tmp_path):
+    """A lone surrogate in an exception's message (Python allows it; UTF-8 does not) comes
+    back through JSON as it was: the gradebook, feedback, results and class page were
+    written as UTF-8 and the whole class's grading stopped at it."""
+    folder = tmp_path / "class"
+    folder.mkdir()
+    write(folder, "ada.py", RIGHT["local"])
+    write(folder, "zed.py", hostile("    raise ValueError('\\ud800 half a character')"))
+    out = tmp_path / "out"
+    graded = grade_class(folder, "local", Rubric("local", limits=LIMITS))
+    from lab.homework.grade import write_outputs
+
+    write_outputs(graded, "local", out)
+    zed = next(g for g in graded if g.student == "zed")
+    assert zed.score == 8 and "ValueError: \ufffd half a character" in zed.checks[0]["result"]["reason"]
+    assert "ValueError: \ufffd half a character" in (out / "feedback" / "zed.md").read_text(encoding="utf-8")

@@ -10,6 +10,7 @@ last word: how its process ended).
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from typing import Any, Union
 
@@ -21,6 +22,7 @@ __all__ = [
     "Limits",
     "Outcome",
     "Returned",
+    "clean",
     "ended",
     "failure",
     "outcome",
@@ -128,10 +130,20 @@ def _limit_hit(error: str, trace: str, limits: Limits) -> str:
     return ""
 
 
+_SURROGATES = re.compile("[\ud800-\udfff]")
+
+
+def clean(value: Any, limit: int) -> str:
+    """What the child sent as text, cut to ``limit`` characters and fit to write as UTF-8:
+    JSON carries lone surrogates (an exception's message may hold one), UTF-8 cannot, and
+    one would stop the gradebook, the feedback and the class page from being written."""
+    return _SURROGATES.sub("\ufffd", str(value)[:limit])
+
+
 def failure(message: Any, kind: str, limits: Limits) -> Failure:
     if not isinstance(message, dict):
         return Failure("wrote something other than an answer on the grader's pipe", "junk")
-    text = {k: str(message.get(k, ""))[:limit] for k, limit in (("error", 400), ("where", 300), ("trace", 4000))}
+    text = {k: clean(message.get(k, ""), limit) for k, limit in (("error", 400), ("where", 300), ("trace", 4000))}
     reported = str(message.get("kind", kind))
     if reported not in ("exception", "exit", "type", "missing", "encoding"):
         reported = kind

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .protocol import Call, Died, Failure, Limits, Outcome, failure, outcome, parse
+from .protocol import Call, Died, Failure, Limits, Outcome, clean, failure, outcome, parse
 from .submission import Submission
 
 __all__ = ["Sandbox"]
@@ -157,7 +157,7 @@ class Sandbox:
             first = self._message(deadline)
             if "sandbox" not in first:
                 raise Died(Failure("the program could not be started", "crash"))
-            self.notes.update({str(k): str(v)[:200] for k, v in dict(first["sandbox"]).items()})
+            self.notes.update({clean(k, 40): clean(v, 200) for k, v in dict(first["sandbox"]).items()})
             child.pid = int(first["pid"])
             child.pidfd = _pidfd(child.pid)
             second = self._message(deadline)
@@ -167,7 +167,7 @@ class Sandbox:
             return
         if "ready" in second:
             notes = second["ready"].get("sandbox", {}) if isinstance(second["ready"], dict) else {}
-            self.notes.update({str(k): str(v)[:200] for k, v in dict(notes).items()})
+            self.notes.update({clean(k, 40): clean(v, 200) for k, v in dict(notes).items()})
             return
         loaded = failure(second.get("load_error"), "load", self.limits)
         at = f" ({loaded.where})" if loaded.where else ""
