@@ -156,8 +156,9 @@ def _peak_kb(folder: Path) -> int:
 
 @pytest.mark.slow
 def test_the_graders_memory_stays_bounded(tmp_path):
-    """Printing 100 MB, flooding the grader's pipe and asking for 50 GB cost the grader
-    (its own peak memory) no more than grading one right submission, within 64 MB."""
+    """Printing 100 MB, flooding the grader's pipe, asking for 50 GB and answering with a
+    million numbers cost the grader (its own peak memory) no more than grading one right
+    submission, within 64 MB."""
     quiet, loud = tmp_path / "quiet", tmp_path / "loud"
     quiet.mkdir()
     loud.mkdir()
@@ -165,6 +166,8 @@ def test_the_graders_memory_stays_bounded(tmp_path):
     everything = attacks(tmp_path / "o", tmp_path / "c")
     for name in ("printer", "flooder", "memory"):
         write(loud, f"{name}.py", everything[name][0])
+    hoarder = hostile("    return [0.0] * 1_000_000")  # and d_tanh too: more than one child's 256 MB
+    write(loud, "hoarder.py", hoarder.replace("return 1.0 - math.tanh(x) ** 2", "return [0.0] * 1_000_000"))
     assert _peak_kb(loud) - _peak_kb(quiet) < 64 * 1024
 
 
@@ -213,3 +216,22 @@ def test_text_that_is_not_unicode_costs_only_its_own_check(tmp_path):
     zed = next(g for g in graded if g.student == "zed")
     assert zed.score == 8 and "ValueError: \ufffd half a character" in zed.checks[0]["result"]["reason"]
     assert "ValueError: \ufffd half a character" in (out / "feedback" / "zed.md").read_text(encoding="utf-8")
+
+
+def test_an_answer_far_larger_than_the_contracts_is_refused_not_kept(tmp_path):
+    """A million numbers where one was asked: refused in one line, and never held by the
+    grader (it kept every answer of every case tried: 2.4 GB for a submission whose
+    functions each returned np.zeros((1000, 1000)))."""
+    report = check(write(tmp_path, "big.py", hostile("    return [0.0] * 1_000_000")), "local", limits=LIMITS)
+    sigmoid = report.results[0]
+    assert not sigmoid.passed and sigmoid.reason == "returned a list of 1000000 items; the answer has 1 number"
+    assert all(r.passed for r in report.results[1:])
+
+
+def test_the_grader_refuses_an_answer_far_larger_than_the_contracts_itself():
+    """What the child says is not trusted: the grader counts the numbers of an answer too."""
+    from lab.homework.protocol import Failure, Returned, outcome
+
+    assert outcome({"i": 0, "ok": [0.5, 0.25]}, LIMITS, 2) == Returned([0.5, 0.25])
+    refused = outcome({"i": 0, "ok": [[0.0] * 100] * 100}, LIMITS, 2)
+    assert isinstance(refused, Failure) and refused.reason == "returned more than 72 numbers; the answer has 2 numbers"

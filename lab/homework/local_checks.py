@@ -104,7 +104,7 @@ class LocalCheck:
         return [LocalCase(self.function, args) for args in _EXPLICIT[self.function]]
 
     def call(self, case: LocalCase) -> Call:
-        return Call(self.function, case.args, ("float",) * len(case.args))
+        return Call(self.function, case.args, ("float",) * len(case.args), 2 if self.pair else 1)
 
     def show(self, case: LocalCase) -> dict[str, Any]:
         names = _NAMES.get(self.function, ("a", "b") if len(case.args) == 2 else ("x",))

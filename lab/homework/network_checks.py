@@ -182,7 +182,8 @@ class _NetworkCheck:
 
 class ForwardCheck(_NetworkCheck):
     def call(self, case: NetworkCase) -> Call:
-        return Call("forward", ([list(map(list, W)) for W in case.weights], list(case.x)), ("arrays", "array"))
+        weights = [list(map(list, W)) for W in case.weights]
+        return Call("forward", (weights, list(case.x)), ("arrays", "array"), sum(case.sizes))
 
     def right(self, case: NetworkCase) -> list[np.ndarray]:
         return right_answer(case)[0]
@@ -231,7 +232,8 @@ class BackwardCheck(_NetworkCheck):
     def call(self, case: NetworkCase) -> Call:
         activations = right_answer(case)[0]
         weights = [list(map(list, W)) for W in case.weights]
-        return Call("backward", (weights, _lists(activations), case.y), ("arrays", "arrays", "float"))
+        numbers = sum(len(W) * len(W[0]) for W in case.weights)
+        return Call("backward", (weights, _lists(activations), case.y), ("arrays", "arrays", "float"), numbers)
 
     def _part(self, grads: list[np.ndarray]) -> list[np.ndarray]:
         return grads[-1:] if self.output else grads[:-1]

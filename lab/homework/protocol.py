@@ -22,6 +22,7 @@ __all__ = [
     "Limits",
     "Outcome",
     "Returned",
+    "allowed",
     "clean",
     "ended",
     "failure",
@@ -29,7 +30,18 @@ __all__ = [
     "parse",
 ]
 
-MAX_NUMBERS = 1_000_000  # in one answer
+MAX_NUMBERS = 1_000_000  # in one answer, whatever the call
+
+
+def allowed(numbers: int) -> int:
+    """How many numbers an answer may hold when the right one holds ``numbers``: room for
+    any wrong shape worth judging, and not for a million numbers the grader would keep
+    (it keeps the answer of every case tried)."""
+    return min(4 * numbers + 64, MAX_NUMBERS)
+
+
+def _count(numbers: int) -> str:
+    return f"{numbers} number{'s' if numbers != 1 else ''}"
 
 
 @dataclass(frozen=True)
@@ -55,6 +67,7 @@ class Call:
     function: str
     args: tuple[Any, ...]  # JSON data
     kinds: tuple[str, ...]  # how the child makes each argument: "float", "array", "arrays"
+    numbers: int  # how many numbers the right answer holds (an answer may hold ``allowed(numbers)``)
 
 
 @dataclass(frozen=True)
@@ -111,10 +124,11 @@ def ended(status: str, limits: Limits) -> Failure:
     return Failure(f"the program exited ({status}) before answering: os._exit() or exit in C?", "crash")
 
 
-def outcome(message: dict[str, Any], limits: Limits) -> Outcome:
+def outcome(message: dict[str, Any], limits: Limits, numbers: int) -> Outcome:
+    """The answer to a call whose right answer holds ``numbers`` numbers."""
     if "ok" in message:
         value = message["ok"]
-        problem = _not_numbers(value)
+        problem = _not_numbers(value, numbers)
         return Returned(value) if problem is None else Failure(problem, "type")
     return failure(message, "exception", limits)
 
@@ -151,9 +165,10 @@ def failure(message: Any, kind: str, limits: Limits) -> Failure:
     return Failure(reason, reported, text["where"], text["trace"])
 
 
-def _not_numbers(value: Any) -> str | None:
-    """Why ``value`` is not a number or nested lists of numbers (as JSON gives them)."""
-    stack, count = [(value, 0)], 0
+def _not_numbers(value: Any, numbers: int) -> str | None:
+    """Why ``value`` is not a number or nested lists of at most ``allowed(numbers)`` numbers
+    (as JSON gives them)."""
+    stack, count, most = [(value, 0)], 0, allowed(numbers)
     while stack:
         item, depth = stack.pop()
         if isinstance(item, list):
@@ -162,8 +177,8 @@ def _not_numbers(value: Any) -> str | None:
             stack.extend((v, depth + 1) for v in item)
         elif isinstance(item, float) or (isinstance(item, int) and not isinstance(item, bool)):
             count += 1
-            if count > MAX_NUMBERS:
-                return f"returned more than {MAX_NUMBERS} numbers"
+            if count > most:
+                return f"returned more than {most} numbers; the answer has {_count(numbers)}"
         else:
             return f"returned {type(item).__name__}, not a number"
     return None

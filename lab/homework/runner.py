@@ -27,7 +27,7 @@ import traceback
 import types
 from typing import Any
 
-MAX_NUMBERS = 1_000_000  # in one answer
+MAX_NUMBERS = 1_000_000  # in one answer, whatever the call
 MAX_SOURCE = 1 << 20  # bytes of the submission's main file
 _numpy: Any = None
 
@@ -205,7 +205,7 @@ def _call(module: types.ModuleType, call: dict[str, Any], workdir: str) -> dict[
     try:
         args = [_argument(kind, value) for kind, value in zip(call["kinds"], call["args"])]
         result = function(*args)
-        answer = {"i": call["i"], "ok": _plain(result)}
+        answer = {"i": call["i"], "ok": _plain(result, int(call["numbers"]))}
     except BaseException as error:  # the student's code: anything at all
         answer = {"i": call["i"], **_describe(error, workdir)}
     if _forked:
@@ -239,30 +239,41 @@ class _Refused(Exception):
     """What was returned is not numbers."""
 
 
-def _plain(value: Any, depth: int = 0, count: list[int] | None = None) -> Any:
-    """A number, or nested lists of numbers (an array as ``tolist`` gives it)."""
+def _allowed(numbers: int) -> int:
+    """As ``protocol.allowed`` (which the grader enforces): the numbers an answer may hold."""
+    return min(4 * numbers + 64, MAX_NUMBERS)
+
+
+def _count(numbers: int) -> str:
+    return f"{numbers} number{'s' if numbers != 1 else ''}"
+
+
+def _plain(value: Any, numbers: int, depth: int = 0, count: list[int] | None = None) -> Any:
+    """A number, or nested lists of numbers (an array as ``tolist`` gives it), of at most
+    ``_allowed(numbers)`` numbers (``numbers``: how many the right answer holds)."""
     count = [0] if count is None else count
+    most = _allowed(numbers)
     if depth > 4:
         raise _Refused("returned lists nested more than 4 deep")
     if _numpy is not None and isinstance(value, _numpy.ndarray):
         if value.dtype.kind not in "biuf":
             raise _Refused(f"returned an array of {value.dtype}, not numbers")
-        if value.size > MAX_NUMBERS:
-            raise _Refused(f"returned an array of {value.size} numbers")
         count[0] += value.size
+        if count[0] > most:
+            raise _Refused(f"returned an array of {value.size} numbers; the answer has {_count(numbers)}")
         return value.astype(float).tolist()
     if isinstance(value, bool) or value is None or isinstance(value, (str, bytes, complex, dict)):
         raise _Refused(f"returned {_kind(value)}, not a number")
     if isinstance(value, (list, tuple)):
-        if len(value) > MAX_NUMBERS:
-            raise _Refused(f"returned a list of {len(value)} items")
-        return [_plain(v, depth + 1, count) for v in value]
+        if len(value) > most:
+            raise _Refused(f"returned a list of {len(value)} items; the answer has {_count(numbers)}")
+        return [_plain(v, numbers, depth + 1, count) for v in value]
     if isinstance(value, (int, float)) or (_numpy is not None and isinstance(value, _numpy.generic)):
         if _numpy is not None and isinstance(value, _numpy.generic) and value.dtype.kind not in "biuf":
             raise _Refused(f"returned a numpy {value.dtype}, not a real number")
         count[0] += 1
-        if count[0] > MAX_NUMBERS:
-            raise _Refused(f"returned more than {MAX_NUMBERS} numbers")
+        if count[0] > most:
+            raise _Refused(f"returned more than {most} numbers; the answer has {_count(numbers)}")
         return float(value)
     raise _Refused(f"returned {_kind(value)}, not a number")
 

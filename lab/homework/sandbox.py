@@ -31,7 +31,7 @@ __all__ = ["Sandbox"]
 
 RUNNER = Path(__file__).with_name("runner.py")
 CONFINE = Path(__file__).with_name("confine.py")
-MAX_LINE = 8 << 20  # bytes of one answer
+MAX_LINE = 1 << 20  # bytes of one answer (a right one takes a few KB; see protocol.allowed)
 MAX_TOTAL = 256 << 20  # bytes of all answers from one child
 PRINTED = 4000  # characters of what the submission printed, kept for the feedback
 _jobs = 0
@@ -207,7 +207,10 @@ class Sandbox:
     def _exchange(self, todo: list[tuple[int, Call]], results: list[Outcome | None]) -> None:
         child = self._child
         assert child is not None
-        batch = [{"i": i, "fn": c.function, "args": list(c.args), "kinds": list(c.kinds)} for i, c in todo]
+        batch = [
+            {"i": i, "fn": c.function, "args": list(c.args), "kinds": list(c.kinds), "numbers": c.numbers}
+            for i, c in todo
+        ]
         outgoing = bytearray((json.dumps({"calls": batch}, allow_nan=True) + "\n").encode())
         for i, call in todo:
             try:
@@ -224,7 +227,7 @@ class Sandbox:
                 results[i] = failure
                 self._stop()
                 return
-            results[i] = outcome(message, self.limits)
+            results[i] = outcome(message, self.limits, call.numbers)
 
     def _message(self, deadline: float, outgoing: bytearray | None = None) -> dict[str, Any]:
         """The next JSON line from the child, writing ``outgoing`` meanwhile."""
