@@ -235,3 +235,42 @@ def test_the_grader_refuses_an_answer_far_larger_than_the_contracts_itself():
     assert outcome({"i": 0, "ok": [0.5, 0.25]}, LIMITS, 2) == Returned([0.5, 0.25])
     refused = outcome({"i": 0, "ok": [[0.0] * 100] * 100}, LIMITS, 2)
     assert isinstance(refused, Failure) and refused.reason == "returned more than 72 numbers; the answer has 2 numbers"
+
+
+def test_no_socket_reaches_outside_not_even_a_unix_one(tmp_path):
+    """A network namespace hides the network, not the Unix sockets in the file system
+    (Landlock does not guard connect()); not root, the child has the teacher's uid, and a
+    session bus or an agent's socket would take its orders. Sockets are refused."""
+    import socket
+    import threading
+
+    path = tmp_path / "teacher.sock"
+    server = socket.socket(socket.AF_UNIX)
+    server.bind(str(path))
+    path.chmod(0o777)
+    server.listen(1)
+    server.settimeout(10)
+
+    def serve() -> None:
+        try:
+            connection, _ = server.accept()
+            connection.sendall(b"the teacher's secret")
+            connection.close()
+        except OSError:
+            pass
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    source = hostile(
+        "    import socket\n    s = socket.socket(socket.AF_UNIX)\n"
+        f"    s.connect({str(path)!r})\n    raise ValueError(s.recv(99))"
+    )
+    try:
+        report = check(write(tmp_path, "ipc.py", source), "local", limits=LIMITS)
+    finally:
+        server.close()
+    sigmoid = report.results[0]
+    if report.sandbox.get("sockets", "").startswith("allowed"):  # the OS cannot refuse them, and says so
+        need(f"sockets cannot be refused here: {report.sandbox['sockets']}")
+    assert "secret" not in sigmoid.reason and sigmoid.reason.startswith("PermissionError"), sigmoid.reason
+    assert "sockets refused" in report.sandbox_line()

@@ -11,14 +11,18 @@ can tell a teacher what was and was not isolated:
   exempt from it), keeping only the right to read files (``CAP_DAC_READ_SEARCH``), since
   the interpreter may live in a folder only root may enter; Landlock decides what it reads;
 * ``landlock``: read only the interpreter's library and numpy, write only its folder, no
-  TCP, no signals or abstract sockets outside itself (Linux 5.13+).
+  TCP, no signals or abstract sockets outside itself (Linux 5.13+);
+* ``no_sockets``: no socket at all (seccomp): a network namespace hides the network but
+  not the Unix sockets in the file system, and Landlock does not guard ``connect``.
 """
 
 from __future__ import annotations
 
 import ctypes
 import os
+import platform
 import resource
+import struct
 from typing import Any
 
 CLONE_NEWUSER = 0x10000000
@@ -209,3 +213,47 @@ def _add_rule(libc: Any, ruleset: int, path: str, rights: int) -> None:
             raise OSError(ctypes.get_errno(), f"landlock_add_rule {path}")
     finally:
         os.close(fd)
+
+
+# seccomp: the architecture's audit id, and its numbers for socket(2) and io_uring_setup(2)
+# (io_uring can open sockets without socket(2))
+_SECCOMP_ARCHES = {"x86_64": (0xC000003E, 41, 425), "aarch64": (0xC00000B7, 198, 425)}
+_PR_SET_SECCOMP, _SECCOMP_MODE_FILTER = 22, 2
+_RET_ALLOW, _RET_EACCES = 0x7FFF0000, 0x00050000 | 13
+_LD_ABS, _JEQ, _JGE, _RET = 0x20, 0x15, 0x35, 0x06  # BPF_LD|W|ABS, BPF_JMP|JEQ|K, BPF_JMP|JGE|K, BPF_RET|K
+
+
+class _SockFprog(ctypes.Structure):
+    _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
+
+
+def no_sockets() -> str:
+    """Refuse socket(2) (and io_uring) to this process and all it starts, with EACCES;
+    a system call of another architecture (a 32-bit one, or x32's) is refused outright.
+    Returns "refused", or "allowed (why)"."""
+    arch = _SECCOMP_ARCHES.get(platform.machine())
+    if arch is None:
+        return f"allowed (no seccomp filter for {platform.machine() or 'this machine'})"
+    audit, socket_nr, io_uring_nr = arch
+    program = [  # (code, jump if true, jump if false, k)
+        (_LD_ABS, 0, 0, 4),  # the architecture
+        (_JEQ, 1, 0, audit),
+        (_RET, 0, 0, _RET_EACCES),
+        (_LD_ABS, 0, 0, 0),  # the system call's number
+        (_JGE, 3, 0, 0x40000000),  # x32's numbers
+        (_JEQ, 2, 0, socket_nr),
+        (_JEQ, 1, 0, io_uring_nr),
+        (_RET, 0, 0, _RET_ALLOW),
+        (_RET, 0, 0, _RET_EACCES),
+    ]
+    code = ctypes.create_string_buffer(b"".join(struct.pack("=HBBI", *op) for op in program))
+    fprog = _SockFprog(len(program), ctypes.cast(code, ctypes.c_void_p))
+    try:
+        libc = _libc()
+        if libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:
+            return f"allowed (prctl: {os.strerror(ctypes.get_errno())})"
+        if libc.prctl(_PR_SET_SECCOMP, _SECCOMP_MODE_FILTER, ctypes.byref(fprog), 0, 0) != 0:
+            return f"allowed (seccomp: {os.strerror(ctypes.get_errno())})"
+    except (OSError, AttributeError) as error:
+        return f"allowed ({error})"
+    return "refused"

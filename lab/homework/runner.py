@@ -114,6 +114,7 @@ def _confine(confine: Any, config: dict[str, Any], readable: list[str], outside:
     notes = {"limits": confine.limit(limits["cpu"], limits["memory"], limits["file"], processes)}
     notes["user"] = confine.drop_root(config["uid"], outside["uid"])
     notes["files"] = confine.landlock(readable, [config["workdir"], "/dev/null"])
+    notes["sockets"] = confine.no_sockets()
     return notes
 
 
