@@ -274,3 +274,28 @@ def test_no_socket_reaches_outside_not_even_a_unix_one(tmp_path):
         need(f"sockets cannot be refused here: {report.sandbox['sockets']}")
     assert "secret" not in sigmoid.reason and sigmoid.reason.startswith("PermissionError"), sigmoid.reason
     assert "sockets refused" in report.sandbox_line()
+
+
+FILLER = """
+written = 0
+try:
+    for k in range(200):
+        with open(f"scratch{k}.bin", "wb") as f:
+            f.write(b"x" * (1 << 20))
+        written += 1
+except OSError:
+    pass
+"""
+
+
+def test_a_submission_cannot_fill_the_disk(tmp_path):
+    """RLIMIT_FSIZE caps each file, not how many: a loop of 1 MB files wrote 4.6 GB into
+    the grader's /tmp within the 10 s a file has to load. Its folder is a tmpfs of
+    ``Limits.disk_mb`` now; it may still write there (a scratch file is no crime)."""
+    source = hostile("    raise ValueError(f'wrote {written} MB')", top=FILLER)
+    report = check(write(tmp_path, "filler.py", source), "local", limits=LIMITS)
+    if report.sandbox.get("disk", "").startswith("not limited"):  # the OS cannot, and says so
+        need(f"the disk is not limited here: {report.sandbox['disk']}")
+    written = int(report.results[0].reason.split()[2])
+    assert 0 < written <= LIMITS.disk_mb and report.sandbox["disk"] == f"{LIMITS.disk_mb} MB of its own"
+    assert all(r.passed for r in report.results[1:])

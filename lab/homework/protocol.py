@@ -54,11 +54,12 @@ class Limits:
     memory_mb: int = 1024  # address space
     processes: int = 16
     output_kb: int = 1024  # any one file it writes, and what it prints
+    disk_mb: int = 64  # all it writes in its folder (a tmpfs of its own, where the OS allows)
 
     def describe(self) -> str:
         return (
             f"{self.call_seconds:g} s per call, {self.cpu_seconds} s of CPU, {self.memory_mb} MB, "
-            f"{self.processes} processes, {self.output_kb} KB of output"
+            f"{self.processes} processes, {self.output_kb} KB of output, {self.disk_mb} MB of disk"
         )
 
 

@@ -62,6 +62,8 @@ class CheckReport:
         parts.append(f"processes: {notes.get('processes', 'unknown')}, {notes.get('user', '')}")
         if notes.get("limits", "limited") != "limited":
             parts.append(notes["limits"])
+        if notes.get("disk", "").startswith("not limited"):
+            parts.append(f"disk {notes['disk']}")
         return "Sandbox: " + "; ".join(parts)
 
     def __str__(self) -> str:

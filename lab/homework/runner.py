@@ -109,9 +109,10 @@ def _readable() -> list[str]:
 
 def _confine(confine: Any, config: dict[str, Any], readable: list[str], outside: dict[str, int]) -> dict[str, str]:
     limits = config["limits"]
-    os.chdir(config["workdir"])
+    notes = {"disk": confine.own_disk(config["workdir"], limits["disk"], config["uid"])}
+    os.chdir(config["workdir"])  # (after the mount: the folder is the tmpfs now)
     processes = limits["processes"] + outside["processes"]
-    notes = {"limits": confine.limit(limits["cpu"], limits["memory"], limits["file"], processes)}
+    notes["limits"] = confine.limit(limits["cpu"], limits["memory"], limits["file"], processes)
     notes["user"] = confine.drop_root(config["uid"], outside["uid"])
     notes["files"] = confine.landlock(readable, [config["workdir"], "/dev/null"])
     notes["sockets"] = confine.no_sockets()

@@ -120,6 +120,7 @@ class Sandbox:
                 "memory": self.limits.memory_mb << 20,
                 "file": self.limits.output_kb << 10,
                 "processes": self.limits.processes,
+                "disk": self.limits.disk_mb << 20,
             },
         }
         env = {
