@@ -207,3 +207,26 @@ def _same_or_undefined(check_, wrong, case) -> bool:
         return check_.same(check_.variant(wrong, case), check_.right(case))
     except (ArithmeticError, ValueError):
         return False
+
+
+RECURRENCE = "delta = a[l] * (1 - a[l]) * (weights[l][:, :-1].T @ delta)"
+
+
+@pytest.mark.parametrize(
+    "bug, sizes, layer",
+    [
+        # wrong only below the second hidden layer of 4 layers: hypothesis draws at most 3,
+        # so only the report's 3-4-4-4-1 (seeded weights) failed, and it was the "minimal" case
+        ("if l == 2 and L >= 4:\n                delta = 2 * delta", [1, 1, 1, 1, 1], 2),
+        # wrong only in a hidden layer of 3 units or more: hypothesis stopped at 3-6-1
+        ("if len(delta) >= 3:\n                delta[0] = 0.0", [1, 3, 1], 1),
+    ],
+    ids=["deep", "wide"],
+)
+def test_a_failure_shrinks_to_the_smallest_network_that_shows_it(tmp_path, bug, sizes, layer):
+    path = plant(tmp_path, "network", "planted", (RECURRENCE, f"{RECURRENCE}\n            {bug}"))
+    hidden = next(r for r in check(path, "network").results if r.name == "backward-hidden")
+    assert not hidden.passed and hidden.mistake is None
+    assert hidden.case["sizes"] == sizes and hidden.marks["layer"] == layer, (hidden.case, hidden.where)
+    numbers = [w for W in hidden.case["weights"] for row in W for w in row] + hidden.case["x"]
+    assert all(4 * w == int(4 * w) and abs(w) <= 2 for w in numbers), hidden.case  # quarters, as drawn

@@ -17,9 +17,10 @@ bias column or the layer's input is what is wrong.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import numpy as np
 from hypothesis import strategies as st
@@ -176,8 +177,85 @@ class _NetworkCheck:
     def size(self, case: NetworkCase) -> tuple[float, ...]:
         return (len(case.weights), sum(case.sizes), sum(abs(w) for W in case.weights for r in W for w in r))
 
+    def simpler(self, case: NetworkCase) -> Iterator[NetworkCase]:
+        """Cases strictly simpler than ``case`` (by :func:`_simplicity`), the largest
+        steps first: a hidden layer dropped, a unit or an input dropped, then one number
+        made simpler (0, a quarter, a quarter nearer 0; y 0)."""
+        rank = _simplicity(case)
+        for candidate in _smaller_networks(case, self.min_layers):
+            yield candidate
+        for candidate in _simpler_numbers(case):
+            if _simplicity(candidate) < rank:
+                yield candidate
+
     def same(self, a: list[np.ndarray], b: list[np.ndarray]) -> bool:
         return _same(a, b)
+
+
+def _quarter(v: float) -> bool:
+    return v * 4 == int(v * 4) and abs(v) <= 2
+
+
+def _simplicity(case: NetworkCase) -> tuple[float, ...]:
+    """Smaller is simpler: fewer layers and units, then fewer numbers off the quarter grid,
+    fewer nonzero weights, smaller numbers, y nearer 0."""
+    weights = [w for W in case.weights for row in W for w in row]
+    numbers = [*weights, *case.x]
+    return (
+        len(case.weights),
+        sum(case.sizes),
+        sum(not _quarter(v) for v in numbers),
+        sum(w != 0 for w in weights),
+        sum(abs(v) for v in numbers),
+        abs(case.y),
+    )
+
+
+def _case(weights: list[np.ndarray], x: Any, y: float) -> NetworkCase:
+    return NetworkCase(
+        tuple(tuple(tuple(float(w) for w in row) for row in W) for W in weights), tuple(map(float, x)), y
+    )
+
+
+def _smaller_networks(case: NetworkCase, min_layers: int) -> Iterator[NetworkCase]:
+    W, x, sizes, L = case.arrays(), list(case.x), case.sizes, len(case.weights)
+    for h in range(1, L):  # hidden layer h dropped: the layer above takes its input as it was
+        if L - 1 >= min_layers and sizes[h - 1] == sizes[h]:
+            yield _case(W[: h - 1] + W[h:], x, case.y)
+    for h in range(1, L):  # unit i of hidden layer h dropped: its row, and its column above
+        for i in range(sizes[h] if sizes[h] > 1 else 0):
+            smaller = list(W)
+            smaller[h - 1], smaller[h] = np.delete(W[h - 1], i, axis=0), np.delete(W[h], i, axis=1)
+            yield _case(smaller, x, case.y)
+    for j in range(sizes[0] if sizes[0] > 1 else 0):  # input j dropped
+        yield _case([np.delete(W[0], j, axis=1), *W[1:]], x[:j] + x[j + 1 :], case.y)
+
+
+def _toward_zero(v: float, nonzero: bool) -> list[float]:
+    """Simpler values for ``v``: 0 (unless ``nonzero``), the nearest quarter within ±2, and
+    the quarter one step nearer 0."""
+    nearest = max(-2.0, min(2.0, round(v * 4) / 4))
+    if nonzero and nearest == 0:
+        nearest = 0.25 if v > 0 else -0.25
+    nearer = nearest - math.copysign(0.25, nearest) if nearest else 0.0
+    values = [*([] if nonzero else [0.0]), nearest, *([nearer] if nearer or not nonzero else [])]
+    return [u for u in dict.fromkeys(values) if u != v]
+
+
+def _simpler_numbers(case: NetworkCase) -> Iterator[NetworkCase]:
+    weights = [[list(row) for row in W] for W in case.weights]
+    for l, W in enumerate(weights):
+        for i, row in enumerate(W):
+            for j, w in enumerate(row):
+                for value in _toward_zero(w, nonzero=False):
+                    changed = [[list(r) for r in M] for M in weights]
+                    changed[l][i][j] = value
+                    yield NetworkCase(tuple(tuple(map(tuple, M)) for M in changed), case.x, case.y)
+    for j, v in enumerate(case.x):  # inputs stay nonzero (δ of layer 1 shows in its weight columns)
+        for value in _toward_zero(v, nonzero=True):
+            yield NetworkCase(case.weights, (*case.x[:j], value, *case.x[j + 1 :]), case.y)
+    if case.y:
+        yield NetworkCase(case.weights, case.x, 0.0)
 
 
 class ForwardCheck(_NetworkCheck):
