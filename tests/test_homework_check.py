@@ -168,3 +168,22 @@ def test_a_hang_is_shown_on_the_case_it_hung_on(tmp_path):
     assert re.search(
         r"✗ d_exp +did not return within 1 s \(an endless loop\?\) on the case below \(not called again", str(report)
     )
+
+
+FLOAT32 = {
+    "local": ("s = 1.0 / (1.0 + math.exp(-x))", "s = float(np.float32(1.0) / (1 + np.exp(np.float32(-x))))"),
+    "network": ("a = activations", "a = [np.float32(v) for v in activations]"),
+}
+
+
+@pytest.mark.parametrize("exercise", ["local", pytest.param("network", marks=pytest.mark.slow)])
+def test_a_float32_answer_is_called_nearly_right_not_a_wrong_formula(tmp_path, exercise):
+    """Right formulas in float32 miss 1e-6 by a hair: the report said 'wrong gradients'
+    and, for network, that ∂C/∂W 'is not ∂C/∂z times the layer's input', which is false."""
+    change = FLOAT32[exercise]
+    path = plant(tmp_path, exercise, "single", change, ("import ", "import numpy as np\nimport "))
+    failed = [r for r in check(path, exercise).results if not r.passed]
+    assert failed
+    for r in failed:
+        assert r.reason.startswith("off by only ") and "float32" in r.reason, r.reason
+        assert r.where == "" and r.mistake is None and r.relative_error < 1e-4

@@ -23,12 +23,22 @@ from .catalogue import MISTAKES
 from .protocol import Call, Failure, Outcome
 from .sandbox import Sandbox
 
-__all__ = ["UNDEFINED", "Check", "CheckResult", "Verdict", "run_checks"]
+__all__ = ["NEAR", "UNDEFINED", "Check", "CheckResult", "Verdict", "nearly", "run_checks"]
 
 GENERATED = 30  # cases hypothesis draws per check, besides the explicit ones
 SHRINK_CALLS = 300  # round trips one check may spend shrinking a failure with hypothesis
 REDUCE_CALLS = 150  # and then finishing by hand (``simpler``)
 UNDEFINED = object()  # a wrong variant that cannot be computed for a case (numpy's shape error)
+NEAR = 1e-4  # a relative error below this, but over a check's tolerance: rounding, not a wrong formula
+
+
+def nearly(error: float, rtol: float) -> str:
+    """The reason for an answer off by ``error`` (relative, under ``NEAR``): the right
+    formula computed with fewer digits, which no localisation or catalogue may explain."""
+    return (
+        f"off by only {error:.2g} relative, more than the {rtol:g} allowed: float32 arithmetic, or a "
+        "rounded constant? (numpy computes in float64 unless told otherwise)"
+    )
 
 
 @dataclass(frozen=True)
@@ -197,7 +207,7 @@ def _conclude(check: Check, cases: list[Any], tried: dict[str, Any], sandbox: Sa
     if shrinkable:
         minimal = _reduce(check, sandbox, minimal, tried)
     _, outcome, verdict = tried[key(minimal)]
-    if not verdict.marks and any(v.marks for _, _, v in tried.values()):
+    if isinstance(outcome, Failure) and any(v.marks for _, _, v in tried.values()):
         _numeric(check, tried, result)
     result.tried = len(tried)
     result.minimal, result.case = minimal, check.show(minimal)

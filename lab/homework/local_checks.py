@@ -16,7 +16,7 @@ from typing import Any, Callable
 
 from hypothesis import strategies as st
 
-from .checks import UNDEFINED, Verdict
+from .checks import NEAR, UNDEFINED, Verdict, nearly
 from .oracles import local_answer
 from .protocol import Call, Failure, Outcome, Returned
 
@@ -156,6 +156,8 @@ class LocalCheck:
             return Verdict(True)
         wrong = [k for k, (g, e) in enumerate(zip(got, expected)) if not self.same((g,), (e,))]
         error = max(abs(got[k] - expected[k]) / abs(expected[k]) if expected[k] else math.inf for k in wrong)
+        if error < NEAR:
+            return Verdict(False, nearly(error, RTOL), shown_expected, shown_got, error)
         where = ""
         if self.pair:
             names = ("∂/∂a", "∂/∂b")
