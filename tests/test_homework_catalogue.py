@@ -4,6 +4,8 @@ mistake made only sometimes is not named."""
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 from homework_helpers import CLASS, plant
@@ -230,3 +232,15 @@ def test_a_failure_shrinks_to_the_smallest_network_that_shows_it(tmp_path, bug, 
     assert hidden.case["sizes"] == sizes and hidden.marks["layer"] == layer, (hidden.case, hidden.where)
     numbers = [w for W in hidden.case["weights"] for row in W for w in row] + hidden.case["x"]
     assert all(4 * w == int(4 * w) and abs(w) <= 2 for w in numbers), hidden.case  # quarters, as drawn
+
+
+def test_a_minimal_case_that_raised_points_at_one_that_returned_wrong_numbers(tmp_path):
+    """1/ln(x) for d_log raises at x = 1 (the minimal case) and is wrong elsewhere: the
+    check says where it returns wrong numbers, with the case and the numbers (for one
+    number there is no part to name: it said '...where it returns numbers: ' and stopped)."""
+    report = check(plant(tmp_path, "local", "logs", ("return 1.0 / x", "return 1.0 / math.log(x)")), "local")
+    log = next(r for r in report.results if r.name == "d_log")
+    assert log.reason.startswith("ZeroDivisionError") and log.case == {"x": 1.0} and log.mistake == "z-for-a"
+    assert re.fullmatch(
+        r"on the smallest case tried where it returns numbers, x = \S+: yours \S+, right \S+", log.where
+    )

@@ -237,10 +237,23 @@ def _numeric(check: Check, tried: dict[str, Any], result: CheckResult) -> None:
     smallest of those tried (shown beside the minimal case, and on the page)."""
     found = min((c for c, _, v in tried.values() if v.marks), key=check.size)
     verdict = tried[key(found)][2]
-    sizes = check.show(found).get("sizes")
-    on = f"network tried, {'-'.join(map(str, sizes))}," if sizes else "case tried"
-    result.where = f"on the smallest {on} where it returns numbers: {verdict.where}"
+    shown = check.show(found)
+    if "sizes" in shown:  # (its numbers are too many to quote: the page shows them)
+        on = f"network tried, {'-'.join(map(str, shown['sizes']))}, where it returns numbers: {verdict.where}"
+    else:
+        numbers = f"yours {_short(verdict.got)}, right {_short(verdict.expected)}"
+        case = ", ".join(f"{k} = {_short(v)}" for k, v in shown.items())
+        on = f"case tried where it returns numbers, {case}: " + (
+            f"{verdict.where} ({numbers})" if verdict.where else numbers
+        )
+    result.where = f"on the smallest {on}"
     result.marks = {**verdict.marks, "case": found}
+
+
+def _short(value: Any) -> str:
+    if isinstance(value, list):
+        return "[" + ", ".join(map(_short, value)) + "]"
+    return f"{value:.6g}" if isinstance(value, float) else str(value)
 
 
 def _fails(check: Check, sandbox: Sandbox, tried: dict[str, Any], calls: int) -> Callable[[Any], bool]:
