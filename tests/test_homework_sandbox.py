@@ -299,3 +299,16 @@ def test_a_submission_cannot_fill_the_disk(tmp_path):
     written = int(report.results[0].reason.split()[2])
     assert 0 < written <= LIMITS.disk_mb and report.sandbox["disk"] == f"{LIMITS.disk_mb} MB of its own"
     assert all(r.passed for r in report.results[1:])
+
+
+def test_an_array_subclass_is_read_for_its_numbers_not_its_methods(tmp_path):
+    """The runner read an array through its own ``tolist``: a subclass whose tolist lies
+    (here a list holding itself) made the answer unwritable, and the report said 'the
+    program exited (exit 1) before answering: os._exit()?'. Its data is what is judged."""
+    source = hostile(
+        "    import numpy as np\n    class Odd(np.ndarray):\n        def tolist(self):\n"
+        "            loop = []\n            loop.append(loop)\n            return loop\n"
+        "    s = 1.0 / (1.0 + math.exp(-x))\n    return np.array(s * (1.0 - s)).view(Odd)"
+    )
+    report = check(write(tmp_path, "odd.py", source), "local", limits=LIMITS)
+    assert report.passed, report.results[0].reason

@@ -258,6 +258,7 @@ def _plain(value: Any, numbers: int, depth: int = 0, count: list[int] | None = N
     if depth > 4:
         raise _Refused("returned lists nested more than 4 deep")
     if _numpy is not None and isinstance(value, _numpy.ndarray):
+        value = _numpy.asarray(value)  # the numbers, not a subclass's methods (its tolist may lie)
         if value.dtype.kind not in "biuf":
             raise _Refused(f"returned an array of {value.dtype}, not numbers")
         count[0] += value.size
