@@ -187,3 +187,14 @@ def test_a_float32_answer_is_called_nearly_right_not_a_wrong_formula(tmp_path, e
     for r in failed:
         assert r.reason.startswith("off by only ") and "float32" in r.reason, r.reason
         assert r.where == "" and r.mistake is None and r.relative_error < 1e-4
+
+
+def test_the_other_commands_do_not_import_the_checker():
+    """`tinygrad-hw COMMAND` imports lab.homework.cli to list the homework's commands; the
+    package's __init__ imported the checker with it (hypothesis: 0.24 s of 0.42 s)."""
+    code = "import sys, lab.cli; print(sorted(m for m in ('hypothesis', 'lab.homework.checks') if m in sys.modules))"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and done.stdout.strip() == "[]", done.stdout + done.stderr
+    from lab.homework import CheckReport, check  # still there, on first use
+
+    assert callable(check) and CheckReport.__name__ == "CheckReport"
