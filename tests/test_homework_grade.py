@@ -173,3 +173,14 @@ def test_without_dask_a_scheduler_is_one_line(small_class, tmp_path, capsys, mon
     assert main(args) == 1
     err = capsys.readouterr().err
     assert len(err.strip().splitlines()) == 1 and "pip install 'tinygrad-hw[dask]'" in err
+
+
+def test_feedback_says_minimal_case_once():
+    from lab.homework.grade import feedback
+    from lab.homework.graded import Graded
+
+    result = {"name": "d_sub", "passed": False, "reason": "wrong value", "case": {"a": 0.0, "b": 0.0}, "mistake": None}
+    graded = Graded(
+        "brian", "local", 0, 1, [{"name": "d_sub", "points": 0, "max_points": 1, "visible": True, "result": result}]
+    )
+    assert "- **Minimal case:** a = 0, b = 0\n" in feedback(graded)  # it was "**Minimal case:** case: a = 0, b = 0"

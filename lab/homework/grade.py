@@ -166,7 +166,8 @@ def _failure_text(result: dict[str, Any]) -> list[str]:
 
     lines = [f"- **Why:** {result['reason']}"]
     if result.get("case"):
-        lines.append("- **Minimal case:** " + "; ".join(line.strip() for line in _case_lines(result["case"])))
+        case = "; ".join(line.strip() for line in _case_lines(result["case"]))
+        lines.append("- **Minimal case:** " + case.removeprefix("case: "))
     if result.get("expected") is not None:
         lines.append(f"- **Expected:** `{_numbers(result['expected'])[:800]}`")
     if result.get("got") is not None:
