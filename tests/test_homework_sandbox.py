@@ -312,3 +312,19 @@ def test_an_array_subclass_is_read_for_its_numbers_not_its_methods(tmp_path):
     )
     report = check(write(tmp_path, "odd.py", source), "local", limits=LIMITS)
     assert report.passed, report.results[0].reason
+
+
+def test_two_grading_processes_never_share_a_sandbox_uid(monkeypatch):
+    """As root each sandbox gets a uid of its own (its process limit counts only its own
+    processes). A worker past its 1024th sandbox took the uids of the worker with the next
+    pid (pool workers' pids are often consecutive), and pids 1953125 apart collided."""
+    from lab.homework import sandbox
+
+    def uids(pid: int, count: int) -> set[int]:
+        monkeypatch.setattr(sandbox.os, "getpid", lambda: pid)
+        monkeypatch.setattr(sandbox, "_jobs", 0)
+        return {sandbox._job_uid() for _ in range(count)}
+
+    first = uids(4000, 1500)
+    assert len(first) == 512 and not first & uids(4001, 1500) and not first & uids(4000 + 1953125, 10)
+    assert all(1_000_000_000 <= uid < 2**32 - 1 for uid in uids(2**22, 600))

@@ -289,10 +289,12 @@ def _at_load(failure: Failure, limits: Limits) -> Failure:
 
 
 def _job_uid() -> int:
-    """A high uid of this job's own, so that its process limit counts only its processes."""
+    """A high uid of this job's own, so that its process limit counts only its processes:
+    512 per grading process (22 bits of pid, 9 of a count; a process runs one sandbox at a
+    time, so its 513th may take its 1st's), never one of another process's."""
     global _jobs
     _jobs += 1
-    return 1_000_000_000 + (os.getpid() * 1024 + _jobs) % 1_000_000_000
+    return 1_000_000_000 + (os.getpid() % (1 << 22)) * 512 + _jobs % 512
 
 
 def _give(folder: Path, uid: int) -> None:
