@@ -149,13 +149,19 @@ def test_page_marks_the_wrong_edge_and_the_wrong_units(tmp_path, graphviz_dot):
         ("delta = a[l] * (1 - a[l]) * (weights[l][:, :-1].T @ delta)", "delta = a[l] * (1 - a[l])"),
     )
     report = check(donald, "network", page=tmp_path / "pages")
-    marks = _marks((tmp_path / "pages" / "backward-hidden.html").read_text())
+    page = (tmp_path / "pages" / "backward-hidden.html").read_text()
+    marks = _marks(page)
     assert marks and all(m["text"].startswith("∂C/∂z: yours 0.25, right") and "edge" not in m for m in marks)
+    titles = [step["title"] for step in _data(page)["steps"]]
+    assert "a2[0] − y = a2[0] − 0" in titles and "C = pow((a2[0] − y), 2)" in titles  # every node named (not v9)
+
+
+def _data(page: str) -> dict:
+    return json.loads(re.search(r'<script type="application/json" id="data">(.*?)</script>', page, re.S).group(1))
 
 
 def _marks(page: str) -> list[dict]:
-    data = re.search(r'<script type="application/json" id="data">(.*?)</script>', page, re.S).group(1)
-    return json.loads(data)["marks"]
+    return _data(page)["marks"]
 
 
 def test_a_hang_is_shown_on_the_case_it_hung_on(tmp_path):

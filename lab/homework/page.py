@@ -92,7 +92,9 @@ def _network(case: NetworkCase, marks: dict[str, Any], forward: bool) -> tuple[V
             layer.append((z, out, [*ws, b]))
         units.append(layer)
         a = [out for _, out, _ in layer]
-    loss = (a[0] - case.y) ** 2
+    error = a[0] - case.y
+    error.label = f"{a[0].label} − y"
+    loss = error**2
     loss.label = "C"
     wrong = marks.get("layer")
     if not wrong:
