@@ -222,8 +222,11 @@ RECURRENCE = "delta = a[l] * (1 - a[l]) * (weights[l][:, :-1].T @ delta)"
         ("if l == 2 and L >= 4:\n                delta = 2 * delta", [1, 1, 1, 1, 1], 2),
         # wrong only in a hidden layer of 3 units or more: hypothesis stopped at 3-6-1
         ("if len(delta) >= 3:\n                delta[0] = 0.0", [1, 3, 1], 1),
+        # wrong only where a layer is square (2 units, 2 inputs): a unit taken from one
+        # layer alone makes it pass, so the equal widths must shrink together (1-5-5-1)
+        ("if l == 2 and len(delta) == len(a[l - 1]) > 1:\n                delta = delta[::-1].copy()", [1, 2, 2, 1], 2),
     ],
-    ids=["deep", "wide"],
+    ids=["deep", "wide", "square"],
 )
 def test_a_failure_shrinks_to_the_smallest_network_that_shows_it(tmp_path, bug, sizes, layer):
     path = plant(tmp_path, "network", "planted", (RECURRENCE, f"{RECURRENCE}\n            {bug}"))
@@ -244,3 +247,12 @@ def test_a_minimal_case_that_raised_points_at_one_that_returned_wrong_numbers(tm
     assert re.fullmatch(
         r"on the smallest case tried where it returns numbers, x = \S+: yours \S+, right \S+", log.where
     )
+
+
+def test_right_numbers_in_the_wrong_places_are_called_so(tmp_path):
+    """The bias column first: every number right, its δ unreadable where the contract
+    puts it; the localisation said 'the output layer's ∂C/∂z is wrong', which it is not."""
+    path = plant(tmp_path, "network", "first", (STACK, "np.column_stack([delta, np.outer(delta, a[l])])"))
+    output = next(r for r in check(path, "network").results if r.name == "backward-output")
+    assert not output.passed and output.mistake is None and output.marks["layer"] == 1
+    assert "layer 1 (the output layer)'s ∂C/∂W holds the right numbers, in the wrong places" in output.where

@@ -226,17 +226,34 @@ def _case(weights: list[np.ndarray], x: Any, y: float) -> NetworkCase:
 
 
 def _smaller_networks(case: NetworkCase, min_layers: int) -> Iterator[NetworkCase]:
-    W, x, sizes, L = case.arrays(), list(case.x), case.sizes, len(case.weights)
-    for h in range(1, L):  # hidden layer h dropped: the layer above takes its input as it was
+    """Smaller networks: a hidden layer dropped (the layer above takes its input as it
+    was), one unit or input dropped, or one unit dropped from each of a run of equal
+    widths at once (a mistake that shows only where a matrix is square shows only so)."""
+    W, sizes, L = case.arrays(), case.sizes, len(case.weights)
+    for h in range(1, L):
         if L - 1 >= min_layers and sizes[h - 1] == sizes[h]:
-            yield _case(W[: h - 1] + W[h:], x, case.y)
-    for h in range(1, L):  # unit i of hidden layer h dropped: its row, and its column above
-        for i in range(sizes[h] if sizes[h] > 1 else 0):
-            smaller = list(W)
-            smaller[h - 1], smaller[h] = np.delete(W[h - 1], i, axis=0), np.delete(W[h], i, axis=1)
+            yield _case(W[: h - 1] + W[h:], case.x, case.y)
+    for levels in [[h] for h in range(L)] + [list(range(a, b + 1)) for a, b in _equal_runs(sizes[:-1])]:
+        for i in range(sizes[levels[0]] if sizes[levels[0]] > 1 else 0):
+            smaller, x = list(W), list(case.x)
+            for h in levels:  # level 0: the inputs (a column of W_1, and x); h: hidden layer h's units
+                if h:
+                    smaller[h - 1] = np.delete(smaller[h - 1], i, axis=0)
+                else:
+                    del x[i]
+                smaller[h] = np.delete(smaller[h], i, axis=1)
             yield _case(smaller, x, case.y)
-    for j in range(sizes[0] if sizes[0] > 1 else 0):  # input j dropped
-        yield _case([np.delete(W[0], j, axis=1), *W[1:]], x[:j] + x[j + 1 :], case.y)
+
+
+def _equal_runs(widths: list[int]) -> list[tuple[int, int]]:
+    """(first, last) index of each run of two or more equal widths above 1."""
+    runs, start = [], 0
+    for k in range(1, len(widths) + 1):
+        if k == len(widths) or widths[k] != widths[start]:
+            if k - start >= 2 and widths[start] > 1:
+                runs.append((start, k - 1))
+            start = k
+    return runs
 
 
 def _toward_zero(v: float, nonzero: bool) -> list[float]:
@@ -390,9 +407,16 @@ def localise(
             continue
         if G.shape != E.shape:
             if l not in layers:
-                right.append((l, False))  # reported by the other check
-                continue
+                continue  # reported by the other check (and its δ not read: nothing said of it)
             return _said(right, L, f"{_layer(l, L)}'s ∂C/∂W has shape {G.shape}, not {E.shape}"), {"layer": l}
+        if np.allclose(np.sort(G, axis=None), np.sort(E, axis=None), rtol=RTOL, atol=ATOL):
+            if l not in layers:
+                continue  # (as above)
+            text = (
+                f"{_layer(l, L)}'s ∂C/∂W holds the right numbers, in the wrong places (row i is the layer's unit i, "
+                f"column j its input j, the last column its bias)"
+            )
+            return _said(right, L, text), {"layer": l, "kind": "places", "got": G.tolist(), "expected": E.tolist()}
         delta = E[:, -1]
         from_bias = G[:, -1]
         j = int(np.argmax(np.abs(a_in)))
