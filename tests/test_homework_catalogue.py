@@ -256,3 +256,16 @@ def test_right_numbers_in_the_wrong_places_are_called_so(tmp_path):
     output = next(r for r in check(path, "network").results if r.name == "backward-output")
     assert not output.passed and output.mistake is None and output.marks["layer"] == 1
     assert "layer 1 (the output layer)'s ∂C/∂W holds the right numbers, in the wrong places" in output.where
+
+
+def test_a_layer_of_the_wrong_shape_is_not_called_right():
+    """backward-hidden looks at the output layer only for the δ it passes down; when that
+    layer's ∂C/∂W had the wrong shape (bias column dropped), it said 'the output layer's
+    ∂C/∂z is right' without reading it."""
+    from lab.homework.network_checks import localise
+
+    case = seeded_cases(NETWORK_CHECKS[2], 0)[2]  # the 1-1-1
+    activations, grads = right_answer(case)
+    dropped = [g[:, :-1] for g in grads]
+    where, marks = localise(dropped, grads, activations, [1])
+    assert where == "layer 1's ∂C/∂W has shape (1, 1), not (1, 2)" and marks == {"layer": 1}
