@@ -204,3 +204,41 @@ def test_the_other_commands_do_not_import_the_checker():
     from lab.homework import CheckReport, check  # still there, on first use
 
     assert callable(check) and CheckReport.__name__ == "CheckReport"
+
+
+TORCH_LOADED = """
+import sys
+from lab.homework import check
+report = check(sys.argv[1], sys.argv[2])
+print(report.passed, "torch" in sys.modules, report.oracles)
+"""
+
+
+@pytest.mark.parametrize(
+    "path, loaded", [(CLASS / "local" / "ada.py", "False"), (CLASS / "local" / "brian.py", "True")]
+)
+def test_pytorch_is_consulted_on_each_failing_case_and_only_then(path, loaded):
+    """Importing PyTorch was a second of every check's (cold) 2.4 s of CPU; it guards the
+    verdicts that cost points, so it is imported when a case fails (central differences
+    check every case)."""
+    pytest.importorskip("torch")
+    done = subprocess.run([sys.executable, "-c", TORCH_LOADED, str(path), "local"], capture_output=True, text=True)
+    passed, imported, oracles = done.stdout.split(maxsplit=2)
+    assert imported == loaded and passed == str(loaded == "False"), done.stderr
+    assert "PyTorch (each failing case)" in oracles
+
+
+def test_oracles_that_disagree_stop_the_grader_not_the_student(monkeypatch):
+    """A wrong engine answer is an OracleError (the grader's bug), caught by central
+    differences on every case, and by PyTorch on the cases that fail."""
+    from lab.homework import oracles
+
+    right = oracles._local_engine
+    monkeypatch.setattr(oracles, "_local_engine", lambda f, args: tuple(v + 1e-3 for v in right(f, args)))
+    with pytest.raises(oracles.OracleError, match="the engine and central differences disagree"):
+        oracles.local_answer("d_tanh", (0.5,))
+    monkeypatch.setattr(oracles, "_local_differences", lambda f, args: tuple(v + 1e-3 for v in right(f, args)))
+    assert oracles.local_answer("d_tanh", (0.5,))[0] == pytest.approx(right("d_tanh", (0.5,))[0] + 1e-3)
+    if oracles.torch_available():
+        with pytest.raises(oracles.OracleError, match="the engine and PyTorch disagree"):
+            oracles.confirm_local("d_tanh", (0.5,))

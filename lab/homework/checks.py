@@ -68,6 +68,7 @@ class Check(Protocol):
     def explicit(self, seed: int) -> list[Any]: ...
     def call(self, case: Any) -> Call: ...
     def judge(self, case: Any, outcome: Outcome) -> Verdict: ...
+    def confirm(self, case: Any) -> None: ...  # the last oracle, before a failure on ``case`` counts
     def answer(self, case: Any, outcome: Outcome) -> Any: ...  # the parsed answer, or UNDEFINED
     def variant(self, wrong: Callable[..., Any], case: Any) -> Any: ...  # a wrong variant's answer
     def right(self, case: Any) -> Any: ...  # the right answer, parsed the same way
@@ -180,9 +181,17 @@ def run_checks(checks: Sequence[Check], sandbox: Sandbox, seeds: dict[str, int])
     outcomes = iter(sandbox.call_many(calls))
     results = []
     for check, cases in plans:
-        tried = {key(c): (c, o, check.judge(c, o)) for c, o in zip(cases, [next(outcomes) for _ in cases])}
+        tried = {key(c): (c, o, _judge(check, c, o)) for c, o in zip(cases, [next(outcomes) for _ in cases])}
         results.append(_conclude(check, cases, tried, sandbox, seeds[check.name]))
     return results
+
+
+def _judge(check: Check, case: Any, outcome: Outcome) -> Verdict:
+    """The verdict on one case; a failure only once every oracle agrees on the right answer."""
+    verdict = check.judge(case, outcome)
+    if not verdict.passed:
+        check.confirm(case)
+    return verdict
 
 
 def _conclude(check: Check, cases: list[Any], tried: dict[str, Any], sandbox: Sandbox, seed: int) -> CheckResult:
@@ -269,7 +278,7 @@ def _fails(check: Check, sandbox: Sandbox, tried: dict[str, Any], calls: int) ->
                 return False
             budget[0] -= 1
             outcome = sandbox.call_many([check.call(case)])[0]
-            tried[k] = (case, outcome, check.judge(case, outcome))
+            tried[k] = (case, outcome, _judge(check, case, outcome))
         return not tried[k][2].passed
 
     return fails
