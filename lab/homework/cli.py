@@ -137,6 +137,7 @@ def _grade(args: argparse.Namespace) -> int:
             jobs=args.jobs,
             scheduler=args.scheduler,
             progress=lambda g: print(f"{g.student}: {g.score:g} / {g.max_score:g}", flush=True),
+            out=args.out,
         )
     except (RubricError, SubmissionError) as error:
         print(f"tinygrad-hw grade: error: {error}", file=sys.stderr)
