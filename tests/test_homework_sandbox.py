@@ -328,3 +328,20 @@ def test_two_grading_processes_never_share_a_sandbox_uid(monkeypatch):
     first = uids(4000, 1500)
     assert len(first) == 512 and not first & uids(4001, 1500) and not first & uids(4000 + 1953125, 10)
     assert all(1_000_000_000 <= uid < 2**32 - 1 for uid in uids(2**22, 600))
+
+
+def test_no_process_can_be_started_past_pythons_fork_hooks(tmp_path):
+    """A fork through ctypes skips the at-fork hook that ends a forked copy at once; the
+    process limit let 16 such copies live until the call timed out, each with its own
+    1024 MB of address space: 16 GB from one submission. Process creation is refused."""
+    source = hostile(
+        "    import ctypes, os, time\n    pid = ctypes.CDLL(None).fork()\n    if pid == 0:\n"
+        "        time.sleep(5)\n        os._exit(0)\n    raise ValueError(f'fork gave {pid}')"
+    )
+    report = check(write(tmp_path, "forker.py", source), "local", limits=LIMITS)
+    if report.sandbox.get("forks", "").startswith("allowed"):  # the OS cannot refuse them, and says so
+        need(f"new processes cannot be refused here: {report.sandbox['forks']}")
+    assert report.results[0].reason == "ValueError: fork gave -1" and "new processes refused" in report.sandbox_line()
+    source = hostile("    import subprocess\n    subprocess.run(['true'])")
+    reason = check(write(tmp_path, "runner.py", source), "local", limits=LIMITS).results[0].reason
+    assert reason == "PermissionError: [Errno 1] Operation not permitted (the sandbox starts no process)"

@@ -14,8 +14,10 @@ can tell a teacher what was and was not isolated:
   the interpreter may live in a folder only root may enter; Landlock decides what it reads;
 * ``landlock``: read only the interpreter's library and numpy, write only its folder, no
   TCP, no signals or abstract sockets outside itself (Linux 5.13+);
-* ``no_sockets``: no socket at all (seccomp): a network namespace hides the network but
-  not the Unix sockets in the file system, and Landlock does not guard ``connect``.
+* ``refuse_sockets_and_processes``: no socket at all and no new process (seccomp): a
+  network namespace hides the network but not the Unix sockets in the file system, and
+  Landlock does not guard ``connect``; a process forked past Python's hooks has the
+  limits all over again.
 """
 
 from __future__ import annotations
@@ -287,36 +289,55 @@ def _add_rule(libc: Any, ruleset: int, path: str, rights: int) -> None:
         os.close(fd)
 
 
-# seccomp: the architecture's audit id, and its numbers for socket(2) and io_uring_setup(2)
-# (io_uring can open sockets without socket(2))
-_SECCOMP_ARCHES = {"x86_64": (0xC000003E, 41, 425), "aarch64": (0xC00000B7, 198, 425)}
+# seccomp, per architecture: its audit id; socket(2) and io_uring_setup(2) (io_uring opens
+# sockets without socket(2)); fork, vfork, clone and clone3 (-1: no such call there)
+_SECCOMP_ARCHES = {
+    "x86_64": (0xC000003E, 41, 425, 57, 58, 56, 435),
+    "aarch64": (0xC00000B7, 198, 425, -1, -1, 220, 435),
+}
 _PR_SET_SECCOMP, _SECCOMP_MODE_FILTER = 22, 2
-_RET_ALLOW, _RET_EACCES = 0x7FFF0000, 0x00050000 | 13
-_LD_ABS, _JEQ, _JGE, _RET = 0x20, 0x15, 0x35, 0x06  # BPF_LD|W|ABS, BPF_JMP|JEQ|K, BPF_JMP|JGE|K, BPF_RET|K
+_RET_ALLOW, _RET_ERRNO = 0x7FFF0000, 0x00050000
+_EPERM, _EACCES, _ENOSYS = 1, 13, 38
+_CLONE_THREAD = 0x00010000
+# BPF_LD|W|ABS, BPF_JMP|JEQ|K, BPF_JMP|JGE|K, BPF_JMP|JSET|K, BPF_RET|K
+_LD_ABS, _JEQ, _JGE, _JSET, _RET = 0x20, 0x15, 0x35, 0x45, 0x06
 
 
 class _SockFprog(ctypes.Structure):
     _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
 
 
-def no_sockets() -> str:
-    """Refuse socket(2) (and io_uring) to this process and all it starts, with EACCES;
-    a system call of another architecture (a 32-bit one, or x32's) is refused outright.
+def refuse_sockets_and_processes() -> str:
+    """Refuse socket(2) and io_uring (EACCES), and new processes (EPERM: fork, vfork, a
+    clone that is not a thread's; clone3 says ENOSYS, so that threads are made with clone),
+    to this process and all it runs; a system call of another architecture (a 32-bit one,
+    or x32's) is refused outright. A fork through ctypes passes Python's at-fork hook, and
+    each copy would have the address-space limit again: 16 processes, 16 GB.
     Returns "refused", or "allowed (why)"."""
     arch = _SECCOMP_ARCHES.get(platform.machine())
     if arch is None:
         return f"allowed (no seccomp filter for {platform.machine() or 'this machine'})"
-    audit, socket_nr, io_uring_nr = arch
-    program = [  # (code, jump if true, jump if false, k)
-        (_LD_ABS, 0, 0, 4),  # the architecture
+    audit, socket_nr, io_uring_nr, fork_nr, vfork_nr, clone_nr, clone3_nr = (n & 0xFFFFFFFF for n in arch)
+    eacces, eperm = (_RET, 0, 0, _RET_ERRNO | _EACCES), (_RET, 0, 0, _RET_ERRNO | _EPERM)
+    allow = (_RET, 0, 0, _RET_ALLOW)
+    program = [  # (code, jump if true, jump if false, k): jumps count instructions skipped
+        (_LD_ABS, 0, 0, 4),  # 0: the architecture
         (_JEQ, 1, 0, audit),
-        (_RET, 0, 0, _RET_EACCES),
-        (_LD_ABS, 0, 0, 0),  # the system call's number
-        (_JGE, 3, 0, 0x40000000),  # x32's numbers
-        (_JEQ, 2, 0, socket_nr),
-        (_JEQ, 1, 0, io_uring_nr),
-        (_RET, 0, 0, _RET_ALLOW),
-        (_RET, 0, 0, _RET_EACCES),
+        eacces,
+        (_LD_ABS, 0, 0, 0),  # 3: the system call's number
+        (_JGE, 9, 0, 0x40000000),  # x32's numbers -> 14
+        (_JEQ, 8, 0, socket_nr),  # -> 14
+        (_JEQ, 7, 0, io_uring_nr),  # -> 14
+        (_JEQ, 7, 0, fork_nr),  # -> 15
+        (_JEQ, 6, 0, vfork_nr),  # -> 15
+        (_JEQ, 6, 0, clone3_nr),  # -> 16
+        (_JEQ, 0, 2, clone_nr),  # -> 11, else 13
+        (_LD_ABS, 0, 0, 16),  # 11: clone's flags (the low half of its first argument)
+        (_JSET, 0, 2, _CLONE_THREAD),  # a thread -> 13, else 15
+        allow,  # 13
+        eacces,  # 14
+        eperm,  # 15
+        (_RET, 0, 0, _RET_ERRNO | _ENOSYS),  # 16
     ]
     code = ctypes.create_string_buffer(b"".join(struct.pack("=HBBI", *op) for op in program))
     fprog = _SockFprog(len(program), ctypes.cast(code, ctypes.c_void_p))

@@ -142,6 +142,8 @@ def _limit_hit(error: str, trace: str, limits: Limits) -> str:
         return f" (the limit is {limits.memory_mb} MB)"
     if error.startswith("BlockingIOError") and "fork" in trace:
         return f" (the limit is {limits.processes} processes)"
+    if error.startswith("PermissionError: [Errno 1]") and any(w in trace for w in ("subprocess", "Popen", "spawn")):
+        return " (the sandbox starts no process)"
     return ""
 
 

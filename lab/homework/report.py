@@ -58,6 +58,7 @@ class CheckReport:
         if not notes:
             return "Sandbox: the program did not start"
         parts = [f"network {notes.get('network', 'unknown')}", f"sockets {notes.get('sockets', 'unknown')}"]
+        parts.append(f"new processes {notes.get('forks', 'unknown')}")
         parts.append(f"files {notes.get('files', 'unknown')}")
         parts.append(f"processes: {notes.get('processes', 'unknown')}, {notes.get('user', '')}")
         if notes.get("limits", "limited") != "limited":

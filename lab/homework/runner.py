@@ -115,7 +115,7 @@ def _confine(confine: Any, config: dict[str, Any], readable: list[str], outside:
     notes["limits"] = confine.limit(limits["cpu"], limits["memory"], limits["file"], processes)
     notes["user"] = confine.drop_root(config["uid"], outside["uid"])
     notes["files"] = confine.landlock(readable, [config["workdir"], "/dev/null"])
-    notes["sockets"] = confine.no_sockets()
+    notes["sockets"] = notes["forks"] = confine.refuse_sockets_and_processes()
     return notes
 
 
@@ -141,7 +141,8 @@ def _serve(config: dict[str, Any], notes: dict[str, str]) -> None:
     me = os.getpid()
     # A process the student's code forks ends at once: a fork bomb stops at the first
     # fork, and the call that forked fails (its zombies are reaped after it).
-    os.register_at_fork(after_in_child=lambda: os._exit(0), after_in_parent=lambda: _forked.append(1))
+    # (os.fork is refused where seccomp works: ``before`` still says it was tried)
+    os.register_at_fork(before=lambda: _forked.append(1), after_in_child=lambda: os._exit(0))
     signal.signal(signal.SIGXFSZ, signal.SIG_DFL)  # past the output limit the process ends (Python ignores it)
     sys.path.insert(0, workdir)
     try:
