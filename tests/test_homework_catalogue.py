@@ -4,6 +4,8 @@ mistake made only sometimes is not named."""
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 from homework_helpers import CLASS, plant
@@ -207,3 +209,63 @@ def _same_or_undefined(check_, wrong, case) -> bool:
         return check_.same(check_.variant(wrong, case), check_.right(case))
     except (ArithmeticError, ValueError):
         return False
+
+
+RECURRENCE = "delta = a[l] * (1 - a[l]) * (weights[l][:, :-1].T @ delta)"
+
+
+@pytest.mark.parametrize(
+    "bug, sizes, layer",
+    [
+        # wrong only below the second hidden layer of 4 layers: hypothesis draws at most 3,
+        # so only the report's 3-4-4-4-1 (seeded weights) failed, and it was the "minimal" case
+        ("if l == 2 and L >= 4:\n                delta = 2 * delta", [1, 1, 1, 1, 1], 2),
+        # wrong only in a hidden layer of 3 units or more: hypothesis stopped at 3-6-1
+        ("if len(delta) >= 3:\n                delta[0] = 0.0", [1, 3, 1], 1),
+        # wrong only where a layer is square (2 units, 2 inputs): a unit taken from one
+        # layer alone makes it pass, so the equal widths must shrink together (1-5-5-1)
+        ("if l == 2 and len(delta) == len(a[l - 1]) > 1:\n                delta = delta[::-1].copy()", [1, 2, 2, 1], 2),
+    ],
+    ids=["deep", "wide", "square"],
+)
+def test_a_failure_shrinks_to_the_smallest_network_that_shows_it(tmp_path, bug, sizes, layer):
+    path = plant(tmp_path, "network", "planted", (RECURRENCE, f"{RECURRENCE}\n            {bug}"))
+    hidden = next(r for r in check(path, "network").results if r.name == "backward-hidden")
+    assert not hidden.passed and hidden.mistake is None
+    assert hidden.case["sizes"] == sizes and hidden.marks["layer"] == layer, (hidden.case, hidden.where)
+    numbers = [w for W in hidden.case["weights"] for row in W for w in row] + hidden.case["x"]
+    assert all(4 * w == int(4 * w) and abs(w) <= 2 for w in numbers), hidden.case  # quarters, as drawn
+
+
+def test_a_minimal_case_that_raised_points_at_one_that_returned_wrong_numbers(tmp_path):
+    """1/ln(x) for d_log raises at x = 1 (the minimal case) and is wrong elsewhere: the
+    check says where it returns wrong numbers, with the case and the numbers (for one
+    number there is no part to name: it said '...where it returns numbers: ' and stopped)."""
+    report = check(plant(tmp_path, "local", "logs", ("return 1.0 / x", "return 1.0 / math.log(x)")), "local")
+    log = next(r for r in report.results if r.name == "d_log")
+    assert log.reason.startswith("ZeroDivisionError") and log.case == {"x": 1.0} and log.mistake == "z-for-a"
+    assert re.fullmatch(
+        r"on the smallest case tried where it returns numbers, x = \S+: yours \S+, right \S+", log.where
+    )
+
+
+def test_right_numbers_in_the_wrong_places_are_called_so(tmp_path):
+    """The bias column first: every number right, its δ unreadable where the contract
+    puts it; the localisation said 'the output layer's ∂C/∂z is wrong', which it is not."""
+    path = plant(tmp_path, "network", "first", (STACK, "np.column_stack([delta, np.outer(delta, a[l])])"))
+    output = next(r for r in check(path, "network").results if r.name == "backward-output")
+    assert not output.passed and output.mistake is None and output.marks["layer"] == 1
+    assert "layer 1 (the output layer)'s ∂C/∂W holds the right numbers, in the wrong places" in output.where
+
+
+def test_a_layer_of_the_wrong_shape_is_not_called_right():
+    """backward-hidden looks at the output layer only for the δ it passes down; when that
+    layer's ∂C/∂W had the wrong shape (bias column dropped), it said 'the output layer's
+    ∂C/∂z is right' without reading it."""
+    from lab.homework.network_checks import localise
+
+    case = seeded_cases(NETWORK_CHECKS[2], 0)[2]  # the 1-1-1
+    activations, grads = right_answer(case)
+    dropped = [g[:, :-1] for g in grads]
+    where, marks = localise(dropped, grads, activations, [1])
+    assert where == "layer 1's ∂C/∂W has shape (1, 1), not (1, 2)" and marks == {"layer": 1}

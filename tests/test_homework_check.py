@@ -149,13 +149,19 @@ def test_page_marks_the_wrong_edge_and_the_wrong_units(tmp_path, graphviz_dot):
         ("delta = a[l] * (1 - a[l]) * (weights[l][:, :-1].T @ delta)", "delta = a[l] * (1 - a[l])"),
     )
     report = check(donald, "network", page=tmp_path / "pages")
-    marks = _marks((tmp_path / "pages" / "backward-hidden.html").read_text())
+    page = (tmp_path / "pages" / "backward-hidden.html").read_text()
+    marks = _marks(page)
     assert marks and all(m["text"].startswith("∂C/∂z: yours 0.25, right") and "edge" not in m for m in marks)
+    titles = [step["title"] for step in _data(page)["steps"]]
+    assert "a2[0] − y = a2[0] − 0" in titles and "C = pow((a2[0] − y), 2)" in titles  # every node named (not v9)
+
+
+def _data(page: str) -> dict:
+    return json.loads(re.search(r'<script type="application/json" id="data">(.*?)</script>', page, re.S).group(1))
 
 
 def _marks(page: str) -> list[dict]:
-    data = re.search(r'<script type="application/json" id="data">(.*?)</script>', page, re.S).group(1)
-    return json.loads(data)["marks"]
+    return _data(page)["marks"]
 
 
 def test_a_hang_is_shown_on_the_case_it_hung_on(tmp_path):
@@ -168,3 +174,71 @@ def test_a_hang_is_shown_on_the_case_it_hung_on(tmp_path):
     assert re.search(
         r"✗ d_exp +did not return within 1 s \(an endless loop\?\) on the case below \(not called again", str(report)
     )
+
+
+FLOAT32 = {
+    "local": ("s = 1.0 / (1.0 + math.exp(-x))", "s = float(np.float32(1.0) / (1 + np.exp(np.float32(-x))))"),
+    "network": ("a = activations", "a = [np.float32(v) for v in activations]"),
+}
+
+
+@pytest.mark.parametrize("exercise", ["local", pytest.param("network", marks=pytest.mark.slow)])
+def test_a_float32_answer_is_called_nearly_right_not_a_wrong_formula(tmp_path, exercise):
+    """Right formulas in float32 miss 1e-6 by a hair: the report said 'wrong gradients'
+    and, for network, that ∂C/∂W 'is not ∂C/∂z times the layer's input', which is false."""
+    change = FLOAT32[exercise]
+    path = plant(tmp_path, exercise, "single", change, ("import ", "import numpy as np\nimport "))
+    failed = [r for r in check(path, exercise).results if not r.passed]
+    assert failed
+    for r in failed:
+        assert r.reason.startswith("off by only ") and "float32" in r.reason, r.reason
+        assert r.where == "" and r.mistake is None and r.relative_error < 1e-4
+
+
+def test_the_other_commands_do_not_import_the_checker():
+    """`tinygrad-hw COMMAND` imports lab.homework.cli to list the homework's commands; the
+    package's __init__ imported the checker with it (hypothesis: 0.24 s of 0.42 s)."""
+    code = "import sys, lab.cli; print(sorted(m for m in ('hypothesis', 'lab.homework.checks') if m in sys.modules))"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and done.stdout.strip() == "[]", done.stdout + done.stderr
+    from lab.homework import CheckReport, check  # still there, on first use
+
+    assert callable(check) and CheckReport.__name__ == "CheckReport"
+
+
+TORCH_LOADED = """
+import sys
+from lab.homework import check
+report = check(sys.argv[1], sys.argv[2])
+print(report.passed, "torch" in sys.modules, report.oracles)
+"""
+
+
+@pytest.mark.parametrize(
+    "path, loaded", [(CLASS / "local" / "ada.py", "False"), (CLASS / "local" / "brian.py", "True")]
+)
+def test_pytorch_is_consulted_on_each_failing_case_and_only_then(path, loaded):
+    """Importing PyTorch was a second of every check's (cold) 2.4 s of CPU; it guards the
+    verdicts that cost points, so it is imported when a case fails (central differences
+    check every case)."""
+    pytest.importorskip("torch")
+    done = subprocess.run([sys.executable, "-c", TORCH_LOADED, str(path), "local"], capture_output=True, text=True)
+    passed, imported, oracles = done.stdout.split(maxsplit=2)
+    assert imported == loaded and passed == str(loaded == "False"), done.stderr
+    assert "PyTorch (each failing case)" in oracles
+
+
+def test_oracles_that_disagree_stop_the_grader_not_the_student(monkeypatch):
+    """A wrong engine answer is an OracleError (the grader's bug), caught by central
+    differences on every case, and by PyTorch on the cases that fail."""
+    from lab.homework import oracles
+
+    right = oracles._local_engine
+    monkeypatch.setattr(oracles, "_local_engine", lambda f, args: tuple(v + 1e-3 for v in right(f, args)))
+    with pytest.raises(oracles.OracleError, match="the engine and central differences disagree"):
+        oracles.local_answer("d_tanh", (0.5,))
+    monkeypatch.setattr(oracles, "_local_differences", lambda f, args: tuple(v + 1e-3 for v in right(f, args)))
+    assert oracles.local_answer("d_tanh", (0.5,))[0] == pytest.approx(right("d_tanh", (0.5,))[0] + 1e-3)
+    if oracles.torch_available():
+        with pytest.raises(oracles.OracleError, match="the engine and PyTorch disagree"):
+            oracles.confirm_local("d_tanh", (0.5,))

@@ -173,3 +173,28 @@ def test_without_dask_a_scheduler_is_one_line(small_class, tmp_path, capsys, mon
     assert main(args) == 1
     err = capsys.readouterr().err
     assert len(err.strip().splitlines()) == 1 and "pip install 'tinygrad-hw[dask]'" in err
+
+
+def test_feedback_says_minimal_case_once():
+    from lab.homework.grade import feedback
+    from lab.homework.graded import Graded
+
+    result = {"name": "d_sub", "passed": False, "reason": "wrong value", "case": {"a": 0.0, "b": 0.0}, "mistake": None}
+    graded = Graded(
+        "brian", "local", 0, 1, [{"name": "d_sub", "points": 0, "max_points": 1, "visible": True, "result": result}]
+    )
+    assert "- **Minimal case:** a = 0, b = 0\n" in feedback(graded)  # it was "**Minimal case:** case: a = 0, b = 0"
+
+
+def test_grading_again_into_the_class_folder_grades_the_same_students(small_class, tmp_path):
+    """`grade . --out grades` from the class's folder: the second run took the first's
+    output folder for a student's submission, and graded 'grades' 0 out of 12."""
+    import shutil
+
+    folder = tmp_path / "class"
+    shutil.copytree(small_class[0], folder)
+    out = folder / "grades"
+    for _ in range(2):
+        assert main(["grade", str(folder), "--exercise", "local", "--out", str(out)]) == 0
+    students = [row["student"] for row in csv.DictReader((out / "gradebook.csv").open())]
+    assert students == ["ada", "brian", "victor"]

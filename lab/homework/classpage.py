@@ -95,7 +95,7 @@ def class_page(graded: list[Graded], exercise: str) -> str:
     )
     rows_reasons = "".join(f"<tr><td>{escape(r)}</td><td>{k}</td></tr>" for r, k in _reasons(graded))
     rows_students = "".join(_student_row(g) for g in graded)
-    notes = sorted({f"{k}: {v}" for g in graded for k, v in g.sandbox.items() if k in ("network", "files")})
+    notes = sorted({f"{k}: {v}" for g in graded for k, v in g.sandbox.items() if k in ("network", "sockets", "files")})
     mean = sum(g.score for g in graded) / n if n else 0.0
     top = graded[0].max_score if graded else 0.0
     return f"""<!DOCTYPE html>

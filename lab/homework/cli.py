@@ -96,7 +96,8 @@ def _check(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(report.to_json(), indent=2, allow_nan=False))
         notes = report.sandbox
-        if notes.get("network", "off") != "off" or not notes.get("files", "confined").startswith("confined"):
+        unconfined = not notes.get("files", "confined").startswith("confined")
+        if notes.get("network", "off") != "off" or notes.get("sockets", "refused") != "refused" or unconfined:
             print(report.sandbox_line(), file=sys.stderr)
     else:
         print(report)
@@ -136,12 +137,13 @@ def _grade(args: argparse.Namespace) -> int:
             jobs=args.jobs,
             scheduler=args.scheduler,
             progress=lambda g: print(f"{g.student}: {g.score:g} / {g.max_score:g}", flush=True),
+            out=args.out,
         )
     except (RubricError, SubmissionError) as error:
         print(f"tinygrad-hw grade: error: {error}", file=sys.stderr)
         return 2
     written = write_outputs(graded, args.exercise, args.out)
-    notes = sorted({f"{k} {v}" for g in graded for k, v in g.sandbox.items() if k in ("network", "files")})
+    notes = sorted({f"{k} {v}" for g in graded for k, v in g.sandbox.items() if k in ("network", "sockets", "files")})
     print(f"Graded {len(graded)} submissions. Sandbox: {'; '.join(notes) or 'none started'}")
     print("Wrote " + ", ".join(str(p) for p in written))
     return 0

@@ -80,10 +80,12 @@ def grade_class(
     jobs: int = 1,
     scheduler: str | None = None,
     progress: Callable[[Graded], None] | None = None,
+    out: str | os.PathLike[str] | None = None,
 ) -> list[Graded]:
     """Every submission in ``folder``, graded in order of name (``jobs`` local processes,
-    or on the Dask cluster at ``scheduler``)."""
-    paths = find_submissions(folder, exercise)
+    or on the Dask cluster at ``scheduler``); ``out``, the folder the results go to, is
+    not a submission if it is in ``folder``."""
+    paths = find_submissions(folder, exercise, () if out is None else (out,))
     names = [p.stem if p.is_file() else p.name for p in paths]
     twice = sorted({n for n in names if names.count(n) > 1})
     if twice:
@@ -166,7 +168,8 @@ def _failure_text(result: dict[str, Any]) -> list[str]:
 
     lines = [f"- **Why:** {result['reason']}"]
     if result.get("case"):
-        lines.append("- **Minimal case:** " + "; ".join(line.strip() for line in _case_lines(result["case"])))
+        case = "; ".join(line.strip() for line in _case_lines(result["case"]))
+        lines.append("- **Minimal case:** " + case.removeprefix("case: "))
     if result.get("expected") is not None:
         lines.append(f"- **Expected:** `{_numbers(result['expected'])[:800]}`")
     if result.get("got") is not None:

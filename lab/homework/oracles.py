@@ -3,13 +3,16 @@ differences and, when it is installed, PyTorch.
 
 The engine's answer is the expected one: its rules are the op table's
 (``tinygrad_hw.ops``), its backward pass the one the whole project is tested on. Each
-answer is checked against the other oracles before a student is judged by it; if they
+answer is checked against central differences before a student is judged by it, and
+against PyTorch before a student is marked down by it (``confirm_*``, on each case that
+fails: importing PyTorch costs a second, and a right submission never needs it); if they
 disagree, the grader has a bug and says so (:class:`OracleError`) rather than mark
 anyone down.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import math
 from functools import lru_cache
 from typing import Any, Callable, Sequence
@@ -22,10 +25,13 @@ __all__ = [
     "LOCAL_FORWARD",
     "OracleError",
     "agree",
+    "confirm_local",
+    "confirm_network",
     "local_answer",
     "network_answer",
     "network_forward",
     "oracle_names",
+    "torch_available",
 ]
 
 
@@ -72,9 +78,15 @@ def _torch() -> Any:
     return torch
 
 
+@lru_cache(maxsize=1)
+def torch_available() -> bool:
+    """Whether PyTorch is installed (without importing it)."""
+    return importlib.util.find_spec("torch") is not None
+
+
 def oracle_names() -> list[str]:
     """The oracles in use here."""
-    return ["engine", "central differences"] + (["PyTorch"] if _torch() is not None else [])
+    return ["engine", "central differences"] + (["PyTorch (each failing case)"] if torch_available() else [])
 
 
 def agree(name: str, expected: Any, other: Any, rtol: float, atol: float, case: Any) -> None:
@@ -93,10 +105,16 @@ def local_answer(function: str, args: Sequence[float]) -> tuple[float, ...]:
     expected = _local_engine(function, args)
     if not (function == "d_relu" and abs(args[0]) < 1e-3):  # differences straddle the kink
         agree("central differences", expected, _local_differences(function, args), 1e-5, 1e-7, (function, args))
-    torch = _torch()
-    if torch is not None:
-        agree("PyTorch", expected, _local_torch(torch, function, args), 1e-10, 1e-12, (function, args))
     return expected
+
+
+def confirm_local(function: str, args: Sequence[float]) -> None:
+    """Raise OracleError unless PyTorch agrees with the engine at ``args`` (nothing to do
+    without PyTorch)."""
+    torch = _torch() if torch_available() else None
+    if torch is not None:
+        expected = _local_engine(function, args)
+        agree("PyTorch", expected, _local_torch(torch, function, args), 1e-10, 1e-12, (function, args))
 
 
 def _local_engine(function: str, args: Sequence[float]) -> tuple[float, ...]:
@@ -149,18 +167,29 @@ def network_forward(weights: Sequence[np.ndarray], x: np.ndarray) -> list[np.nda
 
 def network_answer(weights: Sequence[np.ndarray], x: np.ndarray, y: float) -> tuple[list[np.ndarray], list[np.ndarray]]:
     """The right activations and ∂C/∂W of every layer, C = (a_L − y)², from the engine;
-    checked against numpy's forward pass, central differences and PyTorch."""
+    checked against numpy's forward pass and central differences."""
     activations, grads = _network_engine(weights, x, y)
     case = {"sizes": [len(x), *(W.shape[0] for W in weights)]}
     for a, b in zip(activations, network_forward(weights, x)):
         agree("numpy's forward pass", a, b, 1e-12, 1e-14, case)
     for g, d in zip(grads, _network_differences(weights, x, y)):
         agree("central differences", g, d, 1e-4, 1e-8, case)
-    torch = _torch()
-    if torch is not None:
-        for g, t in zip(grads, _network_torch(torch, weights, x, y)):
-            agree("PyTorch", g, t, 1e-9, 1e-13, case)
     return activations, grads
+
+
+def confirm_network(
+    weights: Sequence[np.ndarray], x: np.ndarray, y: float, answer: tuple[list[np.ndarray], list[np.ndarray]]
+) -> None:
+    """Raise OracleError unless PyTorch agrees with ``answer`` (the engine's activations
+    and gradients; nothing to do without PyTorch)."""
+    torch = _torch() if torch_available() else None
+    if torch is not None:
+        case = {"sizes": [len(x), *(W.shape[0] for W in weights)]}
+        activations, grads = _network_torch(torch, weights, x, y)
+        for a, t in zip(answer[0], activations):
+            agree("PyTorch", a, t, 1e-12, 1e-14, case)
+        for g, t in zip(answer[1], grads):
+            agree("PyTorch", g, t, 1e-9, 1e-13, case)
 
 
 def _network_engine(
@@ -200,10 +229,12 @@ def _network_differences(weights: Sequence[np.ndarray], x: np.ndarray, y: float)
     return out
 
 
-def _network_torch(torch: Any, weights: Sequence[np.ndarray], x: np.ndarray, y: float) -> list[np.ndarray]:
+def _network_torch(
+    torch: Any, weights: Sequence[np.ndarray], x: np.ndarray, y: float
+) -> tuple[list[np.ndarray], list[np.ndarray]]:
     ws = [torch.tensor(W, dtype=torch.float64, requires_grad=True) for W in weights]
-    a = torch.tensor(x, dtype=torch.float64)
+    a = [torch.tensor(x, dtype=torch.float64)]
     for W in ws:
-        a = torch.sigmoid(W[:, :-1] @ a + W[:, -1])
-    loss = (a[0] - y) ** 2
-    return [g.numpy() for g in torch.autograd.grad(loss, ws)]
+        a.append(torch.sigmoid(W[:, :-1] @ a[-1] + W[:, -1]))
+    loss = (a[-1][0] - y) ** 2
+    return [v.detach().numpy() for v in a], [g.numpy() for g in torch.autograd.grad(loss, ws)]

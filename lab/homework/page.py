@@ -92,7 +92,9 @@ def _network(case: NetworkCase, marks: dict[str, Any], forward: bool) -> tuple[V
             layer.append((z, out, [*ws, b]))
         units.append(layer)
         a = [out for _, out, _ in layer]
-    loss = (a[0] - case.y) ** 2
+    error = a[0] - case.y
+    error.label = f"{a[0].label} − y"
+    loss = error**2
     loss.label = "C"
     wrong = marks.get("layer")
     if not wrong:
@@ -107,10 +109,11 @@ def _network(case: NetworkCase, marks: dict[str, Any], forward: bool) -> tuple[V
             shown[z] = f"∂C/∂z: yours {_number(got)}, right {_number(expected)}"
         elif kind == "bias" and _differ(got, expected):
             shown[params[-1]] = f"∂C/∂b: yours {_number(got)}, right {_number(expected)}"
-        elif kind == "input":
-            for w, g, e in zip(params, got, expected):
+        elif kind in ("input", "places"):  # the weights (and, for places, the bias last)
+            for k, (w, g, e) in enumerate(zip(params, got, expected)):
                 if _differ(g, e):
-                    shown[w] = f"∂C/∂w: yours {_number(g)}, right {_number(e)}"
+                    name = "b" if k == len(params) - 1 else "w"
+                    shown[w] = f"∂C/∂{name}: yours {_number(g)}, right {_number(e)}"
     return loss, shown
 
 

@@ -10,6 +10,7 @@ last word: how its process ended).
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from typing import Any, Union
 
@@ -21,13 +22,26 @@ __all__ = [
     "Limits",
     "Outcome",
     "Returned",
+    "allowed",
+    "clean",
     "ended",
     "failure",
     "outcome",
     "parse",
 ]
 
-MAX_NUMBERS = 1_000_000  # in one answer
+MAX_NUMBERS = 1_000_000  # in one answer, whatever the call
+
+
+def allowed(numbers: int) -> int:
+    """How many numbers an answer may hold when the right one holds ``numbers``: room for
+    any wrong shape worth judging, and not for a million numbers the grader would keep
+    (it keeps the answer of every case tried)."""
+    return min(4 * numbers + 64, MAX_NUMBERS)
+
+
+def _count(numbers: int) -> str:
+    return f"{numbers} number{'s' if numbers != 1 else ''}"
 
 
 @dataclass(frozen=True)
@@ -40,11 +54,12 @@ class Limits:
     memory_mb: int = 1024  # address space
     processes: int = 16
     output_kb: int = 1024  # any one file it writes, and what it prints
+    disk_mb: int = 64  # all it writes in its folder (a tmpfs of its own, where the OS allows)
 
     def describe(self) -> str:
         return (
             f"{self.call_seconds:g} s per call, {self.cpu_seconds} s of CPU, {self.memory_mb} MB, "
-            f"{self.processes} processes, {self.output_kb} KB of output"
+            f"{self.processes} processes, {self.output_kb} KB of output, {self.disk_mb} MB of disk"
         )
 
 
@@ -53,6 +68,7 @@ class Call:
     function: str
     args: tuple[Any, ...]  # JSON data
     kinds: tuple[str, ...]  # how the child makes each argument: "float", "array", "arrays"
+    numbers: int  # how many numbers the right answer holds (an answer may hold ``allowed(numbers)``)
 
 
 @dataclass(frozen=True)
@@ -109,10 +125,11 @@ def ended(status: str, limits: Limits) -> Failure:
     return Failure(f"the program exited ({status}) before answering: os._exit() or exit in C?", "crash")
 
 
-def outcome(message: dict[str, Any], limits: Limits) -> Outcome:
+def outcome(message: dict[str, Any], limits: Limits, numbers: int) -> Outcome:
+    """The answer to a call whose right answer holds ``numbers`` numbers."""
     if "ok" in message:
         value = message["ok"]
-        problem = _not_numbers(value)
+        problem = _not_numbers(value, numbers)
         return Returned(value) if problem is None else Failure(problem, "type")
     return failure(message, "exception", limits)
 
@@ -125,13 +142,25 @@ def _limit_hit(error: str, trace: str, limits: Limits) -> str:
         return f" (the limit is {limits.memory_mb} MB)"
     if error.startswith("BlockingIOError") and "fork" in trace:
         return f" (the limit is {limits.processes} processes)"
+    if error.startswith("PermissionError: [Errno 1]") and any(w in trace for w in ("subprocess", "Popen", "spawn")):
+        return " (the sandbox starts no process)"
     return ""
+
+
+_SURROGATES = re.compile("[\ud800-\udfff]")
+
+
+def clean(value: Any, limit: int) -> str:
+    """What the child sent as text, cut to ``limit`` characters and fit to write as UTF-8:
+    JSON carries lone surrogates (an exception's message may hold one), UTF-8 cannot, and
+    one would stop the gradebook, the feedback and the class page from being written."""
+    return _SURROGATES.sub("\ufffd", str(value)[:limit])
 
 
 def failure(message: Any, kind: str, limits: Limits) -> Failure:
     if not isinstance(message, dict):
         return Failure("wrote something other than an answer on the grader's pipe", "junk")
-    text = {k: str(message.get(k, ""))[:limit] for k, limit in (("error", 400), ("where", 300), ("trace", 4000))}
+    text = {k: clean(message.get(k, ""), limit) for k, limit in (("error", 400), ("where", 300), ("trace", 4000))}
     reported = str(message.get("kind", kind))
     if reported not in ("exception", "exit", "type", "missing", "encoding"):
         reported = kind
@@ -139,9 +168,10 @@ def failure(message: Any, kind: str, limits: Limits) -> Failure:
     return Failure(reason, reported, text["where"], text["trace"])
 
 
-def _not_numbers(value: Any) -> str | None:
-    """Why ``value`` is not a number or nested lists of numbers (as JSON gives them)."""
-    stack, count = [(value, 0)], 0
+def _not_numbers(value: Any, numbers: int) -> str | None:
+    """Why ``value`` is not a number or nested lists of at most ``allowed(numbers)`` numbers
+    (as JSON gives them)."""
+    stack, count, most = [(value, 0)], 0, allowed(numbers)
     while stack:
         item, depth = stack.pop()
         if isinstance(item, list):
@@ -150,8 +180,8 @@ def _not_numbers(value: Any) -> str | None:
             stack.extend((v, depth + 1) for v in item)
         elif isinstance(item, float) or (isinstance(item, int) and not isinstance(item, bool)):
             count += 1
-            if count > MAX_NUMBERS:
-                return f"returned more than {MAX_NUMBERS} numbers"
+            if count > most:
+                return f"returned more than {most} numbers; the answer has {_count(numbers)}"
         else:
             return f"returned {type(item).__name__}, not a number"
     return None

@@ -57,10 +57,14 @@ class CheckReport:
         notes = self.sandbox
         if not notes:
             return "Sandbox: the program did not start"
-        parts = [f"network {notes.get('network', 'unknown')}", f"files {notes.get('files', 'unknown')}"]
+        parts = [f"network {notes.get('network', 'unknown')}", f"sockets {notes.get('sockets', 'unknown')}"]
+        parts.append(f"new processes {notes.get('forks', 'unknown')}")
+        parts.append(f"files {notes.get('files', 'unknown')}")
         parts.append(f"processes: {notes.get('processes', 'unknown')}, {notes.get('user', '')}")
         if notes.get("limits", "limited") != "limited":
             parts.append(notes["limits"])
+        if notes.get("disk", "").startswith("not limited"):
+            parts.append(f"disk {notes['disk']}")
         return "Sandbox: " + "; ".join(parts)
 
     def __str__(self) -> str:

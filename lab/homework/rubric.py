@@ -6,7 +6,7 @@ of the cases, and the sandbox's limits. Written in TOML::
     hidden_seeds = "per-student"  # or "shared": a seeded variant of the hidden cases each
 
     [limits]                    # any of: call_seconds, load_seconds, cpu_seconds,
-    call_seconds = 2            #   memory_mb, processes, output_kb
+    call_seconds = 2            #   memory_mb, processes, output_kb, disk_mb
     memory_mb = 1024
 
     [checks.forward]

@@ -27,7 +27,7 @@ import traceback
 import types
 from typing import Any
 
-MAX_NUMBERS = 1_000_000  # in one answer
+MAX_NUMBERS = 1_000_000  # in one answer, whatever the call
 MAX_SOURCE = 1 << 20  # bytes of the submission's main file
 _numpy: Any = None
 
@@ -109,11 +109,13 @@ def _readable() -> list[str]:
 
 def _confine(confine: Any, config: dict[str, Any], readable: list[str], outside: dict[str, int]) -> dict[str, str]:
     limits = config["limits"]
-    os.chdir(config["workdir"])
+    notes = {"disk": confine.own_disk(config["workdir"], limits["disk"], config["uid"])}
+    os.chdir(config["workdir"])  # (after the mount: the folder is the tmpfs now)
     processes = limits["processes"] + outside["processes"]
-    notes = {"limits": confine.limit(limits["cpu"], limits["memory"], limits["file"], processes)}
+    notes["limits"] = confine.limit(limits["cpu"], limits["memory"], limits["file"], processes)
     notes["user"] = confine.drop_root(config["uid"], outside["uid"])
     notes["files"] = confine.landlock(readable, [config["workdir"], "/dev/null"])
+    notes["sockets"] = notes["forks"] = confine.refuse_sockets_and_processes()
     return notes
 
 
@@ -139,7 +141,8 @@ def _serve(config: dict[str, Any], notes: dict[str, str]) -> None:
     me = os.getpid()
     # A process the student's code forks ends at once: a fork bomb stops at the first
     # fork, and the call that forked fails (its zombies are reaped after it).
-    os.register_at_fork(after_in_child=lambda: os._exit(0), after_in_parent=lambda: _forked.append(1))
+    # (os.fork is refused where seccomp works: ``before`` still says it was tried)
+    os.register_at_fork(before=lambda: _forked.append(1), after_in_child=lambda: os._exit(0))
     signal.signal(signal.SIGXFSZ, signal.SIG_DFL)  # past the output limit the process ends (Python ignores it)
     sys.path.insert(0, workdir)
     try:
@@ -205,7 +208,7 @@ def _call(module: types.ModuleType, call: dict[str, Any], workdir: str) -> dict[
     try:
         args = [_argument(kind, value) for kind, value in zip(call["kinds"], call["args"])]
         result = function(*args)
-        answer = {"i": call["i"], "ok": _plain(result)}
+        answer = {"i": call["i"], "ok": _plain(result, int(call["numbers"]))}
     except BaseException as error:  # the student's code: anything at all
         answer = {"i": call["i"], **_describe(error, workdir)}
     if _forked:
@@ -239,30 +242,42 @@ class _Refused(Exception):
     """What was returned is not numbers."""
 
 
-def _plain(value: Any, depth: int = 0, count: list[int] | None = None) -> Any:
-    """A number, or nested lists of numbers (an array as ``tolist`` gives it)."""
+def _allowed(numbers: int) -> int:
+    """As ``protocol.allowed`` (which the grader enforces): the numbers an answer may hold."""
+    return min(4 * numbers + 64, MAX_NUMBERS)
+
+
+def _count(numbers: int) -> str:
+    return f"{numbers} number{'s' if numbers != 1 else ''}"
+
+
+def _plain(value: Any, numbers: int, depth: int = 0, count: list[int] | None = None) -> Any:
+    """A number, or nested lists of numbers (an array as ``tolist`` gives it), of at most
+    ``_allowed(numbers)`` numbers (``numbers``: how many the right answer holds)."""
     count = [0] if count is None else count
+    most = _allowed(numbers)
     if depth > 4:
         raise _Refused("returned lists nested more than 4 deep")
     if _numpy is not None and isinstance(value, _numpy.ndarray):
+        value = _numpy.asarray(value)  # the numbers, not a subclass's methods (its tolist may lie)
         if value.dtype.kind not in "biuf":
             raise _Refused(f"returned an array of {value.dtype}, not numbers")
-        if value.size > MAX_NUMBERS:
-            raise _Refused(f"returned an array of {value.size} numbers")
         count[0] += value.size
+        if count[0] > most:
+            raise _Refused(f"returned an array of {value.size} numbers; the answer has {_count(numbers)}")
         return value.astype(float).tolist()
     if isinstance(value, bool) or value is None or isinstance(value, (str, bytes, complex, dict)):
         raise _Refused(f"returned {_kind(value)}, not a number")
     if isinstance(value, (list, tuple)):
-        if len(value) > MAX_NUMBERS:
-            raise _Refused(f"returned a list of {len(value)} items")
-        return [_plain(v, depth + 1, count) for v in value]
+        if len(value) > most:
+            raise _Refused(f"returned a list of {len(value)} items; the answer has {_count(numbers)}")
+        return [_plain(v, numbers, depth + 1, count) for v in value]
     if isinstance(value, (int, float)) or (_numpy is not None and isinstance(value, _numpy.generic)):
         if _numpy is not None and isinstance(value, _numpy.generic) and value.dtype.kind not in "biuf":
             raise _Refused(f"returned a numpy {value.dtype}, not a real number")
         count[0] += 1
-        if count[0] > MAX_NUMBERS:
-            raise _Refused(f"returned more than {MAX_NUMBERS} numbers")
+        if count[0] > most:
+            raise _Refused(f"returned more than {most} numbers; the answer has {_count(numbers)}")
         return float(value)
     raise _Refused(f"returned {_kind(value)}, not a number")
 

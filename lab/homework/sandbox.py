@@ -24,14 +24,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .protocol import Call, Died, Failure, Limits, Outcome, failure, outcome, parse
+from .protocol import Call, Died, Failure, Limits, Outcome, clean, failure, outcome, parse
 from .submission import Submission
 
 __all__ = ["Sandbox"]
 
 RUNNER = Path(__file__).with_name("runner.py")
 CONFINE = Path(__file__).with_name("confine.py")
-MAX_LINE = 8 << 20  # bytes of one answer
+MAX_LINE = 1 << 20  # bytes of one answer (a right one takes a few KB; see protocol.allowed)
 MAX_TOTAL = 256 << 20  # bytes of all answers from one child
 PRINTED = 4000  # characters of what the submission printed, kept for the feedback
 _jobs = 0
@@ -120,6 +120,7 @@ class Sandbox:
                 "memory": self.limits.memory_mb << 20,
                 "file": self.limits.output_kb << 10,
                 "processes": self.limits.processes,
+                "disk": self.limits.disk_mb << 20,
             },
         }
         env = {
@@ -157,7 +158,7 @@ class Sandbox:
             first = self._message(deadline)
             if "sandbox" not in first:
                 raise Died(Failure("the program could not be started", "crash"))
-            self.notes.update({str(k): str(v)[:200] for k, v in dict(first["sandbox"]).items()})
+            self.notes.update({clean(k, 40): clean(v, 200) for k, v in dict(first["sandbox"]).items()})
             child.pid = int(first["pid"])
             child.pidfd = _pidfd(child.pid)
             second = self._message(deadline)
@@ -167,7 +168,7 @@ class Sandbox:
             return
         if "ready" in second:
             notes = second["ready"].get("sandbox", {}) if isinstance(second["ready"], dict) else {}
-            self.notes.update({str(k): str(v)[:200] for k, v in dict(notes).items()})
+            self.notes.update({clean(k, 40): clean(v, 200) for k, v in dict(notes).items()})
             return
         loaded = failure(second.get("load_error"), "load", self.limits)
         at = f" ({loaded.where})" if loaded.where else ""
@@ -207,7 +208,10 @@ class Sandbox:
     def _exchange(self, todo: list[tuple[int, Call]], results: list[Outcome | None]) -> None:
         child = self._child
         assert child is not None
-        batch = [{"i": i, "fn": c.function, "args": list(c.args), "kinds": list(c.kinds)} for i, c in todo]
+        batch = [
+            {"i": i, "fn": c.function, "args": list(c.args), "kinds": list(c.kinds), "numbers": c.numbers}
+            for i, c in todo
+        ]
         outgoing = bytearray((json.dumps({"calls": batch}, allow_nan=True) + "\n").encode())
         for i, call in todo:
             try:
@@ -224,7 +228,7 @@ class Sandbox:
                 results[i] = failure
                 self._stop()
                 return
-            results[i] = outcome(message, self.limits)
+            results[i] = outcome(message, self.limits, call.numbers)
 
     def _message(self, deadline: float, outgoing: bytearray | None = None) -> dict[str, Any]:
         """The next JSON line from the child, writing ``outgoing`` meanwhile."""
@@ -285,10 +289,12 @@ def _at_load(failure: Failure, limits: Limits) -> Failure:
 
 
 def _job_uid() -> int:
-    """A high uid of this job's own, so that its process limit counts only its processes."""
+    """A high uid of this job's own, so that its process limit counts only its processes:
+    512 per grading process (22 bits of pid, 9 of a count; a process runs one sandbox at a
+    time, so its 513th may take its 1st's), never one of another process's."""
     global _jobs
     _jobs += 1
-    return 1_000_000_000 + (os.getpid() * 1024 + _jobs) % 1_000_000_000
+    return 1_000_000_000 + (os.getpid() % (1 << 22)) * 512 + _jobs % 512
 
 
 def _give(folder: Path, uid: int) -> None:

@@ -79,15 +79,21 @@ def _entry(folder: Path, files: list[str], exercise: str) -> str:
     raise SubmissionError(f"{folder}: several .py files; name the main one {exercise}.py")
 
 
-def find_submissions(folder: str | os.PathLike[str], exercise: str) -> list[Path]:
-    """The submissions in a class folder: its ``.py`` files and its folders, by name."""
+def find_submissions(
+    folder: str | os.PathLike[str], exercise: str, leave_out: tuple[str | os.PathLike[str], ...] = ()
+) -> list[Path]:
+    """The submissions in a class folder: its ``.py`` files and its folders, by name, but
+    for ``leave_out`` (the grader's own output folder, when it is in there)."""
     folder = Path(folder)
     if not folder.is_dir():
         raise SubmissionError(f"{folder}: not a folder of submissions")
+    ours = {Path(p).resolve() for p in leave_out}
     found = [
         p
         for p in sorted(folder.iterdir())
-        if not p.name.startswith((".", "_")) and ((p.is_file() and p.suffix == ".py") or p.is_dir())
+        if not p.name.startswith((".", "_"))
+        and ((p.is_file() and p.suffix == ".py") or p.is_dir())
+        and p.resolve() not in ours
     ]
     if not found:
         raise SubmissionError(f"{folder}: no submissions in it (.py files or folders)")
