@@ -9,6 +9,8 @@ work starts (a folder that is a file, a seed numpy would refuse).
 from __future__ import annotations
 
 import argparse
+import os
+import select
 import signal
 import sys
 import threading
@@ -349,19 +351,46 @@ def _run(args: argparse.Namespace, prog: str) -> int:
 
     try:
         with _terminate_raises():
-            return int(args.run(args))
+            status = int(args.run(args))
+            sys.stdout.flush()  # here, not at exit, where a reader that has gone would be a traceback
+            return status
     except Terminated:
         print(f"{prog}: terminated", file=sys.stderr)
         return 143
     except KeyboardInterrupt:
         print(f"{prog}: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError as error:
+        if _stdout_closed():  # `tinygrad-hw predict ... | head`: the reader had enough, as a shell's tools end
+            return 141  # 128 + SIGPIPE, what a shell reports for them
+        print(f"{prog}: error: {describe(error)}", file=sys.stderr)
+        return 1
     except graphviz.ExecutableNotFound:
         print(f"{prog}: error: Graphviz's dot is not installed: sudo apt-get install graphviz", file=sys.stderr)
         return 1
     except (OSError, ValueError) as error:
         print(f"{prog}: error: {describe(error)}", file=sys.stderr)
         return 1
+
+
+def _stdout_closed() -> bool:
+    """Whether our standard output is a pipe whose reader has gone (poll says POLLERR);
+    if so, point it at /dev/null, so that nothing more -- Python's own flush at exit
+    included -- complains."""
+    try:
+        fd = sys.stdout.fileno()
+    except (AttributeError, OSError, ValueError):
+        return False
+    if not hasattr(select, "poll"):
+        return False
+    poll = select.poll()
+    poll.register(fd, select.POLLOUT)
+    if not any(events & select.POLLERR for _, events in poll.poll(0)):
+        return False
+    null = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(null, fd)
+    os.close(null)
+    return True
 
 
 def main(argv: Sequence[str] | None = None) -> int:

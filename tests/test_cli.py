@@ -268,3 +268,19 @@ def test_every_negative_float_as_python_writes_it_is_a_value(x, form):
     text = form.format(x)
     args = build_parser().parse_args(["graph", "--input", text, "--target", text])
     assert args.input == [float(text)] and args.target == [float(text)]
+
+
+def test_a_reader_that_stops_early_ends_the_command_quietly(tmp_path):
+    # Before: `tinygrad-hw predict ... | head` could end with "error: [Errno 32] Broken pipe".
+    from tinygrad_hw.nn import MLP
+    from tinygrad_hw.serialize import save
+
+    save(MLP(2, [3, 1], seed=0), tmp_path / "m.json")
+    rows = tmp_path / "rows.csv"
+    rows.write_text("".join(f"{k % 7},{k % 5}\n" for k in range(50_000)))  # far more than a pipe holds
+    command = [sys.executable, "-m", "lab.cli", "predict", "--model", str(tmp_path / "m.json"), "--csv", str(rows)]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert process.stdout is not None and process.stdout.readline().split()[:2] == [b"x1", b"x2"]
+    process.stdout.close()  # as `head -1` does
+    err = process.stderr.read() if process.stderr is not None else b""
+    assert process.wait(timeout=60) == 141 and err == b""
