@@ -13,6 +13,11 @@ def in_ci() -> bool:
     return os.environ.get("CI", "").strip().lower() in ("true", "1", "yes")
 
 
+def thorough() -> bool:
+    """``HYPOTHESIS_PROFILE=thorough``: the slow tests run at full length too (before a release)."""
+    return os.environ.get("HYPOTHESIS_PROFILE", "") == "thorough"
+
+
 def need(problem: str | None) -> None:
     """Skip (or, in CI, fail) the calling test if ``problem`` names something missing."""
     if problem is None:

@@ -18,6 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+from optional import thorough
 
 from lab.lifeline import removed_if_killed
 
@@ -204,7 +205,7 @@ def test_the_watcher_removes_only_when_its_parent_dies(tmp_path):
     assert not lost.exists() and kept.is_dir()
 
 
-# -- the fuzzer: 50 signals at random times -------------------------------------------------
+# -- the fuzzer: 16 signals at random times (50 with HYPOTHESIS_PROFILE=thorough) -------------------------------------------------
 
 SIGNALS = [("INT", "parent"), ("TERM", "parent"), ("KILL", "parent"), ("INT", "worker"), ("TERM", "worker")]
 SIGNALS += [("KILL", "worker")]
@@ -236,12 +237,14 @@ def _trial(number: int, folder: Path, previous: Path, how: str, whom: str, delay
 
 
 @pytest.mark.slow
-def test_fifty_signals_at_random_times_leave_no_process_and_only_a_report(tmp_path, previous):
+def test_signals_at_random_times_leave_no_process_and_only_a_report(tmp_path, previous):
     """INT, TERM and KILL to the report or to one of its workers, at random moments of a
     run (starting, training, drawing, swapping, done): every time, no process is left,
     no caller is kept waiting, and beside the report there is nothing."""
     rng = random.Random(22)
-    trials = [(k, *rng.choice(SIGNALS), rng.uniform(0.2, 4.5)) for k in range(50)]
+    count = 50 if thorough() else 16  # a minute and a half on two busy cores, or half a minute
+    # one delay in each of `count` equal slices of 0.2-4.5 s: every moment of a run is tried
+    trials = [(k, *rng.choice(SIGNALS), 0.2 + 4.3 * (k + rng.random()) / count) for k in range(count)]
     with ThreadPoolExecutor(2) as pool:  # two reports at a time: a minute, not two
         outcomes = list(pool.map(lambda t: (t, _trial(t[0], tmp_path, previous, *t[1:])), trials))
     kinds = {kind for _, kind in outcomes}

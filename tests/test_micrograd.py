@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from optional import need
+from optional import need, thorough
 
 import tinygrad_hw
 from tinygrad_hw.micrograd import engine as our_engine
@@ -103,7 +103,8 @@ def _mesh_classes(lib: Any, model: Any, X: np.ndarray) -> np.ndarray:
     return np.array([s.data > 0 for s in scores])
 
 
-@pytest.mark.parametrize("steps", [5, pytest.param(100, marks=pytest.mark.slow)])
+# the notebook's 100 steps with HYPOTHESIS_PROFILE=thorough; 30 (40 s on a busy machine) otherwise
+@pytest.mark.parametrize("steps", [5, pytest.param(100 if thorough() else 30, marks=pytest.mark.slow)])
 def test_the_demo_notebook_gives_micrograds_losses_and_accuracies_step_for_step(steps):
     with _collector_paused():
         _run_the_demo_both_ways(steps)
