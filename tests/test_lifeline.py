@@ -205,7 +205,7 @@ def test_the_watcher_removes_only_when_its_parent_dies(tmp_path):
     assert not lost.exists() and kept.is_dir()
 
 
-# -- the fuzzer: 16 signals at random times (50 with HYPOTHESIS_PROFILE=thorough) -------------------------------------------------
+# -- the fuzzer: 16 signals at random times (50 with HYPOTHESIS_PROFILE=thorough) ---------------------
 
 SIGNALS = [("INT", "parent"), ("TERM", "parent"), ("KILL", "parent"), ("INT", "worker"), ("TERM", "worker")]
 SIGNALS += [("KILL", "worker")]
