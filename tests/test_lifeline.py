@@ -18,7 +18,6 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from optional import thorough
 
 from lab.lifeline import removed_if_killed
 
@@ -205,7 +204,7 @@ def test_the_watcher_removes_only_when_its_parent_dies(tmp_path):
     assert not lost.exists() and kept.is_dir()
 
 
-# -- the fuzzer: 16 signals at random times (50 with HYPOTHESIS_PROFILE=thorough) ---------------------
+# -- the fuzzer: 50 signals at random times ------------------------------------------------------
 
 SIGNALS = [("INT", "parent"), ("TERM", "parent"), ("KILL", "parent"), ("INT", "worker"), ("TERM", "worker")]
 SIGNALS += [("KILL", "worker")]
@@ -237,12 +236,12 @@ def _trial(number: int, folder: Path, previous: Path, how: str, whom: str, delay
 
 
 @pytest.mark.slow
-def test_signals_at_random_times_leave_no_process_and_only_a_report(tmp_path, previous):
+def test_fifty_signals_at_random_times_leave_no_process_and_only_a_report(tmp_path, previous):
     """INT, TERM and KILL to the report or to one of its workers, at random moments of a
     run (starting, training, drawing, swapping, done): every time, no process is left,
     no caller is kept waiting, and beside the report there is nothing."""
     rng = random.Random(22)
-    count = 50 if thorough() else 16  # a minute and a half on two busy cores, or half a minute
+    count = 50  # issue 22's figure: a minute and a half on two busy cores
     # one delay in each of `count` equal slices of 0.2-4.5 s: every moment of a run is tried
     trials = [(k, *rng.choice(SIGNALS), 0.2 + 4.3 * (k + rng.random()) / count) for k in range(count)]
     with ThreadPoolExecutor(2) as pool:  # two reports at a time: a minute, not two
