@@ -71,7 +71,8 @@ def test_a_score_output_splits_at_zero(tmp_path, capsys):
         ("0,1\n1,inf\n", "data.csv, line 2: 'inf' is not a finite number"),
         ("0,1\n1,1,0,0\n", "data.csv, line 2: 4 numbers where every row needs 2 (inputs) or 3 (inputs, then targets)"),
         ("0\n", "data.csv, line 1: 1 numbers where every row needs 2"),
-        ("x1,x2\n\n", "data.csv: no rows of numbers"),
+        ("x1,x2\n\n", "data.csv, line 1: a header and no data rows after it; each row needs 2 (inputs) or 3"),
+        ("\n\n", "data.csv: no rows of numbers (the file is empty or blank); each row needs 2 (inputs) or 3"),
         ('\n\nx1,x2\n0,1\n"1\n",2\nz,1\n', "data.csv, line 7: 'z'"),  # lines as in an editor
         (b"\xff\xfe0,1\n", "data.csv: not a CSV text file"),
     ],
