@@ -18,6 +18,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator, Sequence
 
+from tinygrad_hw.checks import counted
 from tinygrad_hw.losses import LOSSES
 from tinygrad_hw.nn import ACTIVATIONS
 from tinygrad_hw.train import ENGINES
@@ -126,7 +127,7 @@ def _predict(args: argparse.Namespace) -> int:
     else:
         for k, sample in enumerate(args.input, start=1):
             if len(sample) != model.nin:
-                raise ValueError(f"--input {k} gave {len(sample)} numbers; the model takes {model.nin}")
+                raise ValueError(f"--input {k} gave {counted(len(sample), 'number')}; the model takes {model.nin}")
         X, y = np.array(args.input, dtype=float), None
     write_predictions(model, X, y, args.threshold, file=sys.stdout)
     return 0

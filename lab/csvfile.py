@@ -28,6 +28,8 @@ from typing import Iterator, Sequence
 
 import numpy as np
 
+from tinygrad_hw.checks import counted
+
 __all__ = ["Numbers", "read_numbers"]
 
 BOM = b"\xef\xbb\xbf"
@@ -116,7 +118,7 @@ def _careful(path: Path, widths: Sequence[int], wanted: str) -> np.ndarray:
         if width is None:
             width = len(numbers)
         if len(numbers) != width or width not in widths:
-            raise ValueError(f"{path}, line {line}: {len(numbers)} numbers where every row needs {wanted}")
+            raise ValueError(f"{path}, line {line}: {counted(len(numbers), 'number')} where every row needs {wanted}")
         pending.append(numbers)
         if len(pending) == CHUNK_ROWS:
             chunks.append(np.array(pending, dtype=float))

@@ -70,7 +70,7 @@ def test_a_score_output_splits_at_zero(tmp_path, capsys):
         ("0,1\n1,abc\n", "data.csv, line 2: 'abc' is not a finite number"),
         ("0,1\n1,inf\n", "data.csv, line 2: 'inf' is not a finite number"),
         ("0,1\n1,1,0,0\n", "data.csv, line 2: 4 numbers where every row needs 2 (inputs) or 3 (inputs, then targets)"),
-        ("0\n", "data.csv, line 1: 1 numbers where every row needs 2"),
+        ("0\n", "data.csv, line 1: 1 number where every row needs 2"),
         ("x1,x2\n\n", "data.csv, line 1: a header and no data rows after it; each row needs 2 (inputs) or 3"),
         ("\n\n", "data.csv: no rows of numbers (the file is empty or blank); each row needs 2 (inputs) or 3"),
         ('\n\nx1,x2\n0,1\n"1\n",2\nz,1\n', "data.csv, line 7: 'z'"),  # lines as in an editor
@@ -90,7 +90,7 @@ def test_a_bad_csv_is_one_line_naming_the_line(saved, tmp_path, capsys, csv, mes
     ("args", "code", "message"),
     [
         (["--input", "0", "1", "2"], 1, "--input 1 gave 3 numbers; the model takes 2"),
-        (["--input", "0", "1", "--input", "3"], 1, "--input 2 gave 1 numbers"),
+        (["--input", "0", "1", "--input", "3"], 1, "--input 2 gave 1 number;"),
         ([], 2, "one of the arguments --input --csv is required"),
         (["--input", "0", "nan"], 2, "'nan' is not a finite number"),
         (["--input", "0", "1", "--csv", "MODEL"], 2, "not allowed with argument"),

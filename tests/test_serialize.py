@@ -159,7 +159,7 @@ def test_claimed_sizes_are_checked_against_the_arrays_before_anything_is_built(t
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr[-500:]
-    assert "nin is" in done.stdout and "1 weights each" in done.stdout
+    assert "nin is" in done.stdout and "1 weight each" in done.stdout
 
 
 @pytest.mark.parametrize(

@@ -14,6 +14,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from tinygrad_hw.checks import counted
+
 from ..arguments import output_folder, positive_int, seed
 from .exercises import EXERCISES
 
@@ -144,6 +146,6 @@ def _grade(args: argparse.Namespace) -> int:
         return 2
     written = write_outputs(graded, args.exercise, args.out)
     notes = sorted({f"{k} {v}" for g in graded for k, v in g.sandbox.items() if k in ("network", "sockets", "files")})
-    print(f"Graded {len(graded)} submissions. Sandbox: {'; '.join(notes) or 'none started'}")
+    print(f"Graded {counted(len(graded), 'submission')}. Sandbox: {'; '.join(notes) or 'none started'}")
     print("Wrote " + ", ".join(str(p) for p in written))
     return 0
