@@ -31,6 +31,7 @@ from .classpage import class_page
 from .graded import Graded
 from .report import CHECKS, check_submission
 from .rubric import Rubric
+from .shown import escape_controls
 from .submission import Submission, SubmissionError, find_submissions
 
 __all__ = ["Graded", "grade_class", "grade_one", "write_outputs"]
@@ -86,7 +87,8 @@ def grade_class(
     or on the Dask cluster at ``scheduler``); ``out``, the folder the results go to, is
     not a submission if it is in ``folder``."""
     paths = find_submissions(folder, exercise, () if out is None else (out,))
-    names = [p.stem if p.is_file() else p.name for p in paths]
+    # a name as it may be shown and written (not UTF-8, or with an ESC, it is escaped)
+    names = [escape_controls(p.stem if p.is_file() else p.name, lines=False) for p in paths]
     twice = sorted({n for n in names if names.count(n) > 1})
     if twice:
         raise SubmissionError(f"two submissions named {', '.join(twice)}: a file and a folder?")
@@ -96,7 +98,7 @@ def grade_class(
         try:
             readable.append(Submission.read(path, exercise, name))
         except (SubmissionError, OSError) as error:
-            graded[name] = _unreadable(name, exercise, rubric, str(error))
+            graded[name] = _unreadable(name, exercise, rubric, escape_controls(str(error), lines=False))
     for g in _run(readable, exercise, rubric, jobs, scheduler):
         graded[g.student] = g
         if progress is not None:
