@@ -229,3 +229,18 @@ def test_file_names_not_utf8_or_with_control_characters_are_graded_and_shown_esc
         *(out / "results").iterdir(),
     ]:
         assert not raw.search(path.read_text(encoding="utf-8")), path
+
+
+@pytest.mark.parametrize("name", ['=HYPERLINK("http:x","y")', "+1+cmd", "-2+3", "@SUM(A1)", "\tx"])
+def test_a_name_that_starts_a_formula_is_written_as_text_in_the_gradebook(name):
+    # Before: a student's file "=HYPERLINK(...).py" put a live formula into the teacher's spreadsheet.
+    from lab.homework.grade import gradebook
+    from lab.homework.graded import Graded
+
+    checks = [{"name": "d_sub", "points": 1, "max_points": 1, "visible": True, "result": {"passed": True}}]
+    rows = list(
+        csv.reader(
+            gradebook([Graded(name, "local", 1, 1, checks), Graded("ada", "local", 1, 1, checks)], "local").splitlines()
+        )
+    )
+    assert [r[0] for r in rows] == ["student", "'" + name, "ada"] and rows[1][1:3] == ["1", "1"]

@@ -154,14 +154,27 @@ def _points(x: float) -> str:
     return f"{x:g}"
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")  # what a spreadsheet reads as the start of a formula
+
+
+def spreadsheet_text(text: str) -> str:
+    """``text`` as a spreadsheet shows it and never runs it: a cell that would start a
+    formula (a student named ``=HYPERLINK(...)`` by their file) is prefixed with a single
+    quote, as OWASP's advice on CSV injection says."""
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
 def gradebook(graded: list[Graded], exercise: str) -> str:
+    """The class's grades as CSV: a row per student, the name safe to open in a spreadsheet."""
     names = [c.name for c in CHECKS[exercise]]
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(["student", "score", "max_score", *names])
     for g in graded:
         points = {c["name"]: _points(c["points"]) for c in g.checks}
-        writer.writerow([g.student, _points(g.score), _points(g.max_score), *(points.get(n, "") for n in names)])
+        writer.writerow(
+            [spreadsheet_text(g.student), _points(g.score), _points(g.max_score), *(points.get(n, "") for n in names)]
+        )
     return out.getvalue()
 
 
