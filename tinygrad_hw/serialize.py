@@ -2,6 +2,10 @@
 
 A save writes a temporary file beside the target and renames it over the target,
 so a crash midway leaves the old file (or none), never half a model.
+
+Each layer holds ``activation``, ``weights`` and ``bias``: a model without biases writes
+``"bias": null``, so a layer without the key is a damaged file, refused, not a model
+without biases.
 """
 
 from __future__ import annotations
@@ -105,6 +109,8 @@ def _layers(nin: int, layers: list[dict[str, Any]], source: str) -> list[_Layer]
         if k == 1 and isinstance(weights[0], list) and len(weights[0]) != nin:
             raise _fail(source, f"nin is {nin!r}, but layer 1's neurons have {counted(len(weights[0]), 'weight')} each")
         rows = [_numbers(row, width, f"layer {k} neuron {i + 1} weights", source) for i, row in enumerate(weights)]
+        if "bias" not in layer:  # a model without biases says so, "bias": null; a lost key is not that
+            raise _fail(source, f'layer {k} has no "bias" key (a list of each neuron\'s bias, or null for none)')
         bias = layer.get("bias")
         if (bias is not None) != has_bias:
             raise _fail(source, f"layer {k} {'lacks' if has_bias else 'has'} biases, unlike layer 1")
