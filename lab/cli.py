@@ -18,6 +18,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator, Sequence
 
+from tinygrad_hw.checks import counted
 from tinygrad_hw.losses import LOSSES
 from tinygrad_hw.nn import ACTIVATIONS
 from tinygrad_hw.train import ENGINES
@@ -126,7 +127,7 @@ def _predict(args: argparse.Namespace) -> int:
     else:
         for k, sample in enumerate(args.input, start=1):
             if len(sample) != model.nin:
-                raise ValueError(f"--input {k} gave {len(sample)} numbers; the model takes {model.nin}")
+                raise ValueError(f"--input {k} gave {counted(len(sample), 'number')}; the model takes {model.nin}")
         X, y = np.array(args.input, dtype=float), None
     write_predictions(model, X, y, args.threshold, file=sys.stdout)
     return 0
@@ -232,14 +233,23 @@ def _add_predict(commands: Any) -> None:
         help="a saved model's outputs and classes for your inputs",
         description="Load a model saved by `tinygrad-hw train` (or tinygrad_hw.serialize.save) and print its "
         "output and class for each input: one --input per sample, or a CSV file of one sample per row "
-        "(an optional header; with a target after the inputs, also right or wrong and the accuracy).",
+        "(an optional header; with targets after the inputs, also right or wrong and the accuracy). "
+        "Targets are class labels, as many as the model has outputs, read as they are (never split by "
+        "--threshold): for one output 0 or 1, or -1 and 1 (micrograd's labels; not 0 and -1 in one file); "
+        "for k outputs a one-hot row of k numbers, one 1 and the rest 0 (not a class number). Every row has "
+        "the inputs alone, or every row the inputs and the targets.",
     )
     predict.add_argument("--model", type=existing_file, required=True, help="the saved model (JSON)")
     given = predict.add_mutually_exclusive_group(required=True)
     given.add_argument(
         "--input", type=finite_float, nargs="+", action="append", metavar="X", help="one sample; repeat for more"
     )
-    given.add_argument("--csv", type=existing_file, help="a CSV file: x1, ..., xn[, target] per row")
+    given.add_argument(
+        "--csv",
+        type=existing_file,
+        help="a CSV file, comma-separated: x1, ..., xn per row, then optionally the targets "
+        "(one output: 0/1 or -1/1; k outputs: one-hot, k numbers)",
+    )
     predict.add_argument(
         "--threshold", type=finite_float, help="class 1 above it (default: 0.5 for a sigmoid output, else 0)"
     )

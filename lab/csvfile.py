@@ -7,7 +7,9 @@ The rules, the same however big the file:
 * blank rows are skipped;
 * the first row whose cells are all names (no cell reads as a number) is a header, and
   skipped; a first row with any cell that reads as a number is data, like any other row;
-* every cell of a data row is a finite number, and every row has as many as the first.
+* every cell of a data row is a finite number, and every row has as many as the first;
+* a file of a header alone (``x1;x2``: ``;`` is no separator here) is an error naming the
+  header's line and what a row holds, numbers separated by commas.
 
 A file of plain numbers is read by numpy (``np.loadtxt``); anything else, or any doubt,
 goes through the :mod:`csv` module cell by cell, which reads what the rules accept and
@@ -25,6 +27,8 @@ from pathlib import Path
 from typing import Iterator, Sequence
 
 import numpy as np
+
+from tinygrad_hw.checks import counted
 
 __all__ = ["Numbers", "read_numbers"]
 
@@ -114,15 +118,28 @@ def _careful(path: Path, widths: Sequence[int], wanted: str) -> np.ndarray:
         if width is None:
             width = len(numbers)
         if len(numbers) != width or width not in widths:
-            raise ValueError(f"{path}, line {line}: {len(numbers)} numbers where every row needs {wanted}")
+            raise ValueError(f"{path}, line {line}: {counted(len(numbers), 'number')} where every row needs {wanted}")
         pending.append(numbers)
         if len(pending) == CHUNK_ROWS:
             chunks.append(np.array(pending, dtype=float))
             pending = []
     if width is None:
-        raise ValueError(f"{path}: no rows of numbers")
+        raise ValueError(_no_rows(path, wanted))
     chunks.append(np.array(pending, dtype=float).reshape(-1, width))
     return np.concatenate(chunks)
+
+
+def _no_rows(path: Path, wanted: str) -> str:
+    """Why a file has no data rows, in one line: a header alone (its line named), or
+    nothing; and what a row must hold, so that a file written with ``;`` or tabs (one
+    cell of names per row) shows what to change."""
+    needs = f"each row needs {wanted} numbers, separated by commas"
+    with open(path, newline="", encoding="utf-8-sig") as f:
+        reader = csv.reader(f)
+        for cells in reader:
+            if any(c.strip() for c in cells):
+                return f"{path}, line {reader.line_num}: a header and no data rows after it; {needs}"
+    return f"{path}: no rows of numbers (the file is empty or blank); {needs}"
 
 
 def _careful_rows(path: Path) -> Iterator[tuple[int, list[float]]]:

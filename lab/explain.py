@@ -9,6 +9,7 @@ from typing import Sequence
 
 import numpy as np
 
+from tinygrad_hw.checks import counted
 from tinygrad_hw.data import generate_xor_easy
 from tinygrad_hw.engine import Value, walk
 from tinygrad_hw.losses import mse
@@ -103,10 +104,10 @@ def _sample(
     """The input, the target (or None), and how the page's title names them."""
     nout = model.nout
     if target is not None and len(target) != nout:
-        raise ValueError(f"--target gave {len(target)} numbers; the model has {nout} output{'s' * (nout != 1)}")
+        raise ValueError(f"--target gave {counted(len(target), 'number')}; the model has {counted(nout, 'output')}")
     if inputs is None:
         if model.nin != 2:
-            raise ValueError(f"the model takes {model.nin} inputs, not XOR's 2: give them with --input")
+            raise ValueError(f"the model takes {counted(model.nin, 'input')}, not XOR's 2: give them with --input")
         X, Y = generate_xor_easy()
         if not 0 <= sample < len(X):
             raise ValueError(f"--sample {sample} is not an XOR sample: they run from 0 to {len(X) - 1}")
@@ -114,7 +115,7 @@ def _sample(
         x1, x2 = X[sample]
         return X[sample], y, f"XOR sample {sample}, x = ({x1:g}, {x2:g}), target {', '.join(f'{t:g}' for t in y)},"
     if len(inputs) != model.nin:
-        raise ValueError(f"--input gave {len(inputs)} numbers; the model takes {model.nin}")
+        raise ValueError(f"--input gave {counted(len(inputs), 'number')}; the model takes {model.nin}")
     x = np.asarray(inputs, dtype=float)
     shown = ", ".join(f"{v:g}" for v in x)
     if target is None:

@@ -70,8 +70,9 @@ def test_a_score_output_splits_at_zero(tmp_path, capsys):
         ("0,1\n1,abc\n", "data.csv, line 2: 'abc' is not a finite number"),
         ("0,1\n1,inf\n", "data.csv, line 2: 'inf' is not a finite number"),
         ("0,1\n1,1,0,0\n", "data.csv, line 2: 4 numbers where every row needs 2 (inputs) or 3 (inputs, then targets)"),
-        ("0\n", "data.csv, line 1: 1 numbers where every row needs 2"),
-        ("x1,x2\n\n", "data.csv: no rows of numbers"),
+        ("0\n", "data.csv, line 1: 1 number where every row needs 2"),
+        ("x1,x2\n\n", "data.csv, line 1: a header and no data rows after it; each row needs 2 (inputs) or 3"),
+        ("\n\n", "data.csv: no rows of numbers (the file is empty or blank); each row needs 2 (inputs) or 3"),
         ('\n\nx1,x2\n0,1\n"1\n",2\nz,1\n', "data.csv, line 7: 'z'"),  # lines as in an editor
         (b"\xff\xfe0,1\n", "data.csv: not a CSV text file"),
     ],
@@ -89,7 +90,7 @@ def test_a_bad_csv_is_one_line_naming_the_line(saved, tmp_path, capsys, csv, mes
     ("args", "code", "message"),
     [
         (["--input", "0", "1", "2"], 1, "--input 1 gave 3 numbers; the model takes 2"),
-        (["--input", "0", "1", "--input", "3"], 1, "--input 2 gave 1 numbers"),
+        (["--input", "0", "1", "--input", "3"], 1, "--input 2 gave 1 number;"),
         ([], 2, "one of the arguments --input --csv is required"),
         (["--input", "0", "nan"], 2, "'nan' is not a finite number"),
         (["--input", "0", "1", "--csv", "MODEL"], 2, "not allowed with argument"),
@@ -224,3 +225,33 @@ def test_a_nan_output_has_no_class_and_is_never_right(tmp_path, capsys):
     assert _predict_csv(tmp_path / "nan.json", tmp_path / "t.csv", rows) == 0
     out = capsys.readouterr().out
     assert [r[3] for r in _table(out)[1]] == ["none", "none"] and "Accuracy: 0.0 % (0 of 2)" in out
+
+
+@pytest.mark.parametrize(
+    ("nout", "rows", "read"),
+    [  # what `predict --help` says the targets are, held to what predict does
+        (1, "0,0,0\n1,1,1\n", True),
+        (1, "0,0,-1\n1,1,1\n", True),
+        (1, "0,0,0\n1,1,-1\n", False),  # not 0 and -1 in one file
+        (1, "0,0,0.7\n", False),  # a label, never split by the threshold
+        (3, "0,0,0,1,0\n1,1,1,0,0\n", True),
+        (3, "0,0,2\n", False),  # a class number is not a one-hot row
+        (3, "0,0,0,1,1\n", False),
+    ],
+)
+def test_predict_help_says_how_targets_are_read(tmp_path, capsys, nout, rows, read):
+    # Before: the help said "x1, ..., xn[, target] per row": one target, whatever the outputs.
+    with pytest.raises(SystemExit):
+        main(["predict", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    for said in (
+        "one output 0 or 1, or -1 and 1",
+        "not 0 and -1 in one file",
+        "a one-hot row of k numbers",
+        "--threshold",
+    ):
+        assert said in text
+    save(MLP(2, [3, nout], seed=0), tmp_path / "net.json")
+    (tmp_path / "data.csv").write_text(rows)
+    code = main(["predict", "--model", str(tmp_path / "net.json"), "--csv", str(tmp_path / "data.csv")])
+    assert (code == 0 and "Accuracy" in capsys.readouterr().out) == read

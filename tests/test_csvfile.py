@@ -33,6 +33,19 @@ def model_file(tmp_path):
     return tmp_path / "net.json"
 
 
+@pytest.mark.parametrize("text", ["x1,x2,label\n", "\ufeff\n\nx1;x2;label\r\n\n", "x1\tx2\n"])
+def test_a_header_alone_is_one_line_naming_its_line_and_the_separator(tmp_path, text):
+    # Before: "data.csv: no rows of numbers", with no line and no word of what a row holds.
+    path = tmp_path / "data.csv"
+    path.write_text(text, encoding="utf-8")
+    line = text.lstrip("\ufeff").split("x1")[0].count("\n") + 1
+    for read in (_read, _careful_read):
+        with pytest.raises(ValueError) as caught:
+            read(path)
+        needs = f"each row needs {WANTED} numbers, separated by commas"
+        assert str(caught.value) == f"{path}, line {line}: a header and no data rows after it; {needs}"
+
+
 def test_a_byte_order_mark_is_not_part_of_the_first_cell(tmp_path):
     # Before: Excel's "CSV UTF-8" first row was taken for a header and dropped, silently.
     path = tmp_path / "bom.csv"
@@ -123,7 +136,8 @@ def test_any_first_row_is_data_a_header_or_one_line_naming_it(cells, bom, blank_
         assert outcomes[0] == outcomes[1]  # numpy's way and the careful way read alike
         kind, got = outcomes[0]
         if not any(_reads(f) for f in fields):  # a header
-            assert (kind, got) == (("rows", rows) if rows else ("error", f"{path}: no rows of numbers"))
+            header_only = f"{path}, line {line}: a header and no data rows after it; each row needs {WANTED} numbers"
+            assert (kind, got[: len(header_only)]) == (("rows", rows) if rows else ("error", header_only))
         elif all(_finite(f) for f in fields) and len(fields) in (2, 3):
             if len(fields) == 3 or not rows:
                 assert kind == "rows" and got[0] == [float(f) for f in fields] and got[1:] == rows

@@ -112,6 +112,38 @@ def test_text_and_html_show_the_minimal_case_and_escape_what_the_student_wrote(t
     assert "<script>alert" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
 
 
+CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def test_control_characters_from_the_submission_never_reach_the_terminal(tmp_path):
+    """ESC, BEL, CR and a bidi override in what a submission prints, raises and is named:
+    written out (\\x1b, \\u202e) in the text, the JSON and the feedback, never sent raw."""
+    from lab.homework.grade import _graded, feedback, gradescope
+    from lab.homework.rubric import Rubric
+
+    hostile = "\x1b[2J\x1b]0;pwned\x07\u202eevil\rover"
+    source = f"print({hostile!r})\n" + RIGHT["local"].replace("return math.exp(x)", f"raise ValueError({hostile!r})")
+    path = write(tmp_path, "ctl\x1b[31m.py", source)
+    text = run("check", str(path), "--exercise", "local")
+    as_json = run("check", str(path), "--exercise", "local", "--json")
+    assert text.returncode == as_json.returncode == 1
+    report = check(path, "local")
+    graded = _graded("ctl", "local", Rubric("local"), report.results, report.sandbox)
+    decoded = [
+        json.dumps(json.loads(as_json.stdout), ensure_ascii=False),
+        json.dumps(gradescope(graded), ensure_ascii=False),
+    ]
+    for out in [text.stdout, as_json.stdout, feedback(graded), *decoded]:
+        assert not CONTROLS.search(out), out
+    assert "ValueError: \\x1b[2J\\x1b]0;pwned\\x07\\u202eevil" in text.stdout
+    assert (
+        "It printed: \\x1b[2J\\x1b]0;pwned\\x07\\u202eevil\\x0dover" in text.stdout
+        and "ctl\\x1b[31m.py, exercise local" in text.stdout
+    )
+    (exp,) = [c for c in json.loads(as_json.stdout) if c["name"] == "d_exp"]
+    assert exp["reason"].startswith("ValueError: \\x1b[2J\\x1b]0;pwned\\x07\\u202eevil")
+
+
 def test_a_skeleton_gives_nothing_away_and_fails_as_not_written(tmp_path):
     for name, ex in EXERCISES.items():
         text = skeleton(name)

@@ -198,3 +198,49 @@ def test_grading_again_into_the_class_folder_grades_the_same_students(small_clas
         assert main(["grade", str(folder), "--exercise", "local", "--out", str(out)]) == 0
     students = [row["student"] for row in csv.DictReader((out / "gradebook.csv").open())]
     assert students == ["ada", "brian", "victor"]
+
+
+def test_file_names_not_utf8_or_with_control_characters_are_graded_and_shown_escaped(tmp_path, capsys):
+    # Before: "caf\xe9.py" (Latin-1 bytes) stopped the gradebook with "surrogates not allowed",
+    # and "e\x1b[2Jvil.py" cleared the teacher's screen with its progress line.
+    import os
+    import re
+
+    folder = os.fsencode(tmp_path / "class")
+    os.mkdir(folder)
+    for name in (b"caf\xe9.py", b"e\x1b[2Jvil.py"):
+        with open(os.path.join(folder, name), "wb") as f:
+            f.write(RIGHT["local"].encode())
+    os.mkdir(os.path.join(folder, b"\xff\x1b]0;x\x07"))  # a folder with no .py file: ungradable, named
+    out = tmp_path / "out"
+    assert main(["grade", os.fsdecode(folder), "--exercise", "local", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    raw = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
+    students = [row["student"] for row in csv.DictReader((out / "gradebook.csv").open(encoding="utf-8"))]
+    assert students == ["\\xff\\x1b]0;x\\x07", "caf\\xe9", "e\\x1b[2Jvil"]
+    assert "caf\\xe9: 9 / 9" in printed and "e\\x1b[2Jvil: 9 / 9" in printed and not raw.search(printed)
+    assert sorted(p.name for p in (out / "feedback").iterdir()) == sorted(f"{s}.md" for s in students)
+    unreadable = (out / "feedback" / "\\xff\\x1b]0;x\\x07.md").read_text(encoding="utf-8")
+    assert "no .py file in it" in unreadable and "\\xff\\x1b]0;x\\x07: no .py" in unreadable
+    for path in [
+        out / "gradebook.csv",
+        out / "index.html",
+        *(out / "feedback").iterdir(),
+        *(out / "results").iterdir(),
+    ]:
+        assert not raw.search(path.read_text(encoding="utf-8")), path
+
+
+@pytest.mark.parametrize("name", ['=HYPERLINK("http:x","y")', "+1+cmd", "-2+3", "@SUM(A1)", "\tx"])
+def test_a_name_that_starts_a_formula_is_written_as_text_in_the_gradebook(name):
+    # Before: a student's file "=HYPERLINK(...).py" put a live formula into the teacher's spreadsheet.
+    from lab.homework.grade import gradebook
+    from lab.homework.graded import Graded
+
+    checks = [{"name": "d_sub", "points": 1, "max_points": 1, "visible": True, "result": {"passed": True}}]
+    rows = list(
+        csv.reader(
+            gradebook([Graded(name, "local", 1, 1, checks), Graded("ada", "local", 1, 1, checks)], "local").splitlines()
+        )
+    )
+    assert [r[0] for r in rows] == ["student", "'" + name, "ada"] and rows[1][1:3] == ["1", "1"]

@@ -43,7 +43,7 @@ def test_loss_gradients_match_finite_differences(name):
 
 
 def test_bad_arguments_are_named():
-    with pytest.raises(ValueError, match="2 predictions but 1 targets"):
+    with pytest.raises(ValueError, match=r"2 predictions but 1 target$"):
         mse([Value(1.0), Value(2.0)], [1.0])
     with pytest.raises(TypeError, match="predictions must be Values, not float"):
         mse([0.5], [1.0])

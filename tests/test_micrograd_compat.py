@@ -321,3 +321,40 @@ def test_micrograds_demo_trains_as_micrograd():
     for ours_p, theirs_p in zip(ours.parameters(), theirs.parameters()):
         assert ours_p.data == pytest.approx(theirs_p.data, rel=1e-12, abs=1e-15)
     assert len(ours.parameters()) == len(theirs.parameters()) == 337
+
+
+def test_the_readmes_differences_from_micrograd_hold():
+    """The README lists where we differ from micrograd on purpose; each claim, checked on our
+    Value and on tinygrad_hw.micrograd (and on micrograd itself, when it is installed)."""
+    import importlib.util
+    from pathlib import Path
+
+    from tinygrad_hw.micrograd import nn as compat_nn
+    from tinygrad_hw.micrograd.engine import Value as CompatValue
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    for claim in (
+        "**`x / 0` is `inf`**",
+        "**A negative number to a fractional power is `nan`**",
+        "raises `ValueError`**",
+    ):
+        assert claim in readme.split("## Coming from micrograd")[1].split("\n## ")[0], claim
+    for V in (Value, CompatValue):
+        assert (V(1.0) / V(0.0)).data == math.inf and (V(-1.0) / V(0.0)).data == -math.inf
+        assert math.isnan((V(0.0) / V(0.0)).data) and math.isnan((V(-8.0) ** 0.5).data)
+        x = V(1.0)
+        (x / V(0.0)).backward()
+        assert x.grad == math.inf
+    for model in (MLP(2, [3, 1], seed=0), compat_nn.Neuron(2), compat_nn.Layer(2, 3), compat_nn.MLP(2, [3, 1])):
+        for inputs in ([1.0], [1.0, 2.0, 3.0]):
+            with pytest.raises(ValueError, match=f"takes 2 inputs, got {len(inputs)}"):
+                model(inputs)
+    if importlib.util.find_spec("micrograd") is not None:  # what micrograd does instead
+        from micrograd import nn as micrograd_nn
+        from micrograd.engine import Value as MicrogradValue
+
+        with pytest.raises(ZeroDivisionError):
+            MicrogradValue(1.0) / MicrogradValue(0.0)
+        assert isinstance((MicrogradValue(-8.0) ** 0.5).data, complex)
+        neuron = micrograd_nn.Neuron(2)
+        assert neuron([1.0, 2.0, 3.0]).data == neuron([1.0, 2.0]).data  # the third input dropped

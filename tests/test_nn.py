@@ -131,3 +131,19 @@ def test_reprs_read_well():
     assert repr(MLP(2, [8, 8, 1], seed=0)) == "MLP(2 -> 8 sigmoid -> 8 sigmoid -> 1 sigmoid; 105 parameters)"
     assert repr(Layer(2, 3, "tanh")) == "Layer(2 -> 3, 'tanh')"
     assert repr(Neuron(4, "relu", bias=False)) == "Neuron(4, 'relu', bias=False)"
+
+
+def test_messages_about_one_thing_say_it_in_the_singular():
+    # Before: "this MLP takes 1 inputs", "1 activations given for 2 layers", "1 numbers".
+    from tinygrad_hw.checks import counted
+    from tinygrad_hw.micrograd.nn import Neuron as MicrogradNeuron
+
+    assert (counted(1, "number"), counted(0, "number"), counted(2, "input")) == ("1 number", "0 numbers", "2 inputs")
+    with pytest.raises(ValueError, match=r"^this MLP takes 1 input, got 2$"):
+        MLP(1, [1], seed=0)([1.0, 2.0])
+    with pytest.raises(ValueError, match=r"^1 activation given for 2 layers$"):
+        MLP(2, [2, 1], activation=["relu"], seed=0)
+    with pytest.raises(ValueError, match=r"^1 prediction but 2 targets$"):
+        mse([Value(1.0)], [1.0, 0.0])
+    with pytest.raises(ValueError, match=r"^this neuron takes 1 input, got 2$"):
+        MicrogradNeuron(1)([1.0, 2.0])

@@ -14,7 +14,7 @@ from tinygrad_hw import Value
 from tinygrad_hw.engine import walk
 from tinygrad_hw.losses import mse
 from tinygrad_hw.nn import MLP
-from viz import GraphTooLarge, StepThrough, step_through
+from viz import GraphTooLarge, StepThrough, draw_graph, step_through
 from viz.gallery import one_neuron, xor_sample
 
 pytestmark = pytest.mark.usefixtures("graphviz_dot")  # skipped without Graphviz, failed in CI
@@ -168,6 +168,25 @@ def test_bad_arguments():
         step_through(Value(1.0) * 2, max_nodes=0)
     with pytest.raises(ValueError, match="needs the model"):
         step_through(Value(1.0) * 2, level="neuron")
+
+
+@pytest.mark.parametrize(
+    ("options", "error", "message"),
+    [  # before: rankdir="XY" and "lr" drew as LR without a word, 3 failed inside Graphviz's quoting
+        ({"rankdir": "XY"}, ValueError, r"^rankdir must be one of 'LR', 'RL', 'TB', 'BT', not 'XY'$"),
+        ({"rankdir": "lr"}, ValueError, r"^rankdir must be one of 'LR', 'RL', 'TB', 'BT', not 'lr'$"),
+        ({"rankdir": 3}, ValueError, r"^rankdir must be one of 'LR', 'RL', 'TB', 'BT', not 3$"),
+        ({"collapse": "no"}, TypeError, r"^collapse must be True or False, not 'no'$"),
+        ({"max_nodes": True}, ValueError, r"^max_nodes must be a positive integer, got True$"),
+    ],
+)
+def test_a_bad_drawing_option_names_the_values_it_accepts(options, error, message):
+    with pytest.raises(error, match=message):
+        step_through(Value(1.0) * 2, **options)
+    with pytest.raises(error, match=message):
+        draw_graph(Value(1.0) * 2, **options)
+    for rankdir in ("LR", "RL", "TB", "BT"):
+        assert step_through(Value(1.0, "x") * 2, rankdir=rankdir).steps
 
 
 def test_non_finite_numbers_travel_as_text():

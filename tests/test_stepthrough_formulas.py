@@ -21,7 +21,7 @@ from optional import require
 from tinygrad_hw import Value
 from tinygrad_hw.engine import register_op, walk
 from tinygrad_hw.testing import expressions
-from viz import step_through
+from viz import step_through, to_tikz
 from viz.formulas import MINUS, latex_name
 from viz.gallery import xor_sample
 from viz.stepthrough_steps import shown
@@ -185,6 +185,31 @@ def test_names_in_latex_follow_the_reports_notation():
     assert latex_name("x1") == "x_{1}" and latex_name("C") == "C" and latex_name("v17") == "v_{17}"
     assert latex_name("ŷ−y") == r"\mathrm{\hat{y}-y}"
     assert latex_name("x_1 & {y} 50%") == r"\mathrm{x\text{\_}1\ \text{\&}\ \text{\{}y\text{\}}\ 50\text{\%}}"
+
+
+def test_greek_letters_and_subscripts_in_names_read_as_symbols():
+    """alpha, w_1, x12 as a reader writes them: \\alpha, w_{1}, x_{12} (not \\mathrm{alpha})."""
+    assert latex_name("alpha") == r"\alpha" and latex_name("Delta") == r"\Delta" and latex_name("α") == r"\alpha"
+    assert latex_name("w_1") == "w_{1}" and latex_name("x12") == "x_{12}" and latex_name("x₁₂") == "x_{12}"
+    assert latex_name("alpha_1") == latex_name("alpha1") == r"\alpha_{1}" and latex_name("w_ij") == "w_{ij}"
+    assert latex_name("theta_max") == r"\theta_{\mathrm{max}}" and latex_name("loss") == r"\mathrm{loss}"
+    assert latex_name("Δw") == r"\mathrm{{\Delta}w}" and latex_name("ς") == r"\mathrm{\text{?}}"
+
+
+def test_the_page_and_the_tikz_export_name_a_node_alike():
+    alpha, w, x = Value(0.5, "alpha"), Value(-2.0, "w_1"), Value(3.0, "x12")
+    y = alpha * w * x
+    y.label = "y"
+    latex = " ".join(line for s in step_through(y).steps for line in _latex_lines(s))
+    tikz = to_tikz(y)
+    for symbol in (r"\alpha", "w_{1}", "x_{12}"):
+        assert symbol in latex and f"${symbol}$" in tikz
+    assert r"\mathrm{alpha}" not in latex and r"w\_1" not in tikz and "x12" not in tikz
+
+
+def _latex_lines(step: dict) -> list[str]:
+    lines = [step["latex"]] if step.get("latex") else []
+    return lines + [c["latex"] for c in step.get("contributions", ()) if c.get("latex")]
 
 
 def test_each_chain_rule_line_comes_as_latex(report_pages):

@@ -62,8 +62,9 @@ def test_the_standalone_document_compiles(tmp_path):
     )
     loss, _, _ = one_neuron()
     x = Value(-1.5, "x_1 & ŷ")
+    symbols = Value(0.5, "alpha") * Value(2.0, "w_1") + Value(1.0, "x12") * Value(3.0, "theta_max")
     path = tmp_path / "graph.tex"
-    for root in (loss, (x * 3 + 1).relu() ** 2):
+    for root in (loss, (x * 3 + 1).relu() ** 2, symbols):
         path.write_text(to_tikz(root, standalone=True))
         done = subprocess.run(
             ["pdflatex", "-interaction=nonstopmode", "-halt-on-error", path.name],

@@ -6,7 +6,7 @@ import math
 import numbers
 from typing import TypeGuard
 
-__all__ = ["as_number", "is_count", "type_name"]
+__all__ = ["as_number", "counted", "is_count", "type_name"]
 
 
 def is_count(x: object) -> TypeGuard[int]:
@@ -26,6 +26,12 @@ def as_number(x: object) -> float | None:
         return float(x)
     except OverflowError:
         return math.inf if x > 0 else -math.inf  # type: ignore[operator]  # numbers.Real declares no >
+
+
+def counted(n: int, noun: str) -> str:
+    """``n`` and the noun, plural unless ``n`` is 1: "1 number", "3 numbers" (so that a
+    message about a one-input model does not say "1 numbers")."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 def type_name(x: object) -> str:

@@ -18,6 +18,7 @@ import math
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
+from .checks import counted
 from .engine import Value
 from .gradcheck import GradcheckError
 from .nn import MLP
@@ -196,7 +197,7 @@ def _check_chain(linears: list[Any]) -> None:
     for k in range(1, len(linears)):
         if linears[k].in_features != linears[k - 1].out_features:
             raise UnsupportedModuleError(
-                f"Linear layer {k + 1} takes {linears[k].in_features} inputs, "
+                f"Linear layer {k + 1} takes {counted(linears[k].in_features, 'input')}, "
                 f"but layer {k} gives {linears[k - 1].out_features}"
             )
     with_bias = [linear.bias is not None for linear in linears]

@@ -10,6 +10,7 @@ from typing import Any, Callable, Sequence, Union
 
 import numpy as np
 
+from .checks import counted
 from .engine import Value
 
 __all__ = ["LOSSES", "binary_cross_entropy", "check_targets", "mse"]
@@ -33,7 +34,7 @@ def _pairs(pred: Prediction, target: Target) -> list[tuple[Value, float | Value]
     single = isinstance(target, Value) or not hasattr(target, "__len__") or isinstance(target, str)
     targets = [_target(target)] if single else [_target(t) for t in target]  # type: ignore[union-attr]  # has a len: a sequence
     if len(preds) != len(targets):
-        raise ValueError(f"{len(preds)} predictions but {len(targets)} targets")
+        raise ValueError(f"{counted(len(preds), 'prediction')} but {counted(len(targets), 'target')}")
     if not preds:
         raise ValueError("a loss needs at least one prediction")
     for p in preds:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import random
 from typing import Callable, Iterable, Protocol, Sequence, Union
 
-from .checks import is_count
+from .checks import counted, is_count
 from .engine import Value
 from .ops import OPS
 
@@ -186,7 +186,7 @@ class MLP(Module):
         else:
             activations = list(activation)
             if len(activations) != len(nouts):
-                raise ValueError(f"{len(activations)} activations given for {len(nouts)} layers")
+                raise ValueError(f"{counted(len(activations), 'activation')} given for {counted(len(nouts), 'layer')}")
         rng = _rng(seed)
         sizes = [nin, *nouts]
         self.layers = [
@@ -198,7 +198,7 @@ class MLP(Module):
         # numbers become leaves once here, not once per neuron; x1, x2, ... as in the report
         inputs = [v if isinstance(v, Value) else Value(v, f"x{j + 1}") for j, v in enumerate(x)]
         if len(inputs) != self.nin:
-            raise ValueError(f"this MLP takes {self.nin} inputs, got {len(inputs)}")
+            raise ValueError(f"this MLP takes {counted(self.nin, 'input')}, got {len(inputs)}")
         out: Value | list[Value] = inputs
         for layer in self.layers:
             out = layer(out if isinstance(out, list) else [out])

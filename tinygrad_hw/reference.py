@@ -21,6 +21,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from .checks import counted
+
 __all__ = ["ReferenceNetwork", "sigmoid", "sigmoid_prime", "sigmoid_prime_as_printed"]
 
 
@@ -54,7 +56,8 @@ class ReferenceNetwork:
         for l in range(1, len(self.W)):
             if self.W[l].shape[1] != self.W[l - 1].shape[0]:
                 raise ValueError(
-                    f"layer {l + 1} takes {self.W[l].shape[1]} inputs but layer {l} has {self.W[l - 1].shape[0]} units"
+                    f"layer {l + 1} takes {counted(self.W[l].shape[1], 'input')} but layer {l} has "
+                    f"{counted(self.W[l - 1].shape[0], 'unit')}"
                 )
 
     @classmethod

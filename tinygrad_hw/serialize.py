@@ -2,6 +2,10 @@
 
 A save writes a temporary file beside the target and renames it over the target,
 so a crash midway leaves the old file (or none), never half a model.
+
+Each layer holds ``activation``, ``weights`` and ``bias``: a model without biases writes
+``"bias": null``, so a layer without the key is a damaged file, refused, not a model
+without biases.
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ from pathlib import Path
 from typing import Any, Union
 
 from .atomic import PathLike, write_atomic
-from .checks import is_count, type_name
+from .checks import counted, is_count, type_name
 from .nn import ACTIVATIONS, MLP
 
 __all__ = ["FORMAT", "ModelFileError", "load", "model_from_dict", "model_to_dict", "save", "write_atomic"]
@@ -65,7 +69,7 @@ def _integer(text: str) -> int | _LongInteger:
 
 def _numbers(value: Any, length: int, what: str, source: str) -> list[float]:
     if not isinstance(value, list) or len(value) != length:
-        raise _fail(source, f"{what} should be a list of {length} numbers")
+        raise _fail(source, f"{what} should be a list of {counted(length, 'number')}")
     for x in value:
         if isinstance(x, bool) or not isinstance(x, (int, float)) or not math.isfinite(x):
             raise _fail(source, f"{what} holds {x!r}, not a finite number")
@@ -103,8 +107,10 @@ def _layers(nin: int, layers: list[dict[str, Any]], source: str) -> list[_Layer]
         if not isinstance(weights, list) or not weights:
             raise _fail(source, f"layer {k} has no weights")
         if k == 1 and isinstance(weights[0], list) and len(weights[0]) != nin:
-            raise _fail(source, f"nin is {nin!r}, but layer 1's neurons have {len(weights[0])} weights each")
+            raise _fail(source, f"nin is {nin!r}, but layer 1's neurons have {counted(len(weights[0]), 'weight')} each")
         rows = [_numbers(row, width, f"layer {k} neuron {i + 1} weights", source) for i, row in enumerate(weights)]
+        if "bias" not in layer:  # a model without biases says so, "bias": null; a lost key is not that
+            raise _fail(source, f'layer {k} has no "bias" key (a list of each neuron\'s bias, or null for none)')
         bias = layer.get("bias")
         if (bias is not None) != has_bias:
             raise _fail(source, f"layer {k} {'lacks' if has_bias else 'has'} biases, unlike layer 1")

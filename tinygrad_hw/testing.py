@@ -28,6 +28,7 @@ from typing import Any
 from hypothesis import assume
 from hypothesis import strategies as st
 
+from .checks import counted
 from .engine import Value, grad
 from .gradcheck import gradcheck
 from .ops import OPS, Op
@@ -183,7 +184,7 @@ class Expression:
 
     def __call__(self, *xs: Value) -> Value:
         if len(xs) != len(self.inputs):
-            raise TypeError(f"this expression takes {len(self.inputs)} inputs, got {len(xs)}")
+            raise TypeError(f"this expression takes {counted(len(self.inputs), 'input')}, got {len(xs)}")
         pool = list(xs)
         for step in self.steps:
             pool.append(step.apply(pool))

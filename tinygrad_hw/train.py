@@ -20,7 +20,7 @@ from typing import IO, Any, Callable, Iterator, Sequence
 import numpy as np
 from tqdm import tqdm
 
-from .checks import is_count, type_name
+from .checks import counted, is_count, type_name
 from .diagnose import EpochStart, find_divergence
 from .engine import Value, no_grad
 from .executor import Executor
@@ -76,7 +76,9 @@ def as_targets(y: Any, n: int, nout: int) -> np.ndarray:
     accepted = {(n, nout)} | ({(n,)} if nout == 1 else set()) | ({(), (nout,)} if n == 1 else set())
     if ys.shape not in accepted:
         shapes = " or ".join(str(s) for s in sorted(accepted, key=len, reverse=True))
-        raise ValueError(f"y has shape {ys.shape}; for {n} samples of a {nout}-output model it needs {shapes}")
+        raise ValueError(
+            f"y has shape {ys.shape}; for {counted(n, 'sample')} of a {nout}-output model it needs {shapes}"
+        )
     return ys.reshape(n, nout)
 
 

@@ -22,6 +22,7 @@ from typing import Any, Mapping
 from tinygrad_hw.codegen import namespace
 
 from .graph import number
+from .latexnames import latex_name
 
 __all__ = ["MINUS", "Operand", "branch", "factor", "latex_name", "latex_number", "numeral", "prepare", "write"]
 
@@ -100,47 +101,6 @@ def latex_number(x: float) -> str:
         mantissa, exponent = shown.split("e")
         return rf"{mantissa}\times 10^{{{int(exponent)}}}"
     return shown
-
-
-_INDEXED = re.compile(r"([A-Za-z]+)(\d+)\[(\d+(?:,\d+)*)\]")  # W2[3,1]: layer 2, row 3, column 1
-_NUMBERED = re.compile(r"([A-Za-z])(\d+)")  # x1, v7
-_LATEX_TEXT = {
-    "\\": r"\textbackslash{}",
-    "{": r"\{",
-    "}": r"\}",
-    "$": r"\$",
-    "&": r"\&",
-    "#": r"\#",
-    "^": r"\^{}",
-    "_": r"\_",
-    "%": r"\%",
-    "~": r"\~{}",
-}
-_LATEX_MATH = {"ŷ": r"\hat{y}", "σ": r"\sigma", MINUS: "-", "-": "-", "·": r"\cdot ", "…": r"\dots ", " ": r"\ "}
-
-
-def latex_name(name: str) -> str:
-    """A node's name in LaTeX math, in the report's notation: ``W2[3,1]`` is ``W^{2}_{3,1}``,
-    ``x1`` is ``x_{1}``; a letter stays a letter; anything else is spelled out, escaped."""
-    indexed = _INDEXED.fullmatch(name)
-    if indexed:
-        return f"{indexed[1]}^{{{indexed[2]}}}_{{{indexed[3]}}}"
-    numbered = _NUMBERED.fullmatch(name)
-    if numbered:
-        return f"{numbered[1]}_{{{numbered[2]}}}"
-    if re.fullmatch(r"[A-Za-z]", name):
-        return name
-    parts = []
-    for ch in name:
-        if ch in _LATEX_MATH:
-            parts.append(_LATEX_MATH[ch])
-        elif ch.isascii() and (ch.isalnum() or ch in "()[],.+=<>/*'!?:;|"):
-            parts.append(ch)
-        elif ch in _LATEX_TEXT:
-            parts.append(rf"\text{{{_LATEX_TEXT[ch]}}}")
-        else:
-            parts.append(rf"\text{{\char{ord(ch)}}}" if ord(ch) < 256 else r"\text{?}")
-    return r"\mathrm{" + "".join(parts) + "}"
 
 
 def _bracketed(text: str) -> bool:

@@ -197,7 +197,8 @@ def draw_graph(
     (its z, a and their gradients) instead of its weights and ops. ``params``
     marks parameters without a model; ``output`` marks the model's output when
     ``root`` is a loss (found by itself when a model is given). ``color_by`` is
-    ``"grad"``, ``"data"`` or None. Beyond ``max_nodes`` values the drawing keeps
+    ``"grad"``, ``"data"`` or None; ``rankdir`` is ``"LR"``, ``"RL"``, ``"TB"`` or ``"BT"``
+    (any other value is a ValueError naming these). Beyond ``max_nodes`` values the drawing keeps
     those nearest ``root`` (``collapse=True``) or raises :class:`GraphTooLarge`.
     Render with ``.render(path, format="svg")`` or ``.pipe(format="svg")``; in
     Jupyter the object shows itself.
@@ -217,6 +218,9 @@ def draw_graph(
     return prepare(root, options).render()
 
 
+RANKDIRS = ("LR", "RL", "TB", "BT")  # Graphviz's directions: left to right, right to left, top to bottom, up
+
+
 @dataclass(frozen=True)
 class DrawingOptions:
     """How a graph is drawn: ``draw_graph``'s options (see there), checked once, as
@@ -234,13 +238,18 @@ class DrawingOptions:
     title: str = ""
 
     def __post_init__(self) -> None:
+        if not isinstance(self.rankdir, str) or self.rankdir not in RANKDIRS:
+            raise ValueError(f"rankdir must be one of {', '.join(map(repr, RANKDIRS))}, not {self.rankdir!r}")
+        for name in ("group", "collapse"):
+            if not isinstance(getattr(self, name), bool):
+                raise TypeError(f"{name} must be True or False, not {getattr(self, name)!r}")
         if self.color_by not in ("grad", "data", None):
             raise ValueError(f"color_by must be 'grad', 'data' or None, not {self.color_by!r}")
         if self.level not in ("value", "neuron"):
             raise ValueError(f"level must be 'value' or 'neuron', not {self.level!r}")
         if self.level == "neuron" and self.model is None:
             raise ValueError("level='neuron' needs the model: draw_graph(loss, model=model, level='neuron')")
-        if not isinstance(self.max_nodes, int) or self.max_nodes < 1:
+        if not isinstance(self.max_nodes, int) or isinstance(self.max_nodes, bool) or self.max_nodes < 1:
             raise ValueError(f"max_nodes must be a positive integer, got {self.max_nodes!r}")
         if not isinstance(self.title, str):
             raise TypeError(f"title must be a str, not {type(self.title).__name__}")

@@ -16,6 +16,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
+from tinygrad_hw.checks import counted
 from tinygrad_hw.nn import MLP
 
 __all__ = ["NOT_FINITE", "PALETTE", "grid", "neuron_outputs", "palette_table", "quantise", "value_range"]
@@ -65,7 +66,7 @@ def layer_weights(model: MLP, weights: Sequence[float]) -> list[tuple[np.ndarray
     neuron i's weight on input j."""
     flat = np.asarray(weights, dtype=float)
     if flat.shape != (len(model.parameters()),):
-        raise ValueError(f"{flat.size} weights for a model of {len(model.parameters())} parameters")
+        raise ValueError(f"{counted(flat.size, 'weight')} for a model of {len(model.parameters())} parameters")
     bias = model.bias
     layers = []
     start = 0

@@ -6,8 +6,10 @@ arrows the way data flows, left to right by depth. The coordinates are worked ou
 here, so the picture needs nothing but TikZ (``\\usepackage{tikz}``); with
 ``standalone=True`` it is a whole document, a page the picture's size, that
 ``pdflatex`` compiles as it is (TikZ and geometry: Debian's texlive-pictures).
-Labels are escaped for LaTeX; the few Unicode letters the engine writes (ŷ, σ, −,
-subscript digits) become LaTeX commands.
+A label that reads as a symbol (``alpha``, ``w_1``, ``x12``) is written in math as the
+step-through page's formulas write it (``viz.latexnames``); any other is escaped for
+LaTeX, the few Unicode letters the engine writes (ŷ, σ, −, subscript digits) as LaTeX
+commands.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from collections import deque
 from tinygrad_hw.engine import Value, walk
 
 from .graph import number
+from .latexnames import symbol_latex
 
 __all__ = ["MAX_TIKZ_NODES", "to_tikz"]
 
@@ -142,7 +145,14 @@ def to_tikz(root: Value, *, standalone: bool = False, max_nodes: int = MAX_TIKZ_
     return "\n".join(head) + "\n" + picture + "\\end{document}\n"
 
 
+def label_latex(label: str) -> str:
+    """A value's label as LaTeX text: a name that reads as a symbol (``alpha``, ``w_1``,
+    ``x12``) in math, as the step-through page's formulas write it; any other, escaped."""
+    symbol = symbol_latex(label)
+    return f"${symbol}$" if symbol is not None else latex_text(label)
+
+
 def _box(v: Value, grads: bool) -> str:
-    label = f"\\textbf{{{latex_text(v.label)}}}\\\\ " if v.label else ""
+    label = f"\\textbf{{{label_latex(v.label)}}}\\\\ " if v.label else ""
     grad = f"\\\\ grad ${_numeral(v.grad)}$" if grads else ""
     return f"{label}data ${_numeral(v.data)}${grad}"

@@ -29,6 +29,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from tinygrad_hw.atomic import write_atomic
+from tinygrad_hw.checks import counted
 from tinygrad_hw.diagnose import short
 from tinygrad_hw.recording import Recording
 
@@ -135,8 +136,8 @@ def _check(recordings: list[Recording]) -> None:
             raise TypeError(f"watch() takes recordings (tinygrad_hw.recording.record_fit), not {type(r).__name__}")
         if r.model.nin != 2 or r.model.nout != 1:
             raise ValueError(
-                f"watch draws the input plane and one output: run {r.name or '1'} has {r.model.nin} inputs "
-                f"and {r.model.nout} outputs (it needs 2 and 1)"
+                f"watch draws the input plane and one output: run {r.name or '1'} has {counted(r.model.nin, 'input')} "
+                f"and {counted(r.model.nout, 'output')} (it needs 2 and 1)"
             )
 
 

@@ -14,8 +14,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from tinygrad_hw.checks import counted
+
 from ..arguments import output_folder, positive_int, seed
 from .exercises import EXERCISES
+from .shown import escape_controls
 
 __all__ = ["add_homework_commands"]
 
@@ -91,7 +94,7 @@ def _check(args: argparse.Namespace) -> int:
     try:
         report = check(args.file, args.exercise, seed=args.seed, page=args.page)
     except SubmissionError as error:
-        print(f"tinygrad-hw check: error: {error}", file=sys.stderr)
+        print(f"tinygrad-hw check: error: {escape_controls(str(error), lines=False)}", file=sys.stderr)
         return 2
     if args.json:
         print(json.dumps(report.to_json(), indent=2, allow_nan=False))
@@ -140,10 +143,10 @@ def _grade(args: argparse.Namespace) -> int:
             out=args.out,
         )
     except (RubricError, SubmissionError) as error:
-        print(f"tinygrad-hw grade: error: {error}", file=sys.stderr)
+        print(f"tinygrad-hw grade: error: {escape_controls(str(error), lines=False)}", file=sys.stderr)
         return 2
     written = write_outputs(graded, args.exercise, args.out)
     notes = sorted({f"{k} {v}" for g in graded for k, v in g.sandbox.items() if k in ("network", "sockets", "files")})
-    print(f"Graded {len(graded)} submissions. Sandbox: {'; '.join(notes) or 'none started'}")
+    print(f"Graded {counted(len(graded), 'submission')}. Sandbox: {'; '.join(notes) or 'none started'}")
     print("Wrote " + ", ".join(str(p) for p in written))
     return 0

@@ -31,6 +31,7 @@ from .classpage import class_page
 from .graded import Graded
 from .report import CHECKS, check_submission
 from .rubric import Rubric
+from .shown import escape_controls
 from .submission import Submission, SubmissionError, find_submissions
 
 __all__ = ["Graded", "grade_class", "grade_one", "write_outputs"]
@@ -86,7 +87,8 @@ def grade_class(
     or on the Dask cluster at ``scheduler``); ``out``, the folder the results go to, is
     not a submission if it is in ``folder``."""
     paths = find_submissions(folder, exercise, () if out is None else (out,))
-    names = [p.stem if p.is_file() else p.name for p in paths]
+    # a name as it may be shown and written (not UTF-8, or with an ESC, it is escaped)
+    names = [escape_controls(p.stem if p.is_file() else p.name, lines=False) for p in paths]
     twice = sorted({n for n in names if names.count(n) > 1})
     if twice:
         raise SubmissionError(f"two submissions named {', '.join(twice)}: a file and a folder?")
@@ -96,7 +98,7 @@ def grade_class(
         try:
             readable.append(Submission.read(path, exercise, name))
         except (SubmissionError, OSError) as error:
-            graded[name] = _unreadable(name, exercise, rubric, str(error))
+            graded[name] = _unreadable(name, exercise, rubric, escape_controls(str(error), lines=False))
     for g in _run(readable, exercise, rubric, jobs, scheduler):
         graded[g.student] = g
         if progress is not None:
@@ -152,14 +154,27 @@ def _points(x: float) -> str:
     return f"{x:g}"
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")  # what a spreadsheet reads as the start of a formula
+
+
+def spreadsheet_text(text: str) -> str:
+    """``text`` as a spreadsheet shows it and never runs it: a cell that would start a
+    formula (a student named ``=HYPERLINK(...)`` by their file) is prefixed with a single
+    quote, as OWASP's advice on CSV injection says."""
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
 def gradebook(graded: list[Graded], exercise: str) -> str:
+    """The class's grades as CSV: a row per student, the name safe to open in a spreadsheet."""
     names = [c.name for c in CHECKS[exercise]]
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(["student", "score", "max_score", *names])
     for g in graded:
         points = {c["name"]: _points(c["points"]) for c in g.checks}
-        writer.writerow([g.student, _points(g.score), _points(g.max_score), *(points.get(n, "") for n in names)])
+        writer.writerow(
+            [spreadsheet_text(g.student), _points(g.score), _points(g.max_score), *(points.get(n, "") for n in names)]
+        )
     return out.getvalue()
 
 

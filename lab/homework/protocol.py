@@ -14,6 +14,8 @@ import re
 from dataclasses import dataclass
 from typing import Any, Union
 
+from .shown import escape_controls
+
 __all__ = [
     "MAX_NUMBERS",
     "Call",
@@ -150,17 +152,20 @@ def _limit_hit(error: str, trace: str, limits: Limits) -> str:
 _SURROGATES = re.compile("[\ud800-\udfff]")
 
 
-def clean(value: Any, limit: int) -> str:
-    """What the child sent as text, cut to ``limit`` characters and fit to write as UTF-8:
-    JSON carries lone surrogates (an exception's message may hold one), UTF-8 cannot, and
-    one would stop the gradebook, the feedback and the class page from being written."""
-    return _SURROGATES.sub("\ufffd", str(value)[:limit])
+def clean(value: Any, limit: int, lines: bool = True) -> str:
+    """What the child sent as text, cut to ``limit`` characters, fit to write as UTF-8 and
+    to show: JSON carries lone surrogates (an exception's message may hold one), UTF-8
+    cannot, and one would stop the gradebook, the feedback and the class page from being
+    written; a control character (ESC, a bidi override) is escaped, not sent on to the
+    teacher's terminal (``shown.escape_controls``)."""
+    return escape_controls(_SURROGATES.sub("\ufffd", str(value)[:limit]), lines)
 
 
 def failure(message: Any, kind: str, limits: Limits) -> Failure:
     if not isinstance(message, dict):
         return Failure("wrote something other than an answer on the grader's pipe", "junk")
-    text = {k: clean(message.get(k, ""), limit) for k, limit in (("error", 400), ("where", 300), ("trace", 4000))}
+    fields = (("error", 400, False), ("where", 300, False), ("trace", 4000, True))
+    text = {k: clean(message.get(k, ""), limit, lines) for k, limit, lines in fields}
     reported = str(message.get("kind", kind))
     if reported not in ("exception", "exit", "type", "missing", "encoding"):
         reported = kind

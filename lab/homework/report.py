@@ -2,7 +2,7 @@
 terminal (text), in Jupyter (HTML), or as JSON for tools.
 
 Everything shown that came from the student's process (numbers, messages, tracebacks)
-is data: escaped in HTML, cut to a length in text.
+is data: its control characters escaped (``shown``), escaped in HTML, cut to a length in text.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from .network_checks import NETWORK_CHECKS
 from .oracles import oracle_names
 from .protocol import Limits
 from .sandbox import Sandbox
+from .shown import escape_controls
 from .submission import Submission
 
 __all__ = ["CHECKS", "CheckReport", "check", "check_submission"]
@@ -175,7 +176,7 @@ def check(
     With ``page``, write the step-through page of each failed check's minimal case there."""
     submission = Submission.read(path, exercise)
     report = check_submission(submission, exercise, seed, limits)
-    report.file = os.fspath(path)
+    report.file = escape_controls(os.fspath(path), lines=False)
     if page is not None:
         from .page import write_pages
 

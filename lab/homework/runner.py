@@ -264,7 +264,7 @@ def _plain(value: Any, numbers: int, depth: int = 0, count: list[int] | None = N
             raise _Refused(f"returned an array of {value.dtype}, not numbers")
         count[0] += value.size
         if count[0] > most:
-            raise _Refused(f"returned an array of {value.size} numbers; the answer has {_count(numbers)}")
+            raise _Refused(f"returned an array of {_count(value.size)}; the answer has {_count(numbers)}")
         return value.astype(float).tolist()
     if isinstance(value, bool) or value is None or isinstance(value, (str, bytes, complex, dict)):
         raise _Refused(f"returned {_kind(value)}, not a number")

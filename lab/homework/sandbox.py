@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from .protocol import Call, Died, Failure, Limits, Outcome, clean, failure, outcome, parse
+from .shown import escape_controls
 from .submission import Submission
 
 __all__ = ["Sandbox"]
@@ -195,7 +196,7 @@ class Sandbox:
         _kill(child)
         try:
             child.output.seek(0)
-            printed = child.output.read(PRINTED).decode("utf-8", "replace")
+            printed = escape_controls(child.output.read(PRINTED).decode("utf-8", "replace"))
             self.printed = self.printed or printed
         finally:
             child.output.close()

@@ -14,7 +14,7 @@ from __future__ import annotations
 import random
 from typing import Any, Iterable, Sequence, Union
 
-from ..checks import is_count
+from ..checks import counted, is_count
 from ..engine import Value as _EngineValue
 from .engine import Value
 
@@ -47,7 +47,7 @@ class Neuron(Module):
     def __call__(self, x: Input) -> Value:
         x = list(x)
         if len(x) != len(self.w):  # micrograd's zip would quietly drop the extra inputs
-            raise ValueError(f"this neuron takes {len(self.w)} inputs, got {len(x)}")
+            raise ValueError(f"this neuron takes {counted(len(self.w), 'input')}, got {len(x)}")
         total = sum((wi * xi for wi, xi in zip(self.w, x)), self.b)  # b + w₁x₁ + w₂x₂ + …, one node per op
         return total.relu() if self.nonlin else total
 
