@@ -27,10 +27,11 @@ from typing import Any, Callable
 
 from .codegen import ARITH_ERRORS, can_raise, constant, contributions, expression, load, namespace, operand_order
 from .engine import Value, topological_order
+from .codecache import CodeCache
 from .executor import FloatSteps
 from .ops import Op
 
-__all__ = ["StraightLine", "build"]
+__all__ = ["StraightLine", "build", "cache_info", "clear_cache"]
 
 TERMS_PER_LINE = 64  # terms of an n-ary sum per line
 
@@ -139,33 +140,125 @@ def _contribution(
 
 
 @dataclass
+class _Code:
+    """One graph structure's program and its functions, each compiled when first needed
+    (``fit``'s per-sample epochs need only the epoch function); shared by every
+    :class:`StraightLine` of that structure through the cache."""
+
+    program: _Program
+    filename: str
+    source: str  # the step as the op table writes it
+    _fast: Callable[..., Any] | None = None
+    _safe: Callable[..., Any] | None = None
+    _epoch: Callable[..., Any] | None = None
+
+    @property
+    def fast(self) -> Callable[..., Any]:
+        if self._fast is None:
+            self._fast = _load(self.source, self.filename, "step")
+        return self._fast
+
+    @property
+    def safe(self) -> Callable[..., Any]:
+        if self._safe is None:
+            safe = self.filename.replace(">", ", IEEE-safe>")
+            self._safe = _load(self.program.source(safe=True), safe, "step")
+        return self._safe
+
+    @property
+    def epoch(self) -> Callable[..., Any]:
+        if self._epoch is None:
+            epoch = self.filename.replace(">", ", epoch>")
+            self._epoch = _load(self.program.epoch_source(), epoch, "epoch")
+        return self._epoch
+
+
+@dataclass
 class StraightLine(FloatSteps):
     """A recorded graph as generated code: ``step(W, X)`` gives ``(loss, gradients)``
     and ``step(W, X, lr)`` gives ``(loss, W - lr · gradients)``, for the parameters'
-    data ``W`` and the input numbers ``X``."""
+    data ``W`` and the input numbers ``X``; :meth:`epoch_function` runs a whole
+    epoch of per-sample SGD steps in one call."""
 
-    source: str  # the code as the op table writes it
-    safe_source: Callable[[], str]  # the IEEE-safe code, generated when first needed
-    filename: str
-    fast: Callable[..., Any]
-    safe: Callable[..., Any] | None = None
+    code: _Code
+
+    @property
+    def source(self) -> str:
+        return self.code.source
+
+    @property
+    def filename(self) -> str:
+        return self.code.filename
+
+    @property
+    def fast(self) -> Callable[..., Any]:
+        return self.code.fast
 
     def __call__(self, W: Sequence[float], X: Any, lr: float | None = None) -> tuple[float, tuple[float, ...]]:
         try:
-            return self.fast(W, X, lr)
+            return self.code.fast(W, X, lr)
         except ARITH_ERRORS:  # exp(1000), 1/0, log(0): rerun the pure step with IEEE answers
-            if self.safe is None:
-                self.safe = _load(self.safe_source(), self.filename.replace(">", ", IEEE-safe>"))
-            return self.safe(W, X, lr)
+            return self.code.safe(W, X, lr)
+
+    def epoch_function(self) -> Callable[..., None]:
+        """``epoch(S, XS, lr, flag, out)``: per-sample SGD steps over the samples ``XS``
+        (each sample's flat inputs), in order, the same bits as :meth:`sgd` step by step.
+
+        ``S`` is ``(*weights, loss so far, steps so far)``. Before each sample it stops if
+        ``flag.pending`` (a Ctrl-C to honour); a sample whose loss is not finite stops it
+        unstepped, that loss in ``out[1]``. However it ends -- even by an exception, such
+        as Python's ``OverflowError`` where IEEE-754 says inf (rerun that sample with
+        :meth:`sgd`) -- ``out[0]`` is ``S`` after the last completed step: the state is one
+        tuple, stored at once after each step, so no exception sees half an update."""
+        return self.code.epoch
 
 
 _serial = count(1)
+CACHE_ENTRIES = 64  # graph structures whose code is kept compiled
+CACHE_CHARS = 4_000_000  # characters of generated source kept, all entries together
+_cache: CodeCache[_Code] = CodeCache(CACHE_ENTRIES, CACHE_CHARS)
+
+
+def clear_cache() -> None:
+    """Forget every compiled graph (the next record of each structure compiles again)."""
+    _cache.clear()
+
+
+def cache_info() -> dict[str, Any]:
+    """Entries and characters held, hits and misses since the last :func:`clear_cache`."""
+    return _cache.stats()
+
+
+def _structure(nodes: list[Value], params: list[Value], inputs: list[Value], name: str) -> tuple[Any, ...]:
+    """What the generated code depends on: each node's row of the op table, constant (by
+    ``repr``: -0.0 is not 0.0, and NaN is itself) and children's positions, and where the
+    parameters and inputs are. Equal structures get the same source, character for character."""
+    index = {v: i for i, v in enumerate(nodes)}
+    shape = tuple(
+        [(v.op, None if v._const is None else repr(v._const), tuple([index[c] for c in v._prev])) for v in nodes]
+    )
+    where = index.get
+    return name, shape, tuple([where(p, -1) for p in params]), tuple([where(x, -1) for x in inputs])
 
 
 def build(
     root: Value, nodes: list[Value], params: list[Value], inputs: list[Value], name: str = "step"
 ) -> StraightLine:
-    """Generate and compile the straight-line step for this graph."""
+    """The straight-line step for this graph: from the cache when a graph of the same
+    structure was built before, else generated (and compiled when first run)."""
+    key = _structure(nodes, params, inputs, name)
+    code = _cache.get(key)
+    if code is None:
+        program = _generate(root, nodes, params, inputs)
+        source = program.source(safe=False)
+        code = _Code(program, f"<replay {next(_serial)}: {name}>", source)
+        _cache.put(key, code, 3 * len(source))  # the step, its IEEE-safe twin and the epoch are about the same size
+    return StraightLine(code)
+
+
+def _generate(root: Value, nodes: list[Value], params: list[Value], inputs: list[Value]) -> _Program:
+    """Every statement of the step, named by position: ``w``/``x`` for parameters and
+    inputs, ``v`` for the k-th node (``g`` before a name for its gradient)."""
     var: dict[Value, str] = {p: f"w{i}" for i, p in enumerate(params)}
     var.update({x: f"x{i}" for i, x in enumerate(inputs)})
     forward: list[Line] = []
@@ -178,16 +271,13 @@ def build(
         forward += _forward(v, var)
     backward, assigned = _backward(root, var, set(inputs))
     grads = ["g" + var[p] if p in assigned else ("1.0" if p is root else "0.0") for p in params]
-    program = _Program(forward + backward, [var[p] for p in params], [var[x] for x in inputs], var[root], grads)
-    filename = f"<replay {next(_serial)}: {name}>"
-    source = program.source(safe=False)
-    return StraightLine(source, lambda: program.source(safe=True), filename, _load(source, filename))
+    return _Program(forward + backward, [var[p] for p in params], [var[x] for x in inputs], var[root], grads)
 
 
-def _load(source: str, filename: str) -> Callable[..., Any]:
+def _load(source: str, filename: str, name: str) -> Callable[..., Any]:
     """Compile generated code so that tracebacks, ``inspect`` and pdb can show it."""
-    step: Callable[..., Any] = load(source, filename, dict(namespace(), __name__=__name__), keep="step")["step"]
-    return step
+    function: Callable[..., Any] = load(source, filename, dict(namespace(), __name__=__name__), keep=name)[name]
+    return function
 
 
 @dataclass
@@ -215,3 +305,28 @@ class _Program:
         body += [f"    {', '.join(self.inputs)}, = X"] if self.inputs else []
         body += ["    " + (line.safe if safe and line.safe is not None else line.text) for line in self.lines]
         return "\n".join(["def step(W, X, lr=None):", *body, *self._returns("    ")]) + "\n"
+
+    def epoch_source(self) -> str:
+        """``epoch(S, XS, lr, flag, out)`` (see :meth:`StraightLine.epoch_function`): the
+        step's statements in a loop over the samples, the weights in locals."""
+        state = ", ".join([*self.params, "total", "done"])
+        stepped = ", ".join([*(f"{w} - lr * {g}" for w, g in zip(self.params, self.grads)), "total + " + self.loss])
+        sample = f"{', '.join(self.inputs)}," if self.inputs else "_"
+        loss = self.loss
+        return "\n".join(
+            [
+                "def epoch(S, XS, lr, flag, out):",
+                "    try:",
+                f"        for {sample} in XS:",
+                "            if flag.pending:",
+                "                break",
+                f"            {state}, = S",
+                *["            " + line.text for line in self.lines],
+                f"            if {loss} - {loss} != 0.0:  # inf or nan: no step, and the epoch stops here",
+                f"                out[1] = {loss}",
+                "                break",
+                f"            S = ({stepped}, done + 1)",
+                "    finally:",
+                "        out[0] = S",
+            ]
+        ) + "\n"
