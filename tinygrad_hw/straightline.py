@@ -21,13 +21,13 @@ graphs too large for that to pay off to the loop in ``looped.py`` instead.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import count
 from typing import Any, Callable
 
+from .codecache import CodeCache
 from .codegen import ARITH_ERRORS, can_raise, constant, contributions, expression, load, namespace, operand_order
 from .engine import Value, topological_order
-from .codecache import CodeCache
 from .executor import FloatSteps
 from .ops import Op
 
@@ -181,10 +181,10 @@ class StraightLine(FloatSteps):
     epoch of per-sample SGD steps in one call."""
 
     code: _Code
+    source: str = field(init=False)  # the step's code as the op table writes it, for reading
 
-    @property
-    def source(self) -> str:
-        return self.code.source
+    def __post_init__(self) -> None:
+        self.source = self.code.source
 
     @property
     def filename(self) -> str:
@@ -313,20 +313,23 @@ class _Program:
         stepped = ", ".join([*(f"{w} - lr * {g}" for w, g in zip(self.params, self.grads)), "total + " + self.loss])
         sample = f"{', '.join(self.inputs)}," if self.inputs else "_"
         loss = self.loss
-        return "\n".join(
-            [
-                "def epoch(S, XS, lr, flag, out):",
-                "    try:",
-                f"        for {sample} in XS:",
-                "            if flag.pending:",
-                "                break",
-                f"            {state}, = S",
-                *["            " + line.text for line in self.lines],
-                f"            if {loss} - {loss} != 0.0:  # inf or nan: no step, and the epoch stops here",
-                f"                out[1] = {loss}",
-                "                break",
-                f"            S = ({stepped}, done + 1)",
-                "    finally:",
-                "        out[0] = S",
-            ]
-        ) + "\n"
+        return (
+            "\n".join(
+                [
+                    "def epoch(S, XS, lr, flag, out):",
+                    "    try:",
+                    f"        for {sample} in XS:",
+                    "            if flag.pending:",
+                    "                break",
+                    f"            {state}, = S",
+                    *["            " + line.text for line in self.lines],
+                    f"            if {loss} - {loss} != 0.0:  # inf or nan: no step, and the epoch stops here",
+                    f"                out[1] = {loss}",
+                    "                break",
+                    f"            S = ({stepped}, done + 1)",
+                    "    finally:",
+                    "        out[0] = S",
+                ]
+            )
+            + "\n"
+        )

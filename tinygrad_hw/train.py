@@ -21,6 +21,7 @@ import numpy as np
 from tqdm import tqdm
 
 from .checks import is_count, type_name
+from .codegen import ARITH_ERRORS
 from .diagnose import EpochStart, find_divergence
 from .engine import Value, no_grad
 from .executor import Executor
@@ -29,7 +30,6 @@ from .losses import LOSSES, binary_cross_entropy, check_targets, mse
 from .nn import MLP
 from .optim import SGD, Optimizer
 from .predictions import prediction_table
-from .codegen import ARITH_ERRORS
 from .replay import record, record_numpy
 from .straightline import StraightLine
 
