@@ -38,10 +38,13 @@ TERMS_PER_LINE = 64  # terms of an n-ary sum per line
 
 @dataclass(frozen=True)
 class Line:
-    """One generated statement, as the op table writes it and IEEE-safe (where different)."""
+    """One generated statement, as the op table writes it and IEEE-safe (where different);
+    a tuple assignment also as its separate assignments (``split``), which run faster
+    where the statement runs many times (the epoch's loop) but compile slower."""
 
     text: str
     safe: str | None
+    split: tuple[str, ...] = ()
 
 
 def _op(v: Value) -> Op:
@@ -115,7 +118,8 @@ def _backward(root: Value, var: dict[Value, str], inputs: set[Value]) -> tuple[l
             text = f"{targets} = {', '.join(value for _, value, _ in fresh)}"
             risky = any(safe is not None for _, _, safe in fresh)
             safe_text = f"{targets} = {', '.join(safe or value for _, value, safe in fresh)}" if risky else None
-            lines.append(Line(text, safe_text))
+            split = tuple(f"{target} = {value}" for target, value, _ in fresh) if len(fresh) > 1 else ()
+            lines.append(Line(text, safe_text, split))
         lines += added
     return lines, assigned
 
@@ -308,27 +312,32 @@ class _Program:
 
     def epoch_source(self) -> str:
         """``epoch(S, XS, lr, flag, out)`` (see :meth:`StraightLine.epoch_function`): the
-        step's statements in a loop over the samples, the weights in locals."""
-        state = ", ".join([*self.params, "total", "done"])
-        stepped = ", ".join([*(f"{w} - lr * {g}" for w, g in zip(self.params, self.grads)), "total + " + self.loss])
+        step's statements in a loop over the samples, the weights in locals throughout.
+
+        The update is one assignment per weight, then the loss sum and the step count: no
+        call and no backward jump among them, which are the only places CPython raises
+        a signal's exception (Ctrl-C), so it never lands in half an update."""
+        state = [*self.params, "total", "done"]
         sample = f"{', '.join(self.inputs)}," if self.inputs else "_"
         loss = self.loss
+        body = [part for line in self.lines for part in (line.split or (line.text,))]
+        body += [f"if {loss} - {loss} != 0.0:  # inf or nan: no step, and the epoch stops here"]
+        body += [f"    out[1] = {loss}", "    break"]
+        body += [f"{w} = {w} - lr * {g}" for w, g in zip(self.params, self.grads)]
         return (
             "\n".join(
                 [
                     "def epoch(S, XS, lr, flag, out):",
+                    f"    {', '.join(state)}, = S",
                     "    try:",
                     f"        for {sample} in XS:",
                     "            if flag.pending:",
                     "                break",
-                    f"            {state}, = S",
-                    *["            " + line.text for line in self.lines],
-                    f"            if {loss} - {loss} != 0.0:  # inf or nan: no step, and the epoch stops here",
-                    f"                out[1] = {loss}",
-                    "                break",
-                    f"            S = ({stepped}, done + 1)",
+                    *["            " + line for line in body],
+                    f"            total = total + {loss}",
+                    "            done = done + 1",
                     "    finally:",
-                    "        out[0] = S",
+                    f"        out[0] = ({', '.join(state)},)",
                 ]
             )
             + "\n"
