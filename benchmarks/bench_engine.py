@@ -16,7 +16,11 @@
 (d) Where the eager epoch of (a) spends its time: the forward pass (model and loss),
     zero_grad, backward's order (the nodes under the loss, sorted by creation number),
     backward's kernels, and SGD's step, each clocked around its own part of every
-    sample (the best of the repetitions), with the graph's edges per sample.
+    sample (the best of the repetitions), with the graph's edges per sample; and the
+    bare arithmetic of those parts on Values' attributes in plain loops (a product
+    per dot term forward, two gradient updates per term backward, a step and a
+    reset per parameter, no nodes made and no calls): what any engine holding its
+    numbers in Python objects pays at least.
 
 Timings are wall-clock on a shared machine: read the ratios, not the milliseconds.
 """
@@ -34,6 +38,7 @@ import sys
 import time
 import tracemalloc
 from importlib.metadata import version
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -207,6 +212,33 @@ def epoch_profile(repeats: int) -> tuple[dict[str, float], int]:
     return best, sum(len(v.children) for v in walk(mse(our_model(initial_weights())(xs[0]), ys[0])))
 
 
+def bare_arithmetic(repeats: int) -> float:
+    """Seconds of the epoch's arithmetic on Value attributes alone (see (d)), the best of ``repeats``."""
+    xs, _ = xor_easy()
+    params = our_model(initial_weights()).parameters()
+    pairs = [(Value(0.5), Value(0.25)) for _ in range(sum(a * b for a, b in pairwise(SIZES)))]
+
+    def sample(g: float = 0.5) -> None:
+        total = 0.0
+        for a, b in pairs:
+            total += a.data * b.data
+        for a, b in pairs:
+            a.grad += b.data * g
+            b.grad += a.data * g
+        for p in params:
+            p.data -= LR * p.grad
+        for p in params:
+            p.grad = 0.0
+
+    def epoch() -> float:
+        start = time.perf_counter()
+        for _ in xs:
+            sample()
+        return time.perf_counter() - start
+
+    return min(epoch() for _ in range(repeats))
+
+
 def chain(value: type, n: int) -> tuple[Any, Any]:
     x, c = value(0.5), value(1e-6)
     for _ in range(n):
@@ -250,6 +282,7 @@ def report(quick: bool) -> str:
     memory = {name: bytes_per_node(v, 100_000) for name, v in (("micrograd", MgValue), ("tinygrad_hw", Value))}
     parts, edges = epoch_profile(repeats)
     total = sum(parts.values())
+    bare = bare_arithmetic(repeats)
 
     lines = [
         f"Python {platform.python_version()} on {platform.machine()}, micrograd {version('micrograd')}; "
@@ -276,7 +309,8 @@ def report(quick: bool) -> str:
         f"| (d) where our epoch of (a) goes ({edges} graph edges a sample, 21 samples) | time | share |",
         "|---|---|---|",
         *[f"| {part} | {seconds * 1e3:.3f} ms | {seconds / total:.0%} |" for part, seconds in parts.items()],
-        f"| all, clocked in parts | {total * 1e3:.3f} ms | |",
+        f"| all, clocked in parts | {total * 1e3:.3f} ms | 100% |",
+        f"| the bare arithmetic of all parts, in plain loops | {bare * 1e3:.3f} ms | {bare / total:.0%} |",
     ]
     return "\n".join(lines)
 
