@@ -8,6 +8,7 @@ source held, so that a long session of many shapes cannot grow without end.
 
 from __future__ import annotations
 
+import threading
 from collections import OrderedDict
 from typing import Any, Generic, Hashable, TypeVar
 
@@ -17,41 +18,46 @@ T = TypeVar("T")
 
 
 class CodeCache(Generic[T]):
-    """Up to ``entries`` values and ``chars`` characters of source, least recently used dropped first."""
+    """Up to ``entries`` values and ``chars`` characters of source, least recently used dropped first.
+    Safe to share between threads (fits may run in several)."""
 
     def __init__(self, entries: int, chars: int) -> None:
         self.entries, self.chars = entries, chars
+        self._lock = threading.Lock()
         self._kept: OrderedDict[Hashable, tuple[T, int]] = OrderedDict()
         self._held = 0  # characters of source held
         self.hits = self.misses = 0
 
     def get(self, key: Hashable) -> T | None:
-        found = self._kept.get(key)
-        if found is None:
-            self.misses += 1
-            return None
-        self.hits += 1
-        self._kept.move_to_end(key)
-        return found[0]
+        with self._lock:
+            found = self._kept.get(key)
+            if found is None:
+                self.misses += 1
+                return None
+            self.hits += 1
+            self._kept.move_to_end(key)
+            return found[0]
 
     def put(self, key: Hashable, value: T, size: int) -> None:
         """Keep ``value`` (``size`` characters of source); a value larger than the whole
         bound is not kept at all."""
         if size > self.chars:
             return
-        old = self._kept.pop(key, None)
-        if old is not None:
-            self._held -= old[1]
-        self._kept[key] = (value, size)
-        self._held += size
-        while len(self._kept) > self.entries or self._held > self.chars:
-            _, (_, dropped) = self._kept.popitem(last=False)
-            self._held -= dropped
+        with self._lock:
+            old = self._kept.pop(key, None)
+            if old is not None:
+                self._held -= old[1]
+            self._kept[key] = (value, size)
+            self._held += size
+            while len(self._kept) > self.entries or self._held > self.chars:
+                _, (_, dropped) = self._kept.popitem(last=False)
+                self._held -= dropped
 
     def clear(self) -> None:
-        self._kept.clear()
-        self._held = 0
-        self.hits = self.misses = 0
+        with self._lock:
+            self._kept.clear()
+            self._held = 0
+            self.hits = self.misses = 0
 
     def __len__(self) -> int:
         return len(self._kept)
