@@ -16,6 +16,11 @@ A neuron's sum of thousands of terms is written over several lines (one
 expression of 3,000 terms is too deep for Python's compiler). Compiling costs
 Python some tens of microseconds per statement, once; ``replay.choose`` sends
 graphs too large for that to pay off to the loop in ``looped.py`` instead.
+
+The same statements also make ``epoch``: a loop over a whole epoch's samples with
+the SGD update after each, the weights in locals throughout (``fit``'s per-sample
+training). Graphs of one structure get the same code, so it is kept by structure
+(``clear_cache``) and each function is compiled when first called.
 """
 
 from __future__ import annotations
@@ -162,6 +167,11 @@ class _Code:
             self._fast = _load(self.source, self.filename, "step")
         return self._fast
 
+    def run(self, W: Sequence[float], X: Any, lr: float | None) -> tuple[float, tuple[float, ...]]:
+        """The step: compiled on this first call, then this method is that function itself."""
+        self.run = self.fast  # type: ignore[method-assign]  # an attribute now: no property on later calls
+        return self.run(W, X, lr)
+
     @property
     def safe(self) -> Callable[..., Any]:
         if self._safe is None:
@@ -200,7 +210,7 @@ class StraightLine(FloatSteps):
 
     def __call__(self, W: Sequence[float], X: Any, lr: float | None = None) -> tuple[float, tuple[float, ...]]:
         try:
-            return self.code.fast(W, X, lr)
+            return self.code.run(W, X, lr)
         except ARITH_ERRORS:  # exp(1000), 1/0, log(0): rerun the pure step with IEEE answers
             return self.code.safe(W, X, lr)
 
@@ -212,8 +222,8 @@ class StraightLine(FloatSteps):
         ``flag.pending`` (a Ctrl-C to honour); a sample whose loss is not finite stops it
         unstepped, that loss in ``out[1]``. However it ends -- even by an exception, such
         as Python's ``OverflowError`` where IEEE-754 says inf (rerun that sample with
-        :meth:`sgd`) -- ``out[0]`` is ``S`` after the last completed step: the state is one
-        tuple, stored at once after each step, so no exception sees half an update."""
+        :meth:`sgd`) -- ``out[0]`` is ``S`` after the last completed step (see
+        ``_Program.epoch_source`` for why no exception lands in half an update)."""
         return self.code.epoch
 
 
