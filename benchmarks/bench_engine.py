@@ -13,6 +13,14 @@
 (b) A chain x = x + c of N nodes, built and backpropagated (micrograd's recursive
     topological sort dies near N = 1,000).
 (c) Bytes per graph node of that chain, by tracemalloc.
+(d) Where the eager epoch of (a) spends its time: the forward pass (model and loss),
+    zero_grad, backward's order (the nodes under the loss, sorted by creation number),
+    backward's kernels, and SGD's step, each clocked around its own part of every
+    sample (the best of the repetitions), with the graph's edges per sample; and the
+    bare arithmetic of those parts on Values' attributes in plain loops (a product
+    per dot term forward, two gradient updates per term backward, a step and a
+    reset per parameter, no nodes made and no calls): what any engine holding its
+    numbers in Python objects pays at least.
 
 Timings are wall-clock on a shared machine: read the ratios, not the milliseconds.
 """
@@ -30,6 +38,7 @@ import sys
 import time
 import tracemalloc
 from importlib.metadata import version
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +50,7 @@ from tinygrad_hw.data import generate_xor_easy
 from tinygrad_hw.losses import mse
 from tinygrad_hw.nn import MLP
 from tinygrad_hw.optim import SGD
+from tinygrad_hw.value import _interior, walk
 
 ROOT = Path(__file__).resolve().parent.parent
 SIZES = [2, 8, 8, 1]
@@ -169,6 +179,66 @@ def bench_epoch(repeats: int) -> dict[str, float]:
     }
 
 
+PARTS = ("forward", "zero_grad", "backward: order", "backward: kernels", "SGD step")
+
+
+def epoch_profile(repeats: int) -> tuple[dict[str, float], int]:
+    """Seconds of each of ``PARTS`` in our eager epoch (the best repetition), and graph edges per sample."""
+    xs, ys = xor_easy()
+    best: dict[str, float] | None = None
+    for _ in range(repeats):
+        model = our_model(initial_weights())
+        opt = SGD(model.parameters(), LR)
+        spent = dict.fromkeys(PARTS, 0.0)
+        for x, y in zip(xs, ys):
+            t0 = time.perf_counter()
+            loss = mse(model(x), y)
+            t1 = time.perf_counter()
+            opt.zero_grad()
+            t2 = time.perf_counter()
+            order = _interior(loss, newest_first=True)  # what loss.backward() runs, in two parts
+            t3 = time.perf_counter()
+            loss.grad = 1.0
+            for node in order:
+                node.op.backward(node)  # type: ignore[union-attr]
+            t4 = time.perf_counter()
+            opt.step()
+            t5 = time.perf_counter()
+            for part, seconds in zip(PARTS, (t1 - t0, t2 - t1, t3 - t2, t4 - t3, t5 - t4)):
+                spent[part] += seconds
+        if best is None or sum(spent.values()) < sum(best.values()):
+            best = spent
+    assert best is not None
+    return best, sum(len(v.children) for v in walk(mse(our_model(initial_weights())(xs[0]), ys[0])))
+
+
+def bare_arithmetic(repeats: int) -> float:
+    """Seconds of the epoch's arithmetic on Value attributes alone (see (d)), the best of ``repeats``."""
+    xs, _ = xor_easy()
+    params = our_model(initial_weights()).parameters()
+    pairs = [(Value(0.5), Value(0.25)) for _ in range(sum(a * b for a, b in pairwise(SIZES)))]
+
+    def sample(g: float = 0.5) -> None:
+        total = 0.0
+        for a, b in pairs:
+            total += a.data * b.data
+        for a, b in pairs:
+            a.grad += b.data * g
+            b.grad += a.data * g
+        for p in params:
+            p.data -= LR * p.grad
+        for p in params:
+            p.grad = 0.0
+
+    def epoch() -> float:
+        start = time.perf_counter()
+        for _ in xs:
+            sample()
+        return time.perf_counter() - start
+
+    return min(epoch() for _ in range(repeats))
+
+
 def chain(value: type, n: int) -> tuple[Any, Any]:
     x, c = value(0.5), value(1e-6)
     for _ in range(n):
@@ -210,6 +280,9 @@ def report(quick: bool) -> str:
     chains = [100, 1_000, 10_000, 100_000] + ([] if quick else [1_000_000])
     chain_rows = {n: bench_chain(n) for n in chains}
     memory = {name: bytes_per_node(v, 100_000) for name, v in (("micrograd", MgValue), ("tinygrad_hw", Value))}
+    parts, edges = epoch_profile(repeats)
+    total = sum(parts.values())
+    bare = bare_arithmetic(repeats)
 
     lines = [
         f"Python {platform.python_version()} on {platform.machine()}, micrograd {version('micrograd')}; "
@@ -232,6 +305,12 @@ def report(quick: bool) -> str:
         "|---|---|---|---|",
         f"| bytes per node | {memory['micrograd']:.0f} | {memory['tinygrad_hw']:.0f} "
         f"| {memory['tinygrad_hw'] / memory['micrograd']:.3f}× |",
+        "",
+        f"| (d) where our epoch of (a) goes ({edges} graph edges a sample, 21 samples) | time | share |",
+        "|---|---|---|",
+        *[f"| {part} | {seconds * 1e3:.3f} ms | {seconds / total:.0%} |" for part, seconds in parts.items()],
+        f"| all, clocked in parts | {total * 1e3:.3f} ms | 100% |",
+        f"| the bare arithmetic of all parts, in plain loops | {bare * 1e3:.3f} ms | {bare / total:.0%} |",
     ]
     return "\n".join(lines)
 

@@ -7,7 +7,7 @@
     sigmoid network, lr 0.1, loss (ŷ - y)², all from the same weights: micrograd
     0.1.0, our eager engine, the replay through its public ``jit()`` (gradients
     into ``.grad``, then ``SGD.step()``), the replay as ``fit(engine="replay")`` runs
-    it (the SGD update fused into the generated code), and per-sample SGD written by
+    it (each epoch one call of generated code, the SGD update in it), and per-sample SGD written by
     hand in Python floats (``handwritten.float_epoch``).
 (e) One epoch of full-batch gradient descent on the lab's 100-point linear set:
     the eager engine, the straight-line replay of the whole batch, the
@@ -67,6 +67,12 @@ def timed(runs: dict[str, Callable[[], list[float]]], repeats: int, epochs: int)
     return {name: {"best": min(t), "median": statistics.median(t), "weights": final[name]} for name, t in times.items()}
 
 
+class _NoCtrlC:
+    """The Ctrl-C flag fit passes to a generated epoch: never pending here."""
+
+    pending = False
+
+
 def per_sample_runs(epochs: int) -> tuple[dict[str, Callable[[], list[float]]], float]:
     xs, ys = xor_easy()
     weights = initial_weights()
@@ -102,16 +108,22 @@ def per_sample_runs(epochs: int) -> tuple[dict[str, Callable[[], list[float]]], 
 
     fused_model = our_model(weights)
     tape = record(
-        lambda x, y: mse(fused_model(x), y), (list(xs[0]), ys[0]), params=fused_model.parameters(), executor="auto"
+        lambda x, y: mse(fused_model(x), y),
+        (list(xs[0]), ys[0]),
+        params=fused_model.parameters(),
+        executor="straight-line",
     )[0]
 
+    rows = [(x0, x1, y) for (x0, x1), y in zip(xs, ys)]
+
     def replay_fused() -> list[float]:
-        W = tuple(flat_weights(weights))
-        sgd = tape.sgd
+        """An epoch in one call of generated code (``StraightLine.epoch_function``), as fit runs per-sample SGD."""
+        state: tuple[float, ...] = tuple(flat_weights(weights))
+        run, out = tape.step.epoch_function(), [None, None]  # type: ignore[attr-defined]
         for _ in range(epochs):
-            for (x0, x1), y in zip(xs, ys):
-                _, W = sgd(W, (x0, x1, y), LR)
-        return list(W)
+            run((*state, 0.0, 0), rows, LR, _NoCtrlC, out)
+            state = out[0][:-2]
+        return list(state)
 
     def by_hand() -> list[float]:
         w = copy.deepcopy(weights)

@@ -7,16 +7,22 @@ and deeper graphs, side by side in one process, interleaved, best and median.
 (f) One epoch of per-sample SGD on the lab's 21-point XOR set, 2-H-H-1 sigmoid,
     loss (ŷ - y)², lr 0.1, for H = 4 ... 64, from the same weights: our eager engine
     in its usual loop, our replay as ``fit(engine="replay")`` runs it, micrograd
-    0.1.0, the report's backpropagation by hand in Python floats, the same by hand
+    0.1.0, the report's backpropagation by hand in Python floats written two ways --
+    as loops over layers and neurons, and unrolled (one statement per neuron, gradient
+    and weight, the weights in locals for the whole epoch: the statements the
+    straight-line replay writes, so the limit a replay can reach) -- the same by hand
     with numpy vectors, and PyTorch when it is installed. ``fit``'s epoch is timed
     as (``fit`` for 1 + E epochs − ``fit`` for 1 epoch) / E: recording and the
-    final predictions are left out.
+    final predictions are left out; the unrolled code's compiling is left out too.
 (g) One epoch of full-batch gradient descent on the lab's linear set of N points,
     2-H-H-1 sigmoid, for H in {8, 64} and N in {100, 1,000, 10,000}: ``fit`` with
     ``batch_size=None`` against numpy matrices by hand (and PyTorch), with the
     peak memory tracemalloc sees during the epochs.
 (h) Recording and compiling one step (``replay.record``: the eager trace, the
-    executor ``replay.choose`` picks, its code), in microseconds per graph edge.
+    executor ``replay.choose`` picks, its code, then one run, which compiles the
+    straight-line code), in microseconds per graph edge: the first time a shape is
+    met (the code cache emptied before each try) and again (generated and compiled
+    code taken from the cache).
 (i) A chain of 1,000,000 ops, ``x = x + c``, built and backpropagated: ours against
     micrograd with its recursion limit raised (it recurses once per node).
 
@@ -41,7 +47,7 @@ from typing import Any, Callable
 
 import numpy as np
 from bench_engine import initial_weights, micrograd_epoch, micrograd_model, our_epoch, our_model, update_docs
-from handwritten import float_epoch, numpy_epoch, numpy_sample_epoch
+from handwritten import float_epoch, numpy_epoch, numpy_sample_epoch, unrolled_function
 from micrograd.engine import Value as MgValue
 
 from tinygrad_hw import Value
@@ -50,6 +56,7 @@ from tinygrad_hw.engine import paused_gc, walk
 from tinygrad_hw.losses import mse
 from tinygrad_hw.nn import MLP
 from tinygrad_hw.replay import choose, record
+from tinygrad_hw.straightline import clear_cache
 from tinygrad_hw.train import fit
 
 try:
@@ -130,7 +137,8 @@ def per_sample(hidden: int, repeats: int) -> dict[str, tuple[float, float]]:
         "tinygrad_hw eager": lambda: clock(lambda: our_epoch(our_model(weights), xs, ys)),
         "tinygrad_hw replay, fit": fit_epoch(lambda: our_model(weights), X, Y, 0.2, engine="replay"),
         "micrograd 0.1.0": lambda: clock(lambda: micrograd_epoch(micrograd_model(weights), xs, ys)),
-        "Python floats by hand": lambda: clock(lambda: float_epoch(copy.deepcopy(weights), xs, ys, LR)),
+        "floats by hand, loops": lambda: clock(lambda: float_epoch(copy.deepcopy(weights), xs, ys, LR)),
+        "floats by hand, unrolled": unrolled_run(weights, xs, ys),
         "numpy vectors by hand": lambda: numpy_run(weights, xs, ys),
     }
     if torch is not None:
@@ -141,6 +149,15 @@ def per_sample(hidden: int, repeats: int) -> dict[str, tuple[float, float]]:
         result["micrograd 0.1.0"] = interleaved({"m": slow}, max(2, repeats // 4))["m"]
         return {name: result[name] for name in [*list(runs)[:2], "micrograd 0.1.0", *list(runs)[2:]]}
     return interleaved(runs, repeats)
+
+
+def unrolled_run(weights: list[list[list[float]]], xs: list[Any], ys: list[float]) -> Callable[[], float]:
+    """A run timing one call of the unrolled epoch (compiled before, weights and samples
+    flattened outside the clock)."""
+    epoch = unrolled_function([len(weights[0][0]) - 1] + [len(layer) for layer in weights])
+    flat = [w for layer in weights for row in layer for w in row]
+    rows = [(*x, y) for x, y in zip(xs, ys)]
+    return lambda: clock(lambda: epoch(flat, rows, LR))
 
 
 def numpy_run(weights: list[list[list[float]]], xs: list[Any], ys: list[float]) -> float:
@@ -207,8 +224,8 @@ def peak(fn: Callable[[], Any]) -> float:
 # -- (h) recording and compiling -----------------------------------------------------------------
 
 
-def record_costs(repeats: int) -> list[tuple[str, int, str, float]]:
-    """(graph, edges, executor chosen, microseconds per edge) for several graphs."""
+def record_costs(repeats: int) -> list[tuple[str, int, str, float, float]]:
+    """(graph, edges, executor chosen, µs per edge the first time, µs per edge again) for several graphs."""
     rows = []
     for hidden in (4, 8, 16, 32, 64, 128):
         model = MLP(2, [hidden, hidden, 1], seed=0)
@@ -218,14 +235,24 @@ def record_costs(repeats: int) -> list[tuple[str, int, str, float]]:
     return rows
 
 
-def record_cost(name: str, build: Callable[[], Value], repeats: int) -> tuple[str, int, str, float]:
+def record_cost(name: str, build: Callable[[], Value], repeats: int) -> tuple[str, int, str, float, float]:
     def fn() -> Value:
         return build()
 
-    best = min(clock(lambda: record(fn, ())) for _ in range(repeats))
+    def record_and_run() -> None:
+        tape = record(fn, ())[0]
+        tape.run([p.data for p in tape.params], [])  # the first run compiles straight-line code
+
+    def first() -> float:
+        clear_cache()
+        return clock(record_and_run)
+
+    best = min(first() for _ in range(repeats))
+    again = min(clock(record_and_run) for _ in range(repeats))  # the shape is in the cache now
+    clear_cache()
     tape, out, _ = record(fn, ())
     edges = sum(len(v.children) for v in walk(out))
-    return name, edges, type(tape.step).__name__, best / edges * 1e6
+    return name, edges, type(tape.step).__name__, best / edges * 1e6, again / edges * 1e6
 
 
 # -- (i) a million-op chain ---------------------------------------------------------------------
@@ -307,19 +334,25 @@ def per_sample_table(results: dict[int, dict[str, tuple[float, float]]], repeats
     lines = [
         f"(f) one XOR epoch, per-sample SGD, 2-H-H-1 sigmoid, best (median) of {repeats} interleaved runs",
         "",
-        "| H | " + " | ".join(names) + " | replay ÷ floats by hand | replay ÷ numpy by hand | eager ÷ micrograd |",
-        "|---" * (len(names) + 4) + "|",
+        "| H | "
+        + " | ".join(names)
+        + " | replay ÷ unrolled floats | replay ÷ floats, loops | replay ÷ numpy by hand | eager ÷ micrograd |",
+        "|---" * (len(names) + 5) + "|",
     ]
     for hidden, row in results.items():
         cells = [f"{ms(best)} ({ms(median)})" for best, median in row.values()]
-        replay, floats = row["tinygrad_hw replay, fit"][0], row["Python floats by hand"][0]
+        replay, floats = row["tinygrad_hw replay, fit"], row["floats by hand, loops"][0]
+        unrolled = row["floats by hand, unrolled"]
         vectors, eager, micrograd = (
             row["numpy vectors by hand"][0],
             row["tinygrad_hw eager"][0],
             row["micrograd 0.1.0"][0],
         )
         lines.append(
-            f"| {hidden} | " + " | ".join(cells) + f" | {replay / floats:.2f}× | **{replay / vectors:.2f}×** "
+            f"| {hidden} | "
+            + " | ".join(cells)
+            + f" | **{replay[0] / unrolled[0]:.2f}× ({replay[1] / unrolled[1]:.2f}×)** | {replay[0] / floats:.2f}× "
+            f"| {replay[0] / vectors:.2f}× "
             f"| {eager / micrograd:.3f}× |"
         )
     return lines
@@ -370,9 +403,12 @@ def report(quick: bool) -> str:
         "",
         "(h) recording and compiling one step (`replay.record`), per graph edge",
         "",
-        "| graph | edges | executor chosen | µs per edge |",
-        "|---|---|---|---|",
-        *[f"| {name} | {edges:,} | {executor} | **{per_edge:.1f}** |" for name, edges, executor, per_edge in costs],
+        "| graph | edges | executor chosen | µs per edge, first time | µs per edge, the shape seen before |",
+        "|---|---|---|---|---|",
+        *[
+            f"| {name} | {edges:,} | {executor} | **{first:.1f}** | {again:.1f} |"
+            for name, edges, executor, first, again in costs
+        ],
         "",
         f"(i) a chain of {chain_n:,} ops `x = x + c`, built and backpropagated",
         "",

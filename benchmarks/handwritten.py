@@ -1,7 +1,11 @@
 """The report's network trained by hand: baselines for the replay benchmark.
 
 ``float_epoch`` is per-sample SGD written directly in Python floats (the report's
-equations, no graph at all): about the fastest CPython does this work.
+equations, no graph at all) as loops over the layers and neurons.
+``unrolled_epoch`` is the same epoch with the loops unrolled: one statement per
+neuron, per gradient and per weight, the statements the straight-line replay writes,
+the weights in local variables from the first sample to the last -- the limit for
+per-sample training in CPython (its code is written here, not by tinygrad_hw).
 ``numpy_epoch`` is full-batch gradient descent with numpy matrices: the usual way
 to write it when speed matters.
 
@@ -12,7 +16,7 @@ is neuron i of layer l, its input weights followed by its bias.
 from __future__ import annotations
 
 from math import exp
-from typing import Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
@@ -55,6 +59,66 @@ def float_epoch(weights: Weights, xs: Sequence[Sequence[float]], ys: Sequence[fl
                 row[-1] -= step
             if k:
                 delta = below
+    return total / len(xs)
+
+
+def unrolled_source(sizes: Sequence[int]) -> str:
+    """``epoch(W, XS, lr)`` for an all-sigmoid network of these layer sizes, loss (ŷ - y)²:
+    ``W`` the flat weights (each neuron's inputs' weights then its bias, layer by layer),
+    ``XS`` each sample's inputs then target; returns (the new W, the loss summed)."""
+    names: list[list[list[str]]] = []  # names[l][j]: neuron j of layer l's weights, bias last
+    for k in range(len(sizes) - 1):
+        names.append([[f"w{k}_{j}_{i}" for i in range(sizes[k] + 1)] for j in range(sizes[k + 1])])
+    flat = [w for layer in names for row in layer for w in row]
+    a = [[f"x{i}" for i in range(sizes[0])]]
+    body = []
+    for k, layer in enumerate(names):  # forward: z = b + Σ w·a, a = σ(z)
+        a.append([f"a{k + 1}_{j}" for j in range(len(layer))])
+        for j, row in enumerate(layer):
+            terms = " + ".join(f"({w} * {v})" for w, v in zip(row, a[k]))
+            body += [f"z{k + 1}_{j} = {row[-1]} + {terms}", f"a{k + 1}_{j} = 1.0 / (1.0 + exp(-z{k + 1}_{j}))"]
+    body += [f"e = {a[-1][0]} - y", "loss = e * e", f"g{a[-1][0]} = 2.0 * e"]
+    for k in range(len(names) - 1, -1, -1):  # backward: ∂z = σ'·∂a, then each weight's and input's gradient
+        for j in range(len(names[k]) - 1, -1, -1):  # the newest neuron first, as the engine goes
+            row, out = names[k][j], a[k + 1][j]
+            body.append(f"gz = ({out} * (1.0 - {out})) * g{out}")
+            body.append(f"g{row[-1]} = gz")
+            for w, v in zip(row, a[k]):
+                body.append(f"g{w} = {v} * gz")
+                if k:  # the inputs below: the first contribution sets, later ones add
+                    op = "=" if j == len(names[k]) - 1 else "+="
+                    body.append(f"g{v} {op} {w} * gz")
+    body += [f"{w} = {w} - lr * g{w}" for w in flat]
+    body.append("total = total + loss")
+    inputs = ", ".join(a[0] + ["y"])
+    lines = ["def epoch(W, XS, lr):", f"    {', '.join(flat)}, = W", "    total = 0.0", f"    for {inputs} in XS:"]
+    lines += ["        " + line for line in body]
+    lines.append(f"    return ({', '.join(flat)},), total")
+    return "\n".join(lines) + "\n"
+
+
+_unrolled: dict[tuple[int, ...], Callable[..., tuple[tuple[float, ...], float]]] = {}
+
+
+def unrolled_function(sizes: Sequence[int]) -> Callable[..., tuple[tuple[float, ...], float]]:
+    """The compiled ``unrolled_source`` for these sizes (compiled once: the benchmark times the epoch)."""
+    key = tuple(sizes)
+    if key not in _unrolled:
+        scope: dict[str, Any] = {"exp": exp}
+        exec(compile(unrolled_source(key), f"<unrolled {key}>", "exec"), scope)
+        _unrolled[key] = scope["epoch"]
+    return _unrolled[key]
+
+
+def unrolled_epoch(weights: Weights, xs: Sequence[Sequence[float]], ys: Sequence[float], lr: float) -> float:
+    """One epoch of ``float_epoch``'s training by the unrolled code, in place; returns the mean loss.
+    Flattening the weights in and out is the caller's business, not timed by ``run``."""
+    run = unrolled_function([len(weights[0][0]) - 1] + [len(layer) for layer in weights])
+    flat, total = run([w for layer in weights for row in layer for w in row], [(*x, y) for x, y in zip(xs, ys)], lr)
+    values = iter(flat)
+    for layer in weights:
+        for row in layer:
+            row[:] = [next(values) for _ in row]
     return total / len(xs)
 
 

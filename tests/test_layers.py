@@ -62,6 +62,7 @@ LAYERS: dict[str, list[str]] = {
     ],
     "replay": [
         "tinygrad_hw.executor",
+        "tinygrad_hw.codecache",
         "tinygrad_hw.straightline",
         "tinygrad_hw.looped",
         "tinygrad_hw.numpyprogram",

@@ -86,12 +86,17 @@ def _history():
 
 
 def _streams(notebook) -> list[list[str]]:
-    """What each code cell printed."""
-    return [
-        ["".join(o["text"]) for o in cell.outputs if o.output_type == "stream"]
-        for cell in notebook.cells
-        if cell.cell_type == "code"
-    ]
+    """What each code cell printed, stdout then stderr, each as one text: the kernel cuts a
+    stream into outputs by timing (what arrives within its flush interval is one output),
+    so how the text is cut varies from run to run while the text does not."""
+    printed = []
+    for cell in notebook.cells:
+        if cell.cell_type == "code":
+            streams = [o for o in cell.outputs if o.output_type == "stream"]
+            printed.append(
+                ["".join("".join(o["text"]) for o in streams if o["name"] == name) for name in ("stdout", "stderr")]
+            )
+    return printed
 
 
 def test_the_committed_tour_has_its_outputs():

@@ -16,31 +16,40 @@ A neuron's sum of thousands of terms is written over several lines (one
 expression of 3,000 terms is too deep for Python's compiler). Compiling costs
 Python some tens of microseconds per statement, once; ``replay.choose`` sends
 graphs too large for that to pay off to the loop in ``looped.py`` instead.
+
+The same statements also make ``epoch``: a loop over a whole epoch's samples with
+the SGD update after each, the weights in locals throughout (``fit``'s per-sample
+training). Graphs of one structure get the same code, so it is kept by structure
+(``clear_cache``) and each function is compiled when first called.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import count
 from typing import Any, Callable
 
+from .codecache import CodeCache
 from .codegen import ARITH_ERRORS, can_raise, constant, contributions, expression, load, namespace, operand_order
 from .engine import Value, topological_order
 from .executor import FloatSteps
 from .ops import Op
 
-__all__ = ["StraightLine", "build"]
+__all__ = ["StraightLine", "build", "cache_info", "clear_cache"]
 
 TERMS_PER_LINE = 64  # terms of an n-ary sum per line
 
 
 @dataclass(frozen=True)
 class Line:
-    """One generated statement, as the op table writes it and IEEE-safe (where different)."""
+    """One generated statement, as the op table writes it and IEEE-safe (where different);
+    a tuple assignment also as its separate assignments (``split``), which run faster
+    where the statement runs many times (the epoch's loop) but compile slower."""
 
     text: str
     safe: str | None
+    split: tuple[str, ...] = ()
 
 
 def _op(v: Value) -> Op:
@@ -114,7 +123,8 @@ def _backward(root: Value, var: dict[Value, str], inputs: set[Value]) -> tuple[l
             text = f"{targets} = {', '.join(value for _, value, _ in fresh)}"
             risky = any(safe is not None for _, _, safe in fresh)
             safe_text = f"{targets} = {', '.join(safe or value for _, value, safe in fresh)}" if risky else None
-            lines.append(Line(text, safe_text))
+            split = tuple(f"{target} = {value}" for target, value, _ in fresh) if len(fresh) > 1 else ()
+            lines.append(Line(text, safe_text, split))
         lines += added
     return lines, assigned
 
@@ -139,33 +149,130 @@ def _contribution(
 
 
 @dataclass
+class _Code:
+    """One graph structure's program and its functions, each compiled when first needed
+    (``fit``'s per-sample epochs need only the epoch function); shared by every
+    :class:`StraightLine` of that structure through the cache."""
+
+    program: _Program
+    filename: str
+    source: str  # the step as the op table writes it
+    _fast: Callable[..., Any] | None = None
+    _safe: Callable[..., Any] | None = None
+    _epoch: Callable[..., Any] | None = None
+
+    @property
+    def fast(self) -> Callable[..., Any]:
+        if self._fast is None:
+            self._fast = _load(self.source, self.filename, "step")
+        return self._fast
+
+    def run(self, W: Sequence[float], X: Any, lr: float | None) -> tuple[float, tuple[float, ...]]:
+        """The step: compiled on this first call, then this method is that function itself."""
+        self.run = self.fast  # type: ignore[method-assign]  # an attribute now: no property on later calls
+        return self.run(W, X, lr)
+
+    @property
+    def safe(self) -> Callable[..., Any]:
+        if self._safe is None:
+            safe = self.filename.replace(">", ", IEEE-safe>")
+            self._safe = _load(self.program.source(safe=True), safe, "step")
+        return self._safe
+
+    @property
+    def epoch(self) -> Callable[..., Any]:
+        if self._epoch is None:
+            epoch = self.filename.replace(">", ", epoch>")
+            self._epoch = _load(self.program.epoch_source(), epoch, "epoch")
+        return self._epoch
+
+
+@dataclass
 class StraightLine(FloatSteps):
     """A recorded graph as generated code: ``step(W, X)`` gives ``(loss, gradients)``
     and ``step(W, X, lr)`` gives ``(loss, W - lr · gradients)``, for the parameters'
-    data ``W`` and the input numbers ``X``."""
+    data ``W`` and the input numbers ``X``; :meth:`epoch_function` runs a whole
+    epoch of per-sample SGD steps in one call."""
 
-    source: str  # the code as the op table writes it
-    safe_source: Callable[[], str]  # the IEEE-safe code, generated when first needed
-    filename: str
-    fast: Callable[..., Any]
-    safe: Callable[..., Any] | None = None
+    code: _Code
+    source: str = field(init=False)  # the step's code as the op table writes it, for reading
+
+    def __post_init__(self) -> None:
+        self.source = self.code.source
+
+    @property
+    def filename(self) -> str:
+        return self.code.filename
+
+    @property
+    def fast(self) -> Callable[..., Any]:
+        return self.code.fast
 
     def __call__(self, W: Sequence[float], X: Any, lr: float | None = None) -> tuple[float, tuple[float, ...]]:
         try:
-            return self.fast(W, X, lr)
+            return self.code.run(W, X, lr)
         except ARITH_ERRORS:  # exp(1000), 1/0, log(0): rerun the pure step with IEEE answers
-            if self.safe is None:
-                self.safe = _load(self.safe_source(), self.filename.replace(">", ", IEEE-safe>"))
-            return self.safe(W, X, lr)
+            return self.code.safe(W, X, lr)
+
+    def epoch_function(self) -> Callable[..., None]:
+        """``epoch(S, XS, lr, flag, out)``: per-sample SGD steps over the samples ``XS``
+        (each sample's flat inputs), in order, the same bits as :meth:`sgd` step by step.
+
+        ``S`` is ``(*weights, loss so far, steps so far)``. Before each sample it stops if
+        ``flag.pending`` (a Ctrl-C to honour); a sample whose loss is not finite stops it
+        unstepped, that loss in ``out[1]``. However it ends -- even by an exception, such
+        as Python's ``OverflowError`` where IEEE-754 says inf (rerun that sample with
+        :meth:`sgd`) -- ``out[0]`` is ``S`` after the last completed step (see
+        ``_Program.epoch_source`` for why no exception lands in half an update)."""
+        return self.code.epoch
 
 
 _serial = count(1)
+CACHE_ENTRIES = 64  # graph structures whose code is kept compiled
+CACHE_CHARS = 4_000_000  # characters of generated source kept, all entries together
+_cache: CodeCache[_Code] = CodeCache(CACHE_ENTRIES, CACHE_CHARS)
+
+
+def clear_cache() -> None:
+    """Forget every compiled graph (the next record of each structure compiles again)."""
+    _cache.clear()
+
+
+def cache_info() -> dict[str, Any]:
+    """Entries and characters held, hits and misses since the last :func:`clear_cache`."""
+    return _cache.stats()
+
+
+def _structure(nodes: list[Value], params: list[Value], inputs: list[Value], name: str) -> tuple[Any, ...]:
+    """What the generated code depends on: each node's row of the op table, constant (by
+    ``repr``: -0.0 is not 0.0, and NaN is itself) and children's positions, and where the
+    parameters and inputs are. Equal structures get the same source, character for character."""
+    index = {v: i for i, v in enumerate(nodes)}
+    shape = tuple(
+        [(v.op, None if v._const is None else repr(v._const), tuple([index[c] for c in v._prev])) for v in nodes]
+    )
+    where = index.get
+    return name, shape, tuple([where(p, -1) for p in params]), tuple([where(x, -1) for x in inputs])
 
 
 def build(
     root: Value, nodes: list[Value], params: list[Value], inputs: list[Value], name: str = "step"
 ) -> StraightLine:
-    """Generate and compile the straight-line step for this graph."""
+    """The straight-line step for this graph: from the cache when a graph of the same
+    structure was built before, else generated (and compiled when first run)."""
+    key = _structure(nodes, params, inputs, name)
+    code = _cache.get(key)
+    if code is None:
+        program = _generate(root, nodes, params, inputs)
+        source = program.source(safe=False)
+        code = _Code(program, f"<replay {next(_serial)}: {name}>", source)
+        _cache.put(key, code, 3 * len(source))  # the step, its IEEE-safe twin and the epoch are about the same size
+    return StraightLine(code)
+
+
+def _generate(root: Value, nodes: list[Value], params: list[Value], inputs: list[Value]) -> _Program:
+    """Every statement of the step, named by position: ``w``/``x`` for parameters and
+    inputs, ``v`` for the k-th node (``g`` before a name for its gradient)."""
     var: dict[Value, str] = {p: f"w{i}" for i, p in enumerate(params)}
     var.update({x: f"x{i}" for i, x in enumerate(inputs)})
     forward: list[Line] = []
@@ -178,16 +285,13 @@ def build(
         forward += _forward(v, var)
     backward, assigned = _backward(root, var, set(inputs))
     grads = ["g" + var[p] if p in assigned else ("1.0" if p is root else "0.0") for p in params]
-    program = _Program(forward + backward, [var[p] for p in params], [var[x] for x in inputs], var[root], grads)
-    filename = f"<replay {next(_serial)}: {name}>"
-    source = program.source(safe=False)
-    return StraightLine(source, lambda: program.source(safe=True), filename, _load(source, filename))
+    return _Program(forward + backward, [var[p] for p in params], [var[x] for x in inputs], var[root], grads)
 
 
-def _load(source: str, filename: str) -> Callable[..., Any]:
+def _load(source: str, filename: str, name: str) -> Callable[..., Any]:
     """Compile generated code so that tracebacks, ``inspect`` and pdb can show it."""
-    step: Callable[..., Any] = load(source, filename, dict(namespace(), __name__=__name__), keep="step")["step"]
-    return step
+    function: Callable[..., Any] = load(source, filename, dict(namespace(), __name__=__name__), keep=name)[name]
+    return function
 
 
 @dataclass
@@ -215,3 +319,36 @@ class _Program:
         body += [f"    {', '.join(self.inputs)}, = X"] if self.inputs else []
         body += ["    " + (line.safe if safe and line.safe is not None else line.text) for line in self.lines]
         return "\n".join(["def step(W, X, lr=None):", *body, *self._returns("    ")]) + "\n"
+
+    def epoch_source(self) -> str:
+        """``epoch(S, XS, lr, flag, out)`` (see :meth:`StraightLine.epoch_function`): the
+        step's statements in a loop over the samples, the weights in locals throughout.
+
+        The update is one assignment per weight, then the loss sum and the step count: no
+        call and no backward jump among them, which are the only places CPython raises
+        a signal's exception (Ctrl-C), so it never lands in half an update."""
+        state = [*self.params, "total", "done"]
+        sample = f"{', '.join(self.inputs)}," if self.inputs else "_"
+        loss = self.loss
+        body = [part for line in self.lines for part in (line.split or (line.text,))]
+        body += [f"if {loss} - {loss} != 0.0:  # inf or nan: no step, and the epoch stops here"]
+        body += [f"    out[1] = {loss}", "    break"]
+        body += [f"{w} = {w} - lr * {g}" for w, g in zip(self.params, self.grads)]
+        return (
+            "\n".join(
+                [
+                    "def epoch(S, XS, lr, flag, out):",
+                    f"    {', '.join(state)}, = S",
+                    "    try:",
+                    f"        for {sample} in XS:",
+                    "            if flag.pending:",
+                    "                break",
+                    *["            " + line for line in body],
+                    f"            total = total + {loss}",
+                    "            done = done + 1",
+                    "    finally:",
+                    f"        out[0] = ({', '.join(state)},)",
+                ]
+            )
+            + "\n"
+        )

@@ -21,6 +21,7 @@ import numpy as np
 from tqdm import tqdm
 
 from .checks import counted, is_count, type_name
+from .codegen import ARITH_ERRORS
 from .diagnose import EpochStart, find_divergence
 from .engine import Value, no_grad
 from .executor import Executor
@@ -30,6 +31,7 @@ from .nn import MLP
 from .optim import SGD, Optimizer
 from .predictions import prediction_table
 from .replay import record, record_numpy
+from .straightline import StraightLine
 
 __all__ = ["ENGINES", "History", "accuracy", "as_inputs", "as_targets", "fit", "predict", "print_predictions"]
 
@@ -246,6 +248,14 @@ class _Schedule:
         for epoch in range(first, last + 1):
             yield epoch, list(again.batches())
 
+    def samples(self) -> list[int] | None:
+        """One epoch of one sample per step: its order, taken as ``batches`` would take it
+        (the same shuffle), or None for the data's order."""
+        if self.shuffle:
+            self.rng.shuffle(self.order)
+            return self.order
+        return None
+
     def batches(self) -> Iterator[Sequence[int]]:
         """Each step's sample indices: a list when shuffled, else a range (no list to build)."""
         if self.shuffle:
@@ -273,20 +283,14 @@ def _train(
     while epoch < history.epochs:  # a loop, not range(): any number of epochs, however large
         epoch += 1
         steps.start = EpochStart.take(epoch, steps.weights(), steps.opt, schedule.state()) or steps.start
-        total = 0.0
-        for batch in schedule.batches():
-            interrupt.check()  # a Ctrl-C during the previous step (or its epoch's bookkeeping) stops here
-            value = steps(batch)
-            if not math.isfinite(value):
-                history.loss.append(value)
-                history.diverged_at = epoch
-                history.message = (
-                    f"Stopped at epoch {epoch}: the loss is {value} (training diverged; "
-                    "a smaller learning rate or an activation function keeps it finite)"
-                )
-                return
-            history.steps += 1
-            total += value * len(batch)
+        total = steps.epoch(schedule, history, interrupt)
+        if total is None:
+            history.diverged_at = epoch
+            history.message = (
+                f"Stopped at epoch {epoch}: the loss is {history.loss[-1]} (training diverged; "
+                "a smaller learning rate or an activation function keeps it finite)"
+            )
+            return
         history.loss.append(total / schedule.n)
         if on_epoch is not None:
             steps.sync()
@@ -409,6 +413,21 @@ class _EagerSteps:
             self.opt.step()
         return value.data
 
+    def epoch(self, schedule: _Schedule, history: History, interrupt: _InterruptAfterStep) -> float | None:
+        """One epoch's steps, counted in ``history.steps``: the sum of their losses (each
+        times its batch's size), or None when a loss was not finite (then appended to
+        ``history.loss``; that step updated nothing)."""
+        total = 0.0
+        for batch in schedule.batches():
+            interrupt.check()  # a Ctrl-C during the previous step (or its epoch's bookkeeping) stops here
+            value = self(batch)
+            if not math.isfinite(value):
+                history.loss.append(value)
+                return None
+            history.steps += 1
+            total += value * len(batch)
+        return total
+
     def weights(self) -> list[float]:
         """The parameters' current values, in ``model.parameters()`` order."""
         return [p.data for p in self.params]
@@ -457,6 +476,7 @@ class _ReplaySteps(_EagerSteps):
             self.sample_loss = _batch_loss(model, loss_fn)
         else:
             self.xs, self.ys = xs.tolist(), ys.tolist()
+        self.sample_rows: list[tuple[float, ...]] | None = None  # per-sample epochs' rows, made when first needed
         self.holder: Executor | None = None  # the executor holding the weights (fused SGD), and its state
         self.state: Any = None
         self.start = None
@@ -483,9 +503,7 @@ class _ReplaySteps(_EagerSteps):
         else:
             X = [v for i in batch for v in self.xs[i]] + [t for i in batch for t in self.ys[i]]
         if self.fused:
-            if executor is not self.holder:  # hand the weights over (a batch of another size)
-                weights = self.holder.unpack(self.state) if self.holder is not None else [p.data for p in self.params]
-                self.state, self.holder = executor.pack(weights), executor
+            self._hold(executor)
             loss, self.state = executor.fused_sgd(self.state, X, self.opt.lr)
             return loss
         loss, grads = executor.run([p.data for p in self.params], X)
@@ -495,6 +513,58 @@ class _ReplaySteps(_EagerSteps):
                 p.grad += float(g)
             self.opt.step()
         return loss
+
+    def _hold(self, executor: Executor) -> None:
+        """Make ``executor`` the one holding the weights (handed over from a batch of another size)."""
+        if executor is not self.holder:
+            weights = self.holder.unpack(self.state) if self.holder is not None else [p.data for p in self.params]
+            self.state, self.holder = executor.pack(weights), executor
+
+    def epoch(self, schedule: _Schedule, history: History, interrupt: _InterruptAfterStep) -> float | None:
+        """Per-sample plain SGD through straight-line code runs a whole epoch in one call of
+        generated code (``StraightLine.epoch_function``): the same steps, the same bits, no
+        Python between samples. Everything else steps as the eager engine does."""
+        executor = self._executor(range(1)) if self.fused and schedule.batch_size == 1 else None
+        if not isinstance(executor, StraightLine):
+            return super().epoch(schedule, history, interrupt)
+        self._hold(executor)
+        if self.sample_rows is None:  # each sample's inputs then targets, as the step reads them
+            self.sample_rows = [tuple(x + y) for x, y in zip(self.xs, self.ys)]
+        order, every = schedule.samples(), self.sample_rows
+        rows = every if order is None else [every[i] for i in order]
+        total, bad, done = self._fused_epoch(executor, rows, history, interrupt)
+        if bad is not None:
+            history.loss.append(bad)
+            return None
+        if done < len(rows):  # stopped for a Ctrl-C before a step: raise it here, as the steps' loop does
+            interrupt.check()
+        return total
+
+    def _fused_epoch(
+        self, executor: StraightLine, rows: list[tuple[float, ...]], history: History, flag: _InterruptAfterStep
+    ) -> tuple[float, float | None, int]:
+        """(loss sum, the non-finite loss that stopped it or None, steps done); the weights
+        of the last completed step kept in ``self.state`` however it ends."""
+        run, lr = executor.epoch_function(), self.opt.lr
+        out: list[Any] = [(*self.state, 0.0, 0), None]
+        try:
+            while out[1] is None and out[0][-1] < len(rows):
+                done = out[0][-1]
+                try:
+                    run(out[0], rows if done == 0 else rows[done:], lr, flag, out)
+                    break
+                except ARITH_ERRORS:  # Python raised where IEEE-754 answers inf or nan: this sample the safe way
+                    *weights, total, done = out[0]
+                    loss, stepped = executor(weights, rows[done], lr)
+                    if math.isfinite(loss):
+                        out[0] = (*stepped, total + loss, done + 1)
+                    else:
+                        out[1] = loss
+        finally:
+            *weights, total, done = out[0]
+            self.state = tuple(weights)
+            history.steps += done
+        return total, out[1], done
 
     def weights(self) -> list[float]:
         if self.fused and self.holder is not None:
