@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["GREEK", "latex_name", "symbol_latex"]
+__all__ = ["GREEK", "LATEX_TEXT", "latex_name", "symbol_latex"]
 
 # the Greek letters LaTeX has a command for (capitals that look Latin, and omicron, have none)
 GREEK = frozenset(
@@ -31,7 +31,8 @@ _INDEXED = re.compile(r"([A-Za-z]+)(\d+)\[(\d+(?:,\d+)*)\]")  # W2[3,1]: layer 2
 # a base (letters, or one Greek letter), then digits, ``_`` and a word, or subscript digits
 _SYMBOL = re.compile(r"([A-Za-z]+|[α-ωΑ-Ω])(?:(\d+)|_([A-Za-z0-9]+)|([₀-₉]+))?")
 
-_LATEX_TEXT = {
+# LaTeX's special characters as text mode writes them (shared with the TikZ export)
+LATEX_TEXT = {
     "\\": r"\textbackslash{}",
     "{": r"\{",
     "}": r"\}",
@@ -94,8 +95,8 @@ def latex_name(name: str) -> str:
             parts.append(_LATEX_MATH[ch])
         elif ch.isascii() and (ch.isalnum() or ch in "()[],.+=<>/*'!?:;|"):
             parts.append(ch)
-        elif ch in _LATEX_TEXT:
-            parts.append(rf"\text{{{_LATEX_TEXT[ch]}}}")
+        elif ch in LATEX_TEXT:
+            parts.append(rf"\text{{{LATEX_TEXT[ch]}}}")
         else:
             parts.append(rf"\text{{\char{ord(ch)}}}" if ord(ch) < 256 else r"\text{?}")
     return r"\mathrm{" + "".join(parts) + "}"

@@ -19,22 +19,13 @@ from collections import deque
 from tinygrad_hw.engine import Value, walk
 
 from .graph import number
-from .latexnames import symbol_latex
+from .latexnames import LATEX_TEXT, symbol_latex
 
 __all__ = ["MAX_TIKZ_NODES", "to_tikz"]
 
 MAX_TIKZ_NODES = 60  # a picture for a page: beyond this, draw_graph
 SPECIAL = {
-    "\\": r"\textbackslash{}",
-    "{": r"\{",
-    "}": r"\}",
-    "$": r"\$",
-    "&": r"\&",
-    "#": r"\#",
-    "^": r"\^{}",
-    "_": r"\_",
-    "%": r"\%",
-    "~": r"\~{}",
+    **LATEX_TEXT,
     "ŷ": r"$\hat{y}$",
     "σ": r"$\sigma$",
     "−": r"$-$",
