@@ -23,7 +23,16 @@ from tinygrad_hw.losses import LOSSES
 from tinygrad_hw.nn import ACTIVATIONS
 from tinygrad_hw.train import ENGINES
 
-from .arguments import OneLineParser, existing_file, finite_float, output_folder, positive_float, positive_int, seed
+from .arguments import (
+    OneLineParser,
+    SubcommandParser,
+    existing_file,
+    finite_float,
+    output_folder,
+    positive_float,
+    positive_int,
+    seed,
+)
 from .experiment import DATASETS, DEFAULT_EPOCHS, OPTIMIZERS, train_and_draw
 from .homework.cli import add_homework_commands
 from .watch import add_watch
@@ -183,7 +192,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="tinygrad-hw",
         description="Scalar autodiff you can see: train the lab's networks, draw their graphs, reproduce the report.",
     )
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=OneLineParser)
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=SubcommandParser)
     train = commands.add_parser(
         "train",
         help="train a network on the lab's XOR or linear set and write its figures",
