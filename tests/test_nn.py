@@ -32,6 +32,18 @@ def test_seeded_initialisation_is_reproducible():
         MLP(2, [1], seed="five")
 
 
+def test_numpy_integers_are_seeds_and_sizes_as_ints_are():
+    """`for seed in np.arange(8)` is how a numpy user loops over seeds."""
+
+    def weights(model):
+        return [p.data for p in model.parameters()]
+
+    assert weights(MLP(2, [4, 1], seed=np.int64(5))) == weights(MLP(2, [4, 1], seed=5))
+    assert weights(MLP(np.int64(2), np.int32(3), seed=np.uint8(5))) == weights(MLP(2, 3, seed=5))
+    with pytest.raises(TypeError, match="seed"):
+        MLP(2, [1], seed=np.True_)
+
+
 def test_without_a_seed_the_weights_come_from_the_global_random_as_in_micrograd():
     def weights(m):
         return [p.data for p in m.parameters()]

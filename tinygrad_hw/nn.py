@@ -9,6 +9,7 @@ layer 2, neuron 3, input 1 (all counted from 1), ``b2[3]`` its bias.
 
 from __future__ import annotations
 
+import numbers
 import random
 from typing import Callable, Iterable, Protocol, Sequence, Union
 
@@ -60,8 +61,8 @@ def _rng(seed: int | random.Random | _Draws | None) -> _Draws:
         return seed
     if seed is None or seed is random:  # (a layer passes the module on to its neurons)
         return random
-    if isinstance(seed, int) and not isinstance(seed, bool):
-        return random.Random(seed)
+    if isinstance(seed, numbers.Integral) and not isinstance(seed, bool):  # numpy's integers too
+        return random.Random(int(seed))
     raise TypeError(f"seed must be an int or a random.Random, not {type(seed).__name__}")
 
 
@@ -178,7 +179,7 @@ class MLP(Module):
     ) -> None:
         if not is_count(nin):
             raise ValueError(f"an MLP needs at least one input, got nin={nin!r}")
-        nouts = list(nouts) if not isinstance(nouts, int) else [nouts]
+        nouts = [nouts] if isinstance(nouts, numbers.Integral) else list(nouts)
         if not nouts:
             raise ValueError("an MLP needs at least one layer: nouts is empty")
         if isinstance(activation, str):
