@@ -44,6 +44,13 @@ def test_numpy_integers_are_seeds_and_sizes_as_ints_are():
         MLP(2, [1], seed=np.True_)
 
 
+@pytest.mark.parametrize("activation", [None, 1, b"relu"])
+def test_an_activation_that_is_not_a_name_is_refused_naming_it(activation):
+    """Not read as a list of names: None and 1 said "not iterable", b"relu" "4 activations given"."""
+    with pytest.raises(ValueError, match=f"unknown activation {activation!r}: choose one of 'sigmoid'"):
+        MLP(2, [3, 1], activation)
+
+
 def test_without_a_seed_the_weights_come_from_the_global_random_as_in_micrograd():
     def weights(m):
         return [p.data for p in m.parameters()]

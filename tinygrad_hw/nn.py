@@ -182,8 +182,8 @@ class MLP(Module):
         nouts = [nouts] if isinstance(nouts, numbers.Integral) else list(nouts)
         if not nouts:
             raise ValueError("an MLP needs at least one layer: nouts is empty")
-        if isinstance(activation, str):
-            activations = [activation] * len(nouts)
+        if isinstance(activation, str) or not isinstance(activation, Iterable) or isinstance(activation, bytes):
+            activations = [_activation(activation)] * len(nouts)  # one for all (a non-name is refused here)
         else:
             activations = list(activation)
             if len(activations) != len(nouts):
