@@ -51,6 +51,22 @@ def test_an_activation_that_is_not_a_name_is_refused_naming_it(activation):
         MLP(2, [3, 1], activation)
 
 
+@pytest.mark.parametrize(
+    ("x", "message"),
+    [
+        (0.5, "an MLP call takes one sample, a sequence of 2 numbers, not float"),
+        (np.array([[0.0, 1.0]]), "not rows of them: for a batch, use tinygrad_hw.train.predict"),
+        ([[0.0, 1.0], [1.0, 1.0]], "not rows of them: for a batch, use tinygrad_hw.train.predict"),
+        (["a", 1.0], "Value\\(\\) takes a real number .* not str"),
+    ],
+)
+def test_calling_an_mlp_on_a_number_or_a_batch_says_what_it_takes(x, message):
+    """As a PyTorch module is called; it said "'float' object is not iterable", or that
+    Value() takes a real number, not numpy.ndarray."""
+    with pytest.raises(TypeError, match=message):
+        MLP(2, [3, 1], seed=0)(x)
+
+
 def test_without_a_seed_the_weights_come_from_the_global_random_as_in_micrograd():
     def weights(m):
         return [p.data for p in m.parameters()]

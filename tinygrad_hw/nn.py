@@ -49,6 +49,17 @@ def _activation(name: str) -> str:
     return name.lower()
 
 
+def _not_one_sample(x: object, nin: int) -> TypeError | None:
+    """Why ``x`` is not one sample, if it is a bare number or a batch (rows of numbers):
+    the two things a PyTorch user passes to a module that this call does not take."""
+    takes = f"an MLP call takes one sample, a sequence of {counted(nin, 'number')}"
+    if not isinstance(x, Iterable):
+        return TypeError(f"{takes}, not {type(x).__name__}")
+    if any(hasattr(row, "__len__") and not isinstance(row, (str, bytes)) for row in x):
+        return TypeError(f"{takes}, not rows of them: for a batch, use tinygrad_hw.train.predict(model, X)")
+    return None
+
+
 class _Draws(Protocol):
     def uniform(self, a: float, b: float) -> float: ...
 
@@ -197,7 +208,10 @@ class MLP(Module):
     def __call__(self, x: Input | Iterable[float]) -> Value | list[Value]:
         """The network's output for one sample: a Value, or a list if several outputs."""
         # numbers become leaves once here, not once per neuron; x1, x2, ... as in the report
-        inputs = [v if isinstance(v, Value) else Value(v, f"x{j + 1}") for j, v in enumerate(x)]
+        try:
+            inputs = [v if isinstance(v, Value) else Value(v, f"x{j + 1}") for j, v in enumerate(x)]
+        except TypeError as error:
+            raise _not_one_sample(x, self.nin) or error from None
         if len(inputs) != self.nin:
             raise ValueError(f"this MLP takes {counted(self.nin, 'input')}, got {len(inputs)}")
         out: Value | list[Value] = inputs
