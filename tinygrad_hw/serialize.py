@@ -145,7 +145,7 @@ def load(path: PathLike) -> MLP:
     except FileNotFoundError:
         raise FileNotFoundError(f"no model file at {source}") from None
     try:
-        text = raw.decode("utf-8")
+        text = raw.decode("utf-8-sig")  # a byte order mark, as Windows editors save UTF-8, is skipped
     except UnicodeDecodeError:
         kind = next((name for magic, name in _BINARY if raw.startswith(magic)), None)
         raise _fail(source, "it is not UTF-8 text" + (f" but {kind}" if kind else "")) from None
