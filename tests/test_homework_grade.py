@@ -93,6 +93,8 @@ def test_hidden_checks_get_a_seeded_variant_per_student():
         # past these the OS's calls overflow: a traceback, or every submission failed alike
         ("[limits]\ncall_seconds = 1e300\n", "call_seconds must be at most 86400, not 1e+300"),
         ("[limits]\nmemory_mb = 1e30\n", "memory_mb must be at most 1073741824, not 1e+30"),
+        # each finite, their sum inf: scores of inf, "Infinity" in the JSON, then a crash
+        ("[checks.d_sub]\npoints = 1e308\n[checks.d_sigmoid]\npoints = 1e308\n", "the points add up to inf"),
         ("exercise = 'network'\n", "for exercise 'network', not 'local'"),
         ("seed = 'x'\n", "seed must be a whole number"),
         ("[checks.d_sub]\nvisible = 'no'\n", "visible is true or false"),

@@ -146,4 +146,7 @@ def _checks(data: dict[str, Any], check_names: list[str], where: str) -> dict[st
         if not isinstance(visible, bool):
             raise RubricError(f"{where} [checks.{name}]: visible is true or false, not {visible!r}")
         rules[name] = CheckRule(float(points), visible)
+    total = sum(rules[name].points if name in rules else CheckRule().points for name in check_names)
+    if not math.isfinite(total):  # each finite, yet their sum is inf: every score would be inf or nan
+        raise RubricError(f"{where} [checks]: the points add up to {total}, past the largest number")
     return rules
