@@ -67,3 +67,10 @@ def test_a_numpy_zero_d_target_is_one_number(loss):
     import numpy as np
 
     assert loss(Value(0.25), np.array(1.0)).data == loss(Value(0.25), 1.0).data
+
+
+@pytest.mark.parametrize("target", ["1", ["0.5"], b"1"])
+def test_a_target_written_as_text_is_refused_even_when_it_reads_as_a_number(target):
+    """"one" was refused but "1" read as 1.0, as float() reads it."""
+    with pytest.raises(TypeError, match="targets must be numbers, not (str|bytes)"):
+        mse(Value(0.5), target)

@@ -23,6 +23,8 @@ def _target(t: Any) -> float | Value:
     """A target as a float, or as a Value (a replay traces targets as inputs)."""
     if isinstance(t, Value):
         return t
+    if isinstance(t, (str, bytes)):  # float("1") would read it: a label left as text, from a CSV
+        raise TypeError(f"targets must be numbers, not {type(t).__name__} {t!r}")
     try:
         return float(t)
     except (TypeError, ValueError):
