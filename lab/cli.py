@@ -66,7 +66,9 @@ def add_training_arguments(parser: argparse.ArgumentParser, dataset: str | None 
     parser.add_argument("--epochs", type=positive_int, default=None, help=f"epochs (default: {defaults})")
     parser.add_argument("--optimizer", choices=OPTIMIZERS, default="sgd", help="default: sgd, the report's rule")
     losses = sorted(set(LOSSES) - {"binary_cross_entropy"})
-    parser.add_argument("--loss", choices=losses, default="mse", help="mse, the report's (ŷ - y)², or bce")
+    parser.add_argument(
+        "--loss", choices=losses, default="mse", help="mse, the report's (ŷ - y)², or bce (with --activation sigmoid)"
+    )
     parser.add_argument(
         "--batch-size", type=positive_int, default=1, help="samples per update (default: 1, per-sample SGD)"
     )
@@ -84,7 +86,16 @@ def add_training_arguments(parser: argparse.ArgumentParser, dataset: str | None 
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
+class UsageError(ValueError):
+    """Options that parse one by one but not together: a usage error (exit status 2)."""
+
+
 def _train(args: argparse.Namespace) -> int:
+    if args.loss == "bce" and args.activation != "sigmoid":
+        raise UsageError(
+            f"--loss bce needs --activation sigmoid: its log takes the output as a probability in (0, 1), "
+            f"which a {args.activation} output is not"
+        )
     result = train_and_draw(
         args.dataset,
         hidden=args.hidden,
@@ -387,6 +398,9 @@ def _run(args: argparse.Namespace, prog: str) -> int:
     except graphviz.ExecutableNotFound:
         print(f"{prog}: error: Graphviz's dot is not installed: sudo apt-get install graphviz", file=sys.stderr)
         return 1
+    except UsageError as error:
+        print(f"{prog}: error: {error} (see --help)", file=sys.stderr)
+        return 2
     except (OSError, ValueError) as error:
         print(f"{prog}: error: {describe(error)}", file=sys.stderr)
         return 1

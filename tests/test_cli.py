@@ -306,3 +306,13 @@ def test_an_option_a_command_does_not_know_is_that_commands_usage_error(tmp_path
     err = capsys.readouterr().err
     assert usage_error.value.code == 2 and len(err.strip().splitlines()) == 1
     assert err.startswith(f"tinygrad-hw {command}: error: unrecognized arguments: "), err
+
+
+@pytest.mark.parametrize("activation", ["none", "tanh", "relu"])
+def test_bce_without_a_sigmoid_output_is_refused_before_training(tmp_path, capsys, activation):
+    """A none or tanh output is negative at once: bce's log was nan at epoch 1, explained as
+    a divergence that 'a smaller learning rate' would cure."""
+    out = tmp_path / "out"
+    assert main(["train", "--loss", "bce", "--activation", activation, "--epochs", "1", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("tinygrad-hw train: error: --loss bce needs --activation sigmoid") and not out.exists()
