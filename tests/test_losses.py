@@ -71,6 +71,6 @@ def test_a_numpy_zero_d_target_is_one_number(loss):
 
 @pytest.mark.parametrize("target", ["1", ["0.5"], b"1"])
 def test_a_target_written_as_text_is_refused_even_when_it_reads_as_a_number(target):
-    """"one" was refused but "1" read as 1.0, as float() reads it."""
-    with pytest.raises(TypeError, match="targets must be numbers, not (str|bytes)"):
+    """The text "one" was refused, but "1" was read as 1.0, as float() reads it."""
+    with pytest.raises(TypeError, match=r"targets must be numbers, not (str|bytes)"):
         mse(Value(0.5), target)
