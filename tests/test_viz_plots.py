@@ -147,3 +147,17 @@ def test_a_log_axis_has_at_least_three_labelled_ticks_in_view(low, high):
     assert 3 <= len([s for s in shown if s]) <= 8, shown
     assert all("$" not in s for s in shown) and len(set(shown)) == len(shown)  # plain numbers, each its own
     assert ax.yaxis.get_minor_formatter()(0.15, 0) == ""  # and no crowd of minor labels
+
+
+def test_a_learning_curve_of_losses_collected_by_hand():
+    """`losses.append(loss.data)` in a loop, as micrograd's demo keeps them: it was
+    "'list' object has no attribute 'loss'"."""
+    by_hand = learning_curve([0.9, 0.5, 0.2])
+    as_history = learning_curve(History(loss=[0.9, 0.5, 0.2], epochs=3))
+    assert [list(line.get_ydata()) for line in by_hand.axes[0].get_lines()] == [
+        list(line.get_ydata()) for line in as_history.axes[0].get_lines()
+    ]
+    two = learning_curve([[1.0, 0.5], np.array([2.0, math.nan])], ["a", "b"])
+    assert [t.get_text() for t in two.axes[0].get_legend().get_texts()] == ["a", "b (diverged at epoch 2)"]
+    with pytest.raises(TypeError, match="run 1 is a str: give a History or a list of losses"):
+        learning_curve(["0.5"], ["a"])
