@@ -1,6 +1,7 @@
 """viz.plots: the report's figures, as files and as Figure objects."""
 
 import math
+import re
 
 import numpy as np
 import pytest
@@ -161,3 +162,19 @@ def test_a_learning_curve_of_losses_collected_by_hand():
     assert [t.get_text() for t in two.axes[0].get_legend().get_texts()] == ["a", "b (diverged at epoch 2)"]
     with pytest.raises(TypeError, match="run 1 is a str: give a History or a list of losses"):
         learning_curve(["0.5"], ["a"])
+
+
+@pytest.mark.parametrize(
+    ("X", "y", "pred", "shapes"),
+    [
+        (np.zeros((5, 2)), np.zeros(5), np.zeros(3), "X (5, 2), 5 labels and 3 predictions"),
+        (np.zeros((5, 2)), np.zeros(4), np.zeros(5), "X (5, 2), 4 labels and 5 predictions"),
+        (np.zeros(5), np.zeros(5), np.zeros(5), "X (5,), 5 labels and 5 predictions"),
+    ],
+)
+def test_a_comparison_of_mismatched_lengths_names_them(X, y, pred, shapes):
+    """It was numpy's IndexError about a boolean index (or a drawing of the wrong points)."""
+    with pytest.raises(
+        ValueError, match=re.escape(f"comparison needs X of shape (n, 2) and n labels and predictions: got {shapes}")
+    ):
+        comparison(X, y, pred)

@@ -18,6 +18,7 @@ import numpy as np
 from matplotlib.figure import Figure as _MatplotlibFigure
 
 from tinygrad_hw.atomic import write_atomic
+from tinygrad_hw.checks import counted
 from tinygrad_hw.history import History
 
 __all__ = [
@@ -70,6 +71,11 @@ def comparison(X: Any, y: Any, pred: Any, *, title: str = "", path: str | os.Pat
     X = np.asarray(X, dtype=float)
     truth = np.asarray(y, dtype=float).reshape(-1) > 0.5
     guess = np.asarray(pred, dtype=float).reshape(-1) > 0.5
+    if X.ndim != 2 or X.shape[1] < 2 or not len(X) == len(truth) == len(guess):
+        raise ValueError(
+            f"comparison needs X of shape (n, 2) and n labels and predictions: got X {X.shape}, "
+            f"{counted(len(truth), 'label')} and {counted(len(guess), 'prediction')}"
+        )
     fig = Figure(figsize=(9.5, 4.4), layout="constrained")
     for ax, labels, name in zip(fig.subplots(1, 2), (truth, guess), ("Ground truth", "Predict result")):
         ax.scatter(X[~labels, 0], X[~labels, 1], c=RED, s=28, label="0")
