@@ -284,7 +284,12 @@ def _add_moons(commands: Any) -> None:
         "ReLU MLP with a linear output, the SVM max-margin loss plus 1e-4 L2, 100 steps of SGD with lr "
         "1.0 - 0.9 k/100; print its lines, then draw the decision boundary into --out.",
     )
-    moons.add_argument("--steps", type=positive_int, default=100, help="steps of gradient descent (default: 100)")
+    moons.add_argument(
+        "--steps",
+        type=positive_int,
+        default=100,
+        help="steps of gradient descent (default: 100; after the demo's 100 the learning rate stays at 0.1)",
+    )
     moons.add_argument("--seed", type=seed, default=1337, help="the demo's seed, of data and weights (default: 1337)")
     moons.add_argument("--engine", choices=ENGINES, default="eager", help="default: eager (as the demo)")
     moons.add_argument("--out", type=output_folder, default="out", help="folder for the figure (default: out/)")
