@@ -252,3 +252,13 @@ def test_fuzzed_model_files_load_or_raise_model_file_error(tmp_path_factory, dat
         )
         content = text.replace(data.draw(st.sampled_from(["0.125", '"nin": 2', "1"])), literal, 1).encode()
     _load_outcome(tmp_path_factory.mktemp("fuzz"), content)
+
+
+def test_a_watch_frames_file_given_as_a_model_says_how_to_read_one_frame(tmp_path):
+    """`predict --model out/frames/run1.json` said only: no "format": "tinygrad_hw.mlp" field."""
+    from tinygrad_hw.recording import FRAMES_FORMAT
+
+    frames = tmp_path / "run1.json"
+    frames.write_text(json.dumps({"format": FRAMES_FORMAT, "frames": []}))
+    with pytest.raises(ModelFileError, match=r"frames of a `tinygrad-hw watch` run.*--epoch N"):
+        load(frames)
