@@ -25,6 +25,7 @@ from typing import Any, Callable, Iterable, Sequence
 
 from .engine import Value, walk
 from .history import Divergence
+from .losses import LOSSES
 from .nn import MLP
 from .optim import Optimizer
 
@@ -340,12 +341,19 @@ def neuron_nodes(model: MLP, x: Sequence[float]) -> list[list[tuple[Value | None
     return layers
 
 
-def health(model: MLP, X: Any, y: Any, loss: Callable[..., Value]) -> Health:
+def health(model: MLP, X: Any, y: Any, loss: str | Callable[..., Value]) -> Health:
     """Dead ReLUs and vanishing gradients of ``model`` at its current weights, one
     forward and backward pass per sample of ``X`` against ``y`` (the loss as ``fit``
     takes it for one sample); the parameters' grads are left as they were. A ReLU is
     dead when its ``z`` is at most 0 on every sample; a layer's gradient vanishes
     when every ``|∂C/∂z|`` in it is below :data:`VANISHING` on every sample."""
+    from .train import as_inputs, as_targets  # (train imports this module: not at the top)
+
+    X = as_inputs(model, X)  # the shapes fit takes, checked as fit checks them: never zipped short
+    y = as_targets(y, len(X), model.sizes[-1])
+    loss_fn = LOSSES.get(loss) if isinstance(loss, str) else loss
+    if loss_fn is None or not callable(loss_fn):
+        raise ValueError(f"unknown loss {loss!r}: choose one of {', '.join(map(repr, LOSSES))} or pass a function")
     saved = [p.grad for p in model.parameters()]
     largest = [0.0] * len(model.layers)
     alive = [[False] * len(layer.neurons) for layer in model.layers]
@@ -353,7 +361,7 @@ def health(model: MLP, X: Any, y: Any, loss: Callable[..., Value]) -> Health:
     for x, t in zip(_rows(X), _rows(y)):
         layers = neuron_nodes(model, x)
         outs = [a for _, a in layers[-1]]
-        root = loss(outs[0] if len(outs) == 1 else outs, t[0] if len(t) == 1 else t)
+        root = loss_fn(outs[0] if len(outs) == 1 else outs, t[0] if len(t) == 1 else t)
         root.backward()
         for k, pairs in enumerate(layers):
             for z, _ in pairs:
