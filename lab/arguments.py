@@ -114,7 +114,7 @@ class SubcommandParser(OneLineParser):
     (``tinygrad-hw train: error: unrecognized arguments: --bogus``), not the top
     parser's, which argparse would report under the bare program name."""
 
-    def parse_known_args(self, args: Any = None, namespace: Any = None) -> tuple[argparse.Namespace, list[str]]:
+    def parse_known_args(self, args: Any = None, namespace: Any = None) -> tuple[Any, list[str]]:
         parsed, extras = super().parse_known_args(args, namespace)
         if extras:
             self.error(f"unrecognized arguments: {' '.join(extras)}")

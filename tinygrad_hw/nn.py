@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numbers
 import random
-from typing import Callable, Iterable, Protocol, Sequence, Union
+from typing import Any, Callable, Iterable, Protocol, Sequence, Union
 
 from .checks import counted, is_count
 from .engine import Value
@@ -190,7 +190,8 @@ class MLP(Module):
     ) -> None:
         if not is_count(nin):
             raise ValueError(f"an MLP needs at least one input, got nin={nin!r}")
-        nouts = [nouts] if isinstance(nouts, numbers.Integral) else list(nouts)
+        sizes_out: list[Any] = [nouts] if isinstance(nouts, numbers.Integral) else list(nouts)  # Layer checks each
+        nouts = sizes_out
         if not nouts:
             raise ValueError("an MLP needs at least one layer: nouts is empty")
         if isinstance(activation, str) or not isinstance(activation, Iterable) or isinstance(activation, bytes):
