@@ -23,6 +23,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Sequence
 
+from .checks import counted
 from .engine import Value, walk
 from .history import Divergence
 from .losses import LOSSES
@@ -347,10 +348,7 @@ def health(model: MLP, X: Any, y: Any, loss: str | Callable[..., Value]) -> Heal
     takes it for one sample); the parameters' grads are left as they were. A ReLU is
     dead when its ``z`` is at most 0 on every sample; a layer's gradient vanishes
     when every ``|∂C/∂z|`` in it is below :data:`VANISHING` on every sample."""
-    from .train import as_inputs, as_targets  # (train imports this module: not at the top)
-
-    X = as_inputs(model, X)  # the shapes fit takes, checked as fit checks them: never zipped short
-    y = as_targets(y, len(X), model.sizes[-1])
+    _same_samples(model, X, y)
     loss_fn = LOSSES.get(loss) if isinstance(loss, str) else loss
     if loss_fn is None or not callable(loss_fn):
         raise ValueError(f"unknown loss {loss!r}: choose one of {', '.join(map(repr, LOSSES))} or pass a function")
@@ -378,6 +376,17 @@ def health(model: MLP, X: Any, y: Any, loss: str | Callable[..., Value]) -> Heal
         for k, act in enumerate(model.activations)
     ]
     return Health(report, values)
+
+
+def _same_samples(model: MLP, X: Any, y: Any) -> None:
+    """One row of nin inputs and one of nout targets per sample, or a ValueError: zip
+    would otherwise drop the samples of the longer one without a word."""
+    xs, ys = _rows(X), _rows(y)
+    if not xs or len(ys) != len(xs) or any(len(r) != model.nin for r in xs) or any(len(t) != model.nout for t in ys):
+        raise ValueError(
+            f"health needs one row of {counted(model.nin, 'input')} and one of {counted(model.nout, 'target')} "
+            f"per sample: got {counted(len(xs), 'input row')} and {counted(len(ys), 'target row')}"
+        )
 
 
 def _rows(data: Any) -> list[list[float]]:
