@@ -13,6 +13,7 @@ __all__ = [
     "NEGATIVE_NUMBER",
     "SEEDS",
     "OneLineParser",
+    "SubcommandParser",
     "existing_file",
     "finite_float",
     "output_folder",
@@ -106,3 +107,15 @@ class OneLineParser(argparse.ArgumentParser):
 
     def error(self, message: str) -> None:  # type: ignore[override]  # argparse's is NoReturn; exit() does not return
         self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
+class SubcommandParser(OneLineParser):
+    """A command's own parser: an argument it does not know is its usage error
+    (``tinygrad-hw train: error: unrecognized arguments: --bogus``), not the top
+    parser's, which argparse would report under the bare program name."""
+
+    def parse_known_args(self, args: Any = None, namespace: Any = None) -> tuple[Any, list[str]]:
+        parsed, extras = super().parse_known_args(args, namespace)
+        if extras:
+            self.error(f"unrecognized arguments: {' '.join(extras)}")
+        return parsed, extras

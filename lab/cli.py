@@ -23,7 +23,16 @@ from tinygrad_hw.losses import LOSSES
 from tinygrad_hw.nn import ACTIVATIONS
 from tinygrad_hw.train import ENGINES
 
-from .arguments import OneLineParser, existing_file, finite_float, output_folder, positive_float, positive_int, seed
+from .arguments import (
+    OneLineParser,
+    SubcommandParser,
+    existing_file,
+    finite_float,
+    output_folder,
+    positive_float,
+    positive_int,
+    seed,
+)
 from .experiment import DATASETS, DEFAULT_EPOCHS, OPTIMIZERS, train_and_draw
 from .homework.cli import add_homework_commands
 from .watch import add_watch
@@ -57,7 +66,9 @@ def add_training_arguments(parser: argparse.ArgumentParser, dataset: str | None 
     parser.add_argument("--epochs", type=positive_int, default=None, help=f"epochs (default: {defaults})")
     parser.add_argument("--optimizer", choices=OPTIMIZERS, default="sgd", help="default: sgd, the report's rule")
     losses = sorted(set(LOSSES) - {"binary_cross_entropy"})
-    parser.add_argument("--loss", choices=losses, default="mse", help="mse, the report's (ŷ - y)², or bce")
+    parser.add_argument(
+        "--loss", choices=losses, default="mse", help="mse, the report's (ŷ - y)², or bce (with --activation sigmoid)"
+    )
     parser.add_argument(
         "--batch-size", type=positive_int, default=1, help="samples per update (default: 1, per-sample SGD)"
     )
@@ -75,7 +86,16 @@ def add_training_arguments(parser: argparse.ArgumentParser, dataset: str | None 
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
+class UsageError(ValueError):
+    """Options that parse one by one but not together: a usage error (exit status 2)."""
+
+
 def _train(args: argparse.Namespace) -> int:
+    if args.loss == "bce" and args.activation != "sigmoid":
+        raise UsageError(
+            f"--loss bce needs --activation sigmoid: its log takes the output as a probability in (0, 1), "
+            f"which a {args.activation} output is not"
+        )
     result = train_and_draw(
         args.dataset,
         hidden=args.hidden,
@@ -183,7 +203,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="tinygrad-hw",
         description="Scalar autodiff you can see: train the lab's networks, draw their graphs, reproduce the report.",
     )
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=OneLineParser)
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=SubcommandParser)
     train = commands.add_parser(
         "train",
         help="train a network on the lab's XOR or linear set and write its figures",
@@ -264,7 +284,12 @@ def _add_moons(commands: Any) -> None:
         "ReLU MLP with a linear output, the SVM max-margin loss plus 1e-4 L2, 100 steps of SGD with lr "
         "1.0 - 0.9 k/100; print its lines, then draw the decision boundary into --out.",
     )
-    moons.add_argument("--steps", type=positive_int, default=100, help="steps of gradient descent (default: 100)")
+    moons.add_argument(
+        "--steps",
+        type=positive_int,
+        default=100,
+        help="steps of gradient descent (default: 100; after the demo's 100 the learning rate stays at 0.1)",
+    )
     moons.add_argument("--seed", type=seed, default=1337, help="the demo's seed, of data and weights (default: 1337)")
     moons.add_argument("--engine", choices=ENGINES, default="eager", help="default: eager (as the demo)")
     moons.add_argument("--out", type=output_folder, default="out", help="folder for the figure (default: out/)")
@@ -378,6 +403,9 @@ def _run(args: argparse.Namespace, prog: str) -> int:
     except graphviz.ExecutableNotFound:
         print(f"{prog}: error: Graphviz's dot is not installed: sudo apt-get install graphviz", file=sys.stderr)
         return 1
+    except UsageError as error:
+        print(f"{prog}: error: {error} (see --help)", file=sys.stderr)
+        return 2
     except (OSError, ValueError) as error:
         print(f"{prog}: error: {describe(error)}", file=sys.stderr)
         return 1

@@ -23,7 +23,7 @@ from tinygrad_hw.nn import MLP
 from tinygrad_hw.replay import jit
 from tinygrad_hw.train import ENGINES, accuracy, predict
 
-__all__ = ["ALPHA", "STEPS", "MoonsRun", "svm_loss", "train_moons"]
+__all__ = ["ALPHA", "STEPS", "MoonsRun", "demo_learning_rate", "svm_loss", "train_moons"]
 
 ALPHA = 1e-4  # the L2 penalty's weight
 STEPS = 100
@@ -71,6 +71,12 @@ class MoonsRun:
         return accuracy(predict(self.model, self.X), self.y, threshold=0.0)
 
 
+def demo_learning_rate(k: int) -> float:
+    """The demo's ``1.0 - 0.9·k/100`` for its 100 steps, then 0.1, where it ends: past
+    step 111 the formula goes to 0 and below, and more steps would climb the loss."""
+    return 1.0 - 0.9 * min(k, 100) / 100
+
+
 def train_moons(
     *,
     steps: int = STEPS,
@@ -100,7 +106,7 @@ def train_moons(
         loss, scores = step(rows, targets)
         run.losses.append(loss)
         run.accuracies.append(accuracy(scores, y, threshold=0.0))
-        learning_rate = 1.0 - 0.9 * k / 100
+        learning_rate = demo_learning_rate(k)
         for p in model.parameters():
             p.data -= learning_rate * p.grad
         if file is not None and (k % log_every == 0 or k == steps - 1):

@@ -284,3 +284,35 @@ def test_a_reader_that_stops_early_ends_the_command_quietly(tmp_path):
     process.stdout.close()  # as `head -1` does
     err = process.stderr.read() if process.stderr is not None else b""
     assert process.wait(timeout=60) == 141 and err == b""
+
+
+@pytest.mark.parametrize(
+    ("args", "command"),
+    [
+        (["train", "--bogus"], "train"),
+        (["predict", "--model", "{model}", "--input", "0", "1", "--bogus", "3"], "predict"),
+        (["watch", "--frames", "0"], "watch"),
+        (["exercise", "start", "local", "--zzz"], "exercise start"),
+        (["check", "{model}", "--exercise", "network", "--nope"], "check"),
+    ],
+)
+def test_an_option_a_command_does_not_know_is_that_commands_usage_error(tmp_path, capsys, args, command):
+    from tinygrad_hw.nn import MLP
+    from tinygrad_hw.serialize import save
+
+    save(MLP(2, [1], seed=0), tmp_path / "m.json")  # so that only the unknown option is wrong
+    with pytest.raises(SystemExit) as usage_error:
+        main([str(tmp_path / "m.json") if a == "{model}" else a for a in args])
+    err = capsys.readouterr().err
+    assert usage_error.value.code == 2 and len(err.strip().splitlines()) == 1
+    assert err.startswith(f"tinygrad-hw {command}: error: unrecognized arguments: "), err
+
+
+@pytest.mark.parametrize("activation", ["none", "tanh", "relu"])
+def test_bce_without_a_sigmoid_output_is_refused_before_training(tmp_path, capsys, activation):
+    """A none or tanh output is negative at once: bce's log was nan at epoch 1, explained as
+    a divergence that 'a smaller learning rate' would cure."""
+    out = tmp_path / "out"
+    assert main(["train", "--loss", "bce", "--activation", activation, "--epochs", "1", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("tinygrad-hw train: error: --loss bce needs --activation sigmoid") and not out.exists()

@@ -227,3 +227,17 @@ def test_a_layer_whose_every_relu_is_dead_has_a_gradient_of_0_said_plainly():
     assert found.layers[0].dead == [1, 2] and found.layers[0].largest_gradient == 0.0
     assert "vanishing gradient: layer 1's |∂C/∂z| is 0 on every sample: it has stopped learning" in found.flags
     assert not any("at most 0 " in flag for flag in found.flags)
+
+
+def test_health_takes_its_data_and_loss_as_fit_does():
+    """Targets for 2 of 4 samples were zipped short without a word, and loss="mse" (as
+    fit takes it) was "'str' object is not callable"."""
+    import numpy as np
+
+    from tinygrad_hw.nn import MLP
+
+    X, y = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]]), np.array([0.0, 1.0, 1.0, 0.0])
+    with pytest.raises(ValueError, match="one of 1 target per sample: got 4 input rows and 2 target rows"):
+        health(MLP(2, [3, 1], seed=1), X, y[:2], mse)
+    by_name, by_function = health(MLP(2, [3, 1], seed=1), X, y, "mse"), health(MLP(2, [3, 1], seed=1), X, y, mse)
+    assert by_name == by_function

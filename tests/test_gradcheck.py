@@ -110,3 +110,18 @@ def test_a_hand_written_op_can_be_gradchecked():
 def test_a_backward_given_to_a_leaf_outside_no_grad_is_still_refused():
     with pytest.raises(AttributeError, match="a leaf: only a node made by hand"):
         Value(1.0)._backward = lambda: None
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"eps": 0}, "gradcheck eps must be a finite number above 0"),  # was ZeroDivisionError
+        ({"eps": float("nan")}, "gradcheck eps must be a finite number above 0"),  # was a "mismatch"
+        ({"eps": -1e-6}, "gradcheck eps must be a finite number above 0"),
+        ({"atol": float("nan")}, "gradcheck atol must be a number >= 0, not nan"),  # was a "mismatch"
+        ({"rtol": -1.0}, "gradcheck rtol must be a number >= 0, not -1.0"),
+    ],
+)
+def test_a_meaningless_step_or_tolerance_is_refused_not_blamed_on_the_gradient(options, message):
+    with pytest.raises(ValueError, match=message):
+        gradcheck(lambda x: x.exp(), [1.0], raise_exception=False, **options)

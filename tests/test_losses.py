@@ -59,3 +59,18 @@ def test_bce_refuses_targets_outside_zero_one(target):
         binary_cross_entropy(Value(0.3), target)
     with pytest.raises(ValueError, match=r"targets in \[0, 1\]"):
         binary_cross_entropy([Value(0.3), Value(0.6)], [1.0, Value(target)])
+
+
+@pytest.mark.parametrize("loss", [mse, binary_cross_entropy])
+def test_a_numpy_zero_d_target_is_one_number(loss):
+    """`np.array(1.0)`, as `np.asarray` makes of one number: it was "iteration over a 0-d array"."""
+    import numpy as np
+
+    assert loss(Value(0.25), np.array(1.0)).data == loss(Value(0.25), 1.0).data
+
+
+@pytest.mark.parametrize("target", ["1", ["0.5"], b"1"])
+def test_a_target_written_as_text_is_refused_even_when_it_reads_as_a_number(target):
+    """The text "one" was refused, but "1" was read as 1.0, as float() reads it."""
+    with pytest.raises(TypeError, match=r"targets must be numbers, not (str|bytes)"):
+        mse(Value(0.5), target)

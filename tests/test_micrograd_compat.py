@@ -358,3 +358,15 @@ def test_the_readmes_differences_from_micrograd_hold():
         assert isinstance((MicrogradValue(-8.0) ** 0.5).data, complex)
         neuron = micrograd_nn.Neuron(2)
         assert neuron([1.0, 2.0, 3.0]).data == neuron([1.0, 2.0]).data  # the third input dropped
+
+
+@pytest.mark.parametrize("zero", [0, 0.0, -0.0])
+def test_dividing_by_a_plain_zero_is_infinite_as_by_a_value_zero(zero):
+    """The README's "x / 0 is inf" held for `x / Value(0.0)` only: `x / 0` took 0**-1 in
+    Python, a ZeroDivisionError, in the micrograd API."""
+    from tinygrad_hw.micrograd.engine import Value as CompatValue
+
+    for V in (Value, CompatValue):
+        for x in (1.0, -1.0):
+            assert (V(x) / zero).data == (V(x) / V(zero)).data == math.copysign(math.inf, x) * math.copysign(1, zero)
+    assert (CompatValue(3.0) / 2).data == 1.5 and (CompatValue(1.0) / 3)._prev[1].data == 3**-1  # micrograd's leaf

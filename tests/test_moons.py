@@ -59,3 +59,12 @@ def test_the_moons_command_draws_the_boundary(tmp_path, capsys):
     out = capsys.readouterr().out
     assert out.startswith("step 0 loss 0.8958441028683222, accuracy 50.0%") and "Accuracy:" in out
     assert (tmp_path / "moons_boundary.png").stat().st_size > 10_000
+
+
+def test_the_learning_rate_is_the_demos_then_stays_positive():
+    """`moons --steps 150` went on with 1.0 - 0.9·k/100: negative from step 112, so the
+    last steps climbed the loss."""
+    from lab.moons import demo_learning_rate
+
+    assert [demo_learning_rate(k) for k in range(101)] == [1.0 - 0.9 * k / 100 for k in range(101)]
+    assert [demo_learning_rate(k) for k in (101, 112, 150, 10**6)] == [demo_learning_rate(100)] * 4

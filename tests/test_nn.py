@@ -32,6 +32,41 @@ def test_seeded_initialisation_is_reproducible():
         MLP(2, [1], seed="five")
 
 
+def test_numpy_integers_are_seeds_and_sizes_as_ints_are():
+    """`for seed in np.arange(8)` is how a numpy user loops over seeds."""
+
+    def weights(model):
+        return [p.data for p in model.parameters()]
+
+    assert weights(MLP(2, [4, 1], seed=np.int64(5))) == weights(MLP(2, [4, 1], seed=5))
+    assert weights(MLP(np.int64(2), np.int32(3), seed=np.uint8(5))) == weights(MLP(2, 3, seed=5))
+    with pytest.raises(TypeError, match="seed"):
+        MLP(2, [1], seed=np.True_)
+
+
+@pytest.mark.parametrize("activation", [None, 1, b"relu"])
+def test_an_activation_that_is_not_a_name_is_refused_naming_it(activation):
+    """Not read as a list of names: None and 1 said "not iterable", b"relu" "4 activations given"."""
+    with pytest.raises(ValueError, match=f"unknown activation {activation!r}: choose one of 'sigmoid'"):
+        MLP(2, [3, 1], activation)
+
+
+@pytest.mark.parametrize(
+    ("x", "message"),
+    [
+        (0.5, "an MLP call takes one sample, a sequence of 2 numbers, not float"),
+        (np.array([[0.0, 1.0]]), "not rows of them: for a batch, use tinygrad_hw.train.predict"),
+        ([[0.0, 1.0], [1.0, 1.0]], "not rows of them: for a batch, use tinygrad_hw.train.predict"),
+        (["a", 1.0], "Value\\(\\) takes a real number .* not str"),
+    ],
+)
+def test_calling_an_mlp_on_a_number_or_a_batch_says_what_it_takes(x, message):
+    """As a PyTorch module is called; it said "'float' object is not iterable", or that
+    Value() takes a real number, not numpy.ndarray."""
+    with pytest.raises(TypeError, match=message):
+        MLP(2, [3, 1], seed=0)(x)
+
+
 def test_without_a_seed_the_weights_come_from_the_global_random_as_in_micrograd():
     def weights(m):
         return [p.data for p in m.parameters()]

@@ -69,6 +69,15 @@ def test_a_file_that_is_not_a_model_says_what_it_looks_like(tmp_path, name, cont
         load(path)
 
 
+def test_a_model_file_saved_again_with_a_byte_order_mark_loads(tmp_path):
+    """As Notepad's "UTF-8 with BOM" saves a hand-edited model; it was called CSV."""
+    model = MLP(2, [3, 1], seed=4)
+    save(model, tmp_path / "m.json")
+    edited = tmp_path / "edited.json"
+    edited.write_bytes(b"\xef\xbb\xbf" + (tmp_path / "m.json").read_bytes())
+    assert [p.data for p in load(edited).parameters()] == [p.data for p in model.parameters()]
+
+
 def test_a_binary_file_that_is_not_a_model_is_named_by_its_kind(tmp_path):
     path = tmp_path / "curve.png"
     path.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\xff")
@@ -243,3 +252,13 @@ def test_fuzzed_model_files_load_or_raise_model_file_error(tmp_path_factory, dat
         )
         content = text.replace(data.draw(st.sampled_from(["0.125", '"nin": 2', "1"])), literal, 1).encode()
     _load_outcome(tmp_path_factory.mktemp("fuzz"), content)
+
+
+def test_a_watch_frames_file_given_as_a_model_says_how_to_read_one_frame(tmp_path):
+    """`predict --model out/frames/run1.json` said only: no "format": "tinygrad_hw.mlp" field."""
+    from tinygrad_hw.recording import FRAMES_FORMAT
+
+    frames = tmp_path / "run1.json"
+    frames.write_text(json.dumps({"format": FRAMES_FORMAT, "frames": []}))
+    with pytest.raises(ModelFileError, match=r"frames of a `tinygrad-hw watch` run.*--epoch N"):
+        load(frames)

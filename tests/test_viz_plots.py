@@ -1,6 +1,7 @@
 """viz.plots: the report's figures, as files and as Figure objects."""
 
 import math
+import re
 
 import numpy as np
 import pytest
@@ -147,3 +148,33 @@ def test_a_log_axis_has_at_least_three_labelled_ticks_in_view(low, high):
     assert 3 <= len([s for s in shown if s]) <= 8, shown
     assert all("$" not in s for s in shown) and len(set(shown)) == len(shown)  # plain numbers, each its own
     assert ax.yaxis.get_minor_formatter()(0.15, 0) == ""  # and no crowd of minor labels
+
+
+def test_a_learning_curve_of_losses_collected_by_hand():
+    """`losses.append(loss.data)` in a loop, as micrograd's demo keeps them: it was
+    "'list' object has no attribute 'loss'"."""
+    by_hand = learning_curve([0.9, 0.5, 0.2])
+    as_history = learning_curve(History(loss=[0.9, 0.5, 0.2], epochs=3))
+    assert [list(line.get_ydata()) for line in by_hand.axes[0].get_lines()] == [
+        list(line.get_ydata()) for line in as_history.axes[0].get_lines()
+    ]
+    two = learning_curve([[1.0, 0.5], np.array([2.0, math.nan])], ["a", "b"])
+    assert [t.get_text() for t in two.axes[0].get_legend().get_texts()] == ["a", "b (diverged at epoch 2)"]
+    with pytest.raises(TypeError, match="run 1 is a str: give a History or a list of losses"):
+        learning_curve(["0.5"], ["a"])
+
+
+@pytest.mark.parametrize(
+    ("X", "y", "pred", "shapes"),
+    [
+        (np.zeros((5, 2)), np.zeros(5), np.zeros(3), "X (5, 2), 5 labels and 3 predictions"),
+        (np.zeros((5, 2)), np.zeros(4), np.zeros(5), "X (5, 2), 4 labels and 5 predictions"),
+        (np.zeros(5), np.zeros(5), np.zeros(5), "X (5,), 5 labels and 5 predictions"),
+    ],
+)
+def test_a_comparison_of_mismatched_lengths_names_them(X, y, pred, shapes):
+    """It was numpy's IndexError about a boolean index (or a drawing of the wrong points)."""
+    with pytest.raises(
+        ValueError, match=re.escape(f"comparison needs X of shape (n, 2) and n labels and predictions: got {shapes}")
+    ):
+        comparison(X, y, pred)

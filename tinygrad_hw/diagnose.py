@@ -23,8 +23,10 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Sequence
 
+from .checks import counted
 from .engine import Value, walk
 from .history import Divergence
+from .losses import LOSSES
 from .nn import MLP
 from .optim import Optimizer
 
@@ -340,12 +342,16 @@ def neuron_nodes(model: MLP, x: Sequence[float]) -> list[list[tuple[Value | None
     return layers
 
 
-def health(model: MLP, X: Any, y: Any, loss: Callable[..., Value]) -> Health:
+def health(model: MLP, X: Any, y: Any, loss: str | Callable[..., Value]) -> Health:
     """Dead ReLUs and vanishing gradients of ``model`` at its current weights, one
     forward and backward pass per sample of ``X`` against ``y`` (the loss as ``fit``
     takes it for one sample); the parameters' grads are left as they were. A ReLU is
     dead when its ``z`` is at most 0 on every sample; a layer's gradient vanishes
     when every ``|∂C/∂z|`` in it is below :data:`VANISHING` on every sample."""
+    _same_samples(model, X, y)
+    loss_fn = LOSSES.get(loss) if isinstance(loss, str) else loss
+    if loss_fn is None or not callable(loss_fn):
+        raise ValueError(f"unknown loss {loss!r}: choose one of {', '.join(map(repr, LOSSES))} or pass a function")
     saved = [p.grad for p in model.parameters()]
     largest = [0.0] * len(model.layers)
     alive = [[False] * len(layer.neurons) for layer in model.layers]
@@ -353,7 +359,7 @@ def health(model: MLP, X: Any, y: Any, loss: Callable[..., Value]) -> Health:
     for x, t in zip(_rows(X), _rows(y)):
         layers = neuron_nodes(model, x)
         outs = [a for _, a in layers[-1]]
-        root = loss(outs[0] if len(outs) == 1 else outs, t[0] if len(t) == 1 else t)
+        root = loss_fn(outs[0] if len(outs) == 1 else outs, t[0] if len(t) == 1 else t)
         root.backward()
         for k, pairs in enumerate(layers):
             for z, _ in pairs:
@@ -370,6 +376,17 @@ def health(model: MLP, X: Any, y: Any, loss: Callable[..., Value]) -> Health:
         for k, act in enumerate(model.activations)
     ]
     return Health(report, values)
+
+
+def _same_samples(model: MLP, X: Any, y: Any) -> None:
+    """One row of nin inputs and one of nout targets per sample, or a ValueError: zip
+    would otherwise drop the samples of the longer one without a word."""
+    xs, ys = _rows(X), _rows(y)
+    if not xs or len(ys) != len(xs) or any(len(r) != model.nin for r in xs) or any(len(t) != model.nout for t in ys):
+        raise ValueError(
+            f"health needs one row of {counted(model.nin, 'input')} and one of {counted(model.nout, 'target')} "
+            f"per sample: got {counted(len(xs), 'input row')} and {counted(len(ys), 'target row')}"
+        )
 
 
 def _rows(data: Any) -> list[list[float]]:

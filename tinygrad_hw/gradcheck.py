@@ -38,6 +38,7 @@ def gradcheck(
     raise :class:`GradcheckError` naming the input and both numbers, or return
     False when ``raise_exception=False``.
     """
+    _check_tolerances(eps, atol, rtol)
     point, labels = _point(inputs)
     try:
         _check(f, point, labels, eps, atol, rtol)
@@ -46,6 +47,18 @@ def gradcheck(
             raise
         return False
     return True
+
+
+def _check_tolerances(eps: object, atol: object, rtol: object) -> None:
+    """Refuse a step or tolerance that makes the comparison meaningless: eps = 0 divides
+    by zero, and a nan or negative tolerance fails every gradient, blaming the gradient."""
+    step = as_number(eps)
+    if isinstance(eps, bool) or step is None or not (0 < step < math.inf):
+        raise ValueError(f"gradcheck eps must be a finite number above 0 (the finite-difference step), not {eps!r}")
+    for name, tolerance in (("atol", atol), ("rtol", rtol)):
+        value = as_number(tolerance)
+        if isinstance(tolerance, bool) or value is None or not value >= 0:  # `not` so nan fails
+            raise ValueError(f"gradcheck {name} must be a number >= 0, not {tolerance!r}")
 
 
 def _point(inputs: object) -> tuple[list[float], list[str]]:

@@ -23,6 +23,8 @@ def _target(t: Any) -> float | Value:
     """A target as a float, or as a Value (a replay traces targets as inputs)."""
     if isinstance(t, Value):
         return t
+    if isinstance(t, (str, bytes)):  # float("1") would read it: a label left as text, from a CSV
+        raise TypeError(f"targets must be numbers, not {type(t).__name__} {t!r}")
     try:
         return float(t)
     except (TypeError, ValueError):
@@ -31,7 +33,11 @@ def _target(t: Any) -> float | Value:
 
 def _pairs(pred: Prediction, target: Target) -> list[tuple[Value, float | Value]]:
     preds = [pred] if isinstance(pred, Value) else list(pred)
-    single = isinstance(target, Value) or not hasattr(target, "__len__") or isinstance(target, str)
+    single = (
+        isinstance(target, (Value, str, bytes))
+        or not hasattr(target, "__len__")
+        or getattr(target, "ndim", None) == 0  # a numpy 0-d array: one number, though it has a __len__
+    )
     targets = [_target(target)] if single else [_target(t) for t in target]  # type: ignore[union-attr]  # has a len: a sequence
     if len(preds) != len(targets):
         raise ValueError(f"{counted(len(preds), 'prediction')} but {counted(len(targets), 'target')}")

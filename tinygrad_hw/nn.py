@@ -9,8 +9,9 @@ layer 2, neuron 3, input 1 (all counted from 1), ``b2[3]`` its bias.
 
 from __future__ import annotations
 
+import numbers
 import random
-from typing import Callable, Iterable, Protocol, Sequence, Union
+from typing import Any, Callable, Iterable, Protocol, Sequence, Union
 
 from .checks import counted, is_count
 from .engine import Value
@@ -48,6 +49,17 @@ def _activation(name: str) -> str:
     return name.lower()
 
 
+def _not_one_sample(x: object, nin: int) -> TypeError | None:
+    """Why ``x`` is not one sample, if it is a bare number or a batch (rows of numbers):
+    the two things a PyTorch user passes to a module that this call does not take."""
+    takes = f"an MLP call takes one sample, a sequence of {counted(nin, 'number')}"
+    if not isinstance(x, Iterable):
+        return TypeError(f"{takes}, not {type(x).__name__}")
+    if any(hasattr(row, "__len__") and not isinstance(row, (str, bytes)) for row in x):
+        return TypeError(f"{takes}, not rows of them: for a batch, use tinygrad_hw.train.predict(model, X)")
+    return None
+
+
 class _Draws(Protocol):
     def uniform(self, a: float, b: float) -> float: ...
 
@@ -60,8 +72,8 @@ def _rng(seed: int | random.Random | _Draws | None) -> _Draws:
         return seed
     if seed is None or seed is random:  # (a layer passes the module on to its neurons)
         return random
-    if isinstance(seed, int) and not isinstance(seed, bool):
-        return random.Random(seed)
+    if isinstance(seed, numbers.Integral) and not isinstance(seed, bool):  # numpy's integers too
+        return random.Random(int(seed))
     raise TypeError(f"seed must be an int or a random.Random, not {type(seed).__name__}")
 
 
@@ -178,11 +190,12 @@ class MLP(Module):
     ) -> None:
         if not is_count(nin):
             raise ValueError(f"an MLP needs at least one input, got nin={nin!r}")
-        nouts = list(nouts) if not isinstance(nouts, int) else [nouts]
+        sizes_out: list[Any] = [nouts] if isinstance(nouts, numbers.Integral) else list(nouts)  # Layer checks each
+        nouts = sizes_out
         if not nouts:
             raise ValueError("an MLP needs at least one layer: nouts is empty")
-        if isinstance(activation, str):
-            activations = [activation] * len(nouts)
+        if isinstance(activation, str) or not isinstance(activation, Iterable) or isinstance(activation, bytes):
+            activations = [_activation(activation)] * len(nouts)  # one for all (a non-name is refused here)
         else:
             activations = list(activation)
             if len(activations) != len(nouts):
@@ -196,7 +209,10 @@ class MLP(Module):
     def __call__(self, x: Input | Iterable[float]) -> Value | list[Value]:
         """The network's output for one sample: a Value, or a list if several outputs."""
         # numbers become leaves once here, not once per neuron; x1, x2, ... as in the report
-        inputs = [v if isinstance(v, Value) else Value(v, f"x{j + 1}") for j, v in enumerate(x)]
+        try:
+            inputs = [v if isinstance(v, Value) else Value(v, f"x{j + 1}") for j, v in enumerate(x)]
+        except TypeError as error:
+            raise _not_one_sample(x, self.nin) or error from None
         if len(inputs) != self.nin:
             raise ValueError(f"this MLP takes {counted(self.nin, 'input')}, got {len(inputs)}")
         out: Value | list[Value] = inputs

@@ -77,6 +77,12 @@ def _numbers(value: Any, length: int, what: str, source: str) -> list[float]:
 
 
 def _header(data: Any, source: str) -> tuple[int, list[dict[str, Any]]]:
+    if isinstance(data, dict) and data.get("format") == "tinygrad_hw.frames":  # recording.FRAMES_FORMAT
+        raise _fail(
+            source,
+            "it is the frames of a `tinygrad-hw watch` run, a model per frame: "
+            "`tinygrad-hw explain --model FILE --epoch N` reads the one at epoch N",
+        )
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise _fail(source, f'no "format": "{FORMAT}" field')
     version = data.get("version")
@@ -145,7 +151,7 @@ def load(path: PathLike) -> MLP:
     except FileNotFoundError:
         raise FileNotFoundError(f"no model file at {source}") from None
     try:
-        text = raw.decode("utf-8")
+        text = raw.decode("utf-8-sig")  # a byte order mark, as Windows editors save UTF-8, is skipped
     except UnicodeDecodeError:
         kind = next((name for magic, name in _BINARY if raw.startswith(magic)), None)
         raise _fail(source, "it is not UTF-8 text" + (f" but {kind}" if kind else "")) from None

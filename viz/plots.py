@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import math
+import numbers
 import os
 from pathlib import Path
 from typing import Any, Mapping, Sequence, cast
@@ -17,6 +18,7 @@ import numpy as np
 from matplotlib.figure import Figure as _MatplotlibFigure
 
 from tinygrad_hw.atomic import write_atomic
+from tinygrad_hw.checks import counted
 from tinygrad_hw.history import History
 
 __all__ = [
@@ -69,6 +71,11 @@ def comparison(X: Any, y: Any, pred: Any, *, title: str = "", path: str | os.Pat
     X = np.asarray(X, dtype=float)
     truth = np.asarray(y, dtype=float).reshape(-1) > 0.5
     guess = np.asarray(pred, dtype=float).reshape(-1) > 0.5
+    if X.ndim != 2 or X.shape[1] < 2 or not len(X) == len(truth) == len(guess):
+        raise ValueError(
+            f"comparison needs X of shape (n, 2) and n labels and predictions: got X {X.shape}, "
+            f"{counted(len(truth), 'label')} and {counted(len(guess), 'prediction')}"
+        )
     fig = Figure(figsize=(9.5, 4.4), layout="constrained")
     for ax, labels, name in zip(fig.subplots(1, 2), (truth, guess), ("Ground truth", "Predict result")):
         ax.scatter(X[~labels, 0], X[~labels, 1], c=RED, s=28, label="0")
@@ -83,6 +90,30 @@ def comparison(X: Any, y: Any, pred: Any, *, title: str = "", path: str | os.Pat
     return _finish(fig, path)
 
 
+def _as_history(run: Any, k: int) -> History:
+    """A run as a History: itself, or a list of losses (diverged at its first non-finite one)."""
+    if isinstance(run, History):
+        return run
+    if isinstance(run, (str, bytes)):
+        raise TypeError(f"run {k + 1} is a {type(run).__name__}: give a History or a list of losses")
+    try:
+        losses = [float(x) for x in run]
+    except (TypeError, ValueError):
+        raise TypeError(f"run {k + 1} is a {type(run).__name__}: give a History or a list of losses") from None
+    stop = next((i + 1 for i, x in enumerate(losses) if not math.isfinite(x)), None)
+    return History(loss=losses, diverged_at=stop, epochs=len(losses))
+
+
+def _runs(histories: Any) -> list[History]:
+    """One run (a History, or a list of numbers) or several, each a History."""
+    if isinstance(histories, History):
+        return [histories]
+    runs = list(histories)
+    if runs and isinstance(runs[0], numbers.Real):  # numbers: one run's losses
+        return [_as_history(runs, 0)]
+    return [_as_history(run, k) for k, run in enumerate(runs)]
+
+
 def learning_curve(
     histories: History | Sequence[History],
     labels: Sequence[str] | None = None,
@@ -91,8 +122,9 @@ def learning_curve(
     logy: bool = False,
     path: str | os.PathLike[str] | None = None,
 ) -> Figure:
-    """Loss against epoch, one line per run."""
-    runs = [histories] if isinstance(histories, History) else list(histories)
+    """Loss against epoch, one line per run: a ``History``, or the losses as a list of
+    numbers, as a loop written by hand collects them (``learning_curve(losses)``)."""
+    runs = _runs(histories)
     names = list(labels) if labels is not None else [""] * len(runs)
     if len(names) != len(runs):
         raise ValueError(f"{len(names)} labels for {len(runs)} histories")

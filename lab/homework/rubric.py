@@ -104,6 +104,20 @@ def _known(table: Any, keys: set[str], where: str) -> None:
         raise RubricError(f"{where}: unknown {', '.join(map(repr, unknown))} (known: {', '.join(sorted(keys))})")
 
 
+# The most each limit may be: a day of time, a petabyte, every process Linux can number.
+# Above these the OS's calls overflow (a timeout or an rlimit too large for its C type),
+# and grading would fail on every submission alike -- blamed on the students.
+LIMIT_MAXIMA = {
+    "call_seconds": 86400,
+    "load_seconds": 86400,
+    "cpu_seconds": 86400,
+    "memory_mb": 2**30,
+    "disk_mb": 2**30,
+    "output_kb": 2**40,
+    "processes": 2**22,
+}
+
+
 def _limits(table: Any, where: str) -> Limits:
     names = {f.name: f.type for f in fields(Limits)}
     _known(table, set(names), f"{where} [limits]")
@@ -111,6 +125,8 @@ def _limits(table: Any, where: str) -> Limits:
     for name, value in table.items():
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
             raise RubricError(f"{where} [limits]: {name} must be a positive number, not {value!r}")
+        if value > LIMIT_MAXIMA[name]:
+            raise RubricError(f"{where} [limits]: {name} must be at most {LIMIT_MAXIMA[name]}, not {value!r}")
         if names[name] in ("int", int) and value != int(value):
             raise RubricError(f"{where} [limits]: {name} must be a whole number, not {value!r}")
         values[name] = int(value) if names[name] in ("int", int) else float(value)
@@ -130,4 +146,7 @@ def _checks(data: dict[str, Any], check_names: list[str], where: str) -> dict[st
         if not isinstance(visible, bool):
             raise RubricError(f"{where} [checks.{name}]: visible is true or false, not {visible!r}")
         rules[name] = CheckRule(float(points), visible)
+    total = sum(rules[name].points if name in rules else CheckRule().points for name in check_names)
+    if not math.isfinite(total):  # each finite, yet their sum is inf: every score would be inf or nan
+        raise RubricError(f"{where} [checks]: the points add up to {total}, past the largest number")
     return rules

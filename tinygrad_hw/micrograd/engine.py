@@ -26,6 +26,7 @@ from typing import Any, Callable, Iterable, Union
 from ..checks import as_number
 from ..engine import Value as _EngineValue
 from ..engine import walk
+from ..ieee import safe_pow
 
 __all__ = ["Value"]
 
@@ -68,7 +69,7 @@ class Value(_EngineValue):
         if isinstance(other, _EngineValue):
             return self * other**-1
         number = as_number(other)  # x / 2: micrograd takes 2**-1 in Python, then a leaf of 0.5
-        return NotImplemented if number is None else self * number**-1
+        return NotImplemented if number is None else self * safe_pow(number, -1.0)  # x / 0: inf, as IEEE
 
     def __rtruediv__(self, other: float) -> Value:
         return other * self**-1
