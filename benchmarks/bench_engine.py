@@ -29,7 +29,9 @@ from __future__ import annotations
 
 import argparse
 import gc
+import itertools
 import math
+import operator
 import platform
 import random
 import re
@@ -154,8 +156,13 @@ def first_gradients(model: Any, x: tuple[float, float], y: float) -> list[float]
 def bench_epoch(repeats: int) -> dict[str, float]:
     xs, ys = xor_easy()
     weights = initial_weights()
-    engines = {"micrograd": (micrograd_model, micrograd_epoch), "tinygrad_hw": (our_model, our_epoch)}
-    grads = {name: first_gradients(make(weights), xs[3], ys[3]) for name, (make, _) in engines.items()}
+    engines: dict[str, tuple[Any, Any]] = {
+        "micrograd": (micrograd_model, micrograd_epoch),
+        "tinygrad_hw": (our_model, our_epoch),
+        "floor": (FloorModel, floor_epoch),
+        "floor_tape": (FloorModel, floor_tape_epoch),
+    }
+    grads = {name: first_gradients(engines[name][0](weights), xs[3], ys[3]) for name in ("micrograd", "tinygrad_hw")}
     trained = {}
     times: dict[str, list[float]] = {name: [] for name in engines}
     for _ in range(repeats):
@@ -167,7 +174,18 @@ def bench_epoch(repeats: int) -> dict[str, float]:
             trained[name] = [p.data for p in model.parameters()]
     best = {name: min(t) for name, t in times.items()}
     median = {name: statistics.median(t) for name, t in times.items()}
-    return {
+    floors = {
+        f"{name}_{stat}": value
+        for name in ("floor", "floor_tape")
+        for stat, value in (
+            ("best_ms", best[name] * 1e3),
+            ("median_ms", median[name] * 1e3),
+            ("ratio_best", best[name] / best["micrograd"]),
+            ("ratio_median", median[name] / median["micrograd"]),
+            ("weight_diff", max(abs(a - b) for a, b in zip(trained[name], trained["tinygrad_hw"]))),
+        )
+    }
+    return floors | {
         "micrograd_best_ms": best["micrograd"] * 1e3,
         "ours_best_ms": best["tinygrad_hw"] * 1e3,
         "ratio_best": best["tinygrad_hw"] / best["micrograd"],
@@ -274,6 +292,130 @@ def bytes_per_node(value: type, n: int) -> float:
     return used / n
 
 
+# -- (e) the floor: the least a one-node-per-op reverse-mode engine costs in CPython ---------
+
+_DOT_NODE, _SIGMOID_NODE, _SUB_NODE, _SQUARE_NODE = 1, 2, 3, 4
+_floor_serial = itertools.count()
+
+
+class FloorNode:
+    """A node and nothing else: its number, its value, its grad, its kind (0 for a leaf)
+    and its operands -- a dot keeps its weights, inputs and bias apart, so nothing is packed."""
+
+    __slots__ = ("a", "b", "c", "data", "grad", "kind", "n")
+
+    def __init__(self, data: float, kind: int = 0, a: Any = None, b: Any = None, c: Any = None) -> None:
+        self.data = data
+        self.grad = 0.0
+        self.kind = kind
+        self.a = a
+        self.b = b
+        self.c = c
+        self.n = next(_floor_serial)
+
+
+class FloorModel:
+    """The 2-8-8-1 sigmoid network on FloorNodes: per layer, per neuron, (weights, bias)."""
+
+    def __init__(self, weights: list[list[list[float]]]) -> None:
+        self.layers = [[([FloorNode(w) for w in row[:-1]], FloorNode(row[-1])) for row in rows] for rows in weights]
+        self.params = [p for layer in self.layers for ws, b in layer for p in (*ws, b)]
+        self.tape: list[FloorNode] | None = None  # the tape variant appends every node made here
+
+    def parameters(self) -> list[FloorNode]:
+        return self.params
+
+    def loss(self, x: tuple[float, float], y: float) -> FloorNode:
+        """The forward pass: a dot node and a sigmoid node per neuron, then ŷ - y and its square,
+        each node's value computed as it is made, in our kernels' order of operations."""
+        tape = self.tape
+        acts = [FloorNode(v) for v in x]
+        for layer in self.layers:
+            out = []
+            for ws, b in layer:
+                total = b.data
+                for w, a in zip(ws, acts):
+                    total += w.data * a.data
+                z = FloorNode(total, _DOT_NODE, ws, acts, b)
+                s = FloorNode(1.0 / (1.0 + math.exp(-total)), _SIGMOID_NODE, z)
+                if tape is not None:
+                    tape += (z, s)
+                out.append(s)
+            acts = out
+        err = FloorNode(acts[0].data - y, _SUB_NODE, acts[0])
+        loss = FloorNode(err.data * err.data, _SQUARE_NODE, err)
+        if tape is not None:
+            tape += (err, loss)
+        return loss
+
+
+def _floor_order(loss: FloorNode) -> list[FloorNode]:
+    """The computed nodes under ``loss``, newest first: a stack walk, then a sort by number."""
+    seen = {loss}
+    stack = [loss]
+    while stack:
+        node = stack.pop()
+        # every edge is looked at, as in our graph (212 a sample): the engine does not know
+        # which operands are parameters; leaves (kind 0) are passed over at once
+        for group in (node.a, node.b, (node.c,)) if node.kind == _DOT_NODE else ((node.a,),):
+            for child in group:
+                if child.kind and child not in seen:
+                    seen.add(child)
+                    stack.append(child)
+    return sorted(seen, key=_NUMBER, reverse=True)
+
+
+_NUMBER = operator.attrgetter("n")
+
+
+def _floor_backward(loss: FloorNode, order: Any) -> None:
+    """Each node's local derivative, inline, newest node first."""
+    loss.grad = 1.0
+    for node in order:
+        kind, g = node.kind, node.grad
+        if kind == _DOT_NODE:
+            node.c.grad += g
+            for w, a in zip(node.a, node.b):
+                w.grad += a.data * g
+                a.grad += w.data * g
+        elif kind == _SIGMOID_NODE:
+            out = node.data
+            node.a.grad += out * (1.0 - out) * g
+        elif kind == _SUB_NODE:
+            node.a.grad += g
+        else:
+            node.a.grad += 2.0 * node.a.data * g
+
+
+def floor_epoch(model: FloorModel, xs: list[tuple[float, float]], ys: list[float]) -> None:
+    """Our loop on the floor engine: forward, zero_grad, backward (walk and sort), step."""
+    params = model.params
+    for x, y in zip(xs, ys):
+        loss = model.loss(x, y)
+        for p in params:
+            p.grad = 0.0
+        _floor_backward(loss, _floor_order(loss))
+        for p in params:
+            p.data -= LR * p.grad
+
+
+def floor_tape_epoch(model: FloorModel, xs: list[tuple[float, float]], ys: list[float]) -> None:
+    """The same with the order for free: the nodes as made, walked in reverse."""
+    params = model.params
+    for x, y in zip(xs, ys):
+        model.tape = tape = []
+        loss = model.loss(x, y)
+        for p in params:
+            p.grad = 0.0
+        _floor_backward(loss, reversed(tape))
+        for p in params:
+            p.data -= LR * p.grad
+
+
+def _difference(diff: float) -> str:
+    return "bit for bit" if diff == 0.0 else f"{diff:.1e}"
+
+
 def report(quick: bool) -> str:
     repeats = 5 if quick else 21
     epoch = bench_epoch(repeats)
@@ -311,6 +453,21 @@ def report(quick: bool) -> str:
         *[f"| {part} | {seconds * 1e3:.3f} ms | {seconds / total:.0%} |" for part, seconds in parts.items()],
         f"| all, clocked in parts | {total * 1e3:.3f} ms | 100% |",
         f"| the bare arithmetic of all parts, in plain loops | {bare * 1e3:.3f} ms | {bare / total:.0%} |",
+        "",
+        "| (e) the epoch of (a) on a minimal one-node-per-op engine, interleaved with (a) "
+        "| best | ÷ micrograd | median | ÷ micrograd | weights vs ours |",
+        "|---|---|---|---|---|---|",
+        *[
+            f"| {title} | {epoch[name + '_best_ms']:.2f} ms | **{epoch[name + '_ratio_best']:.3f}×** "
+            f"| {epoch[name + '_median_ms']:.2f} ms | {epoch[name + '_ratio_median']:.3f}× "
+            f"| {_difference(epoch[name + '_weight_diff'])} |"
+            for name, title in (
+                ("floor", "walk + sort by number (as ours)"),
+                ("floor_tape", "order for free (a tape, reversed)"),
+            )
+        ],
+        f"| tinygrad_hw, for comparison | {epoch['ours_best_ms']:.2f} ms | {epoch['ratio_best']:.3f}× "
+        f"| {epoch['ours_median_ms']:.2f} ms | {epoch['ratio_median']:.3f}× | |",
     ]
     return "\n".join(lines)
 
