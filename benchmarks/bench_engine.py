@@ -20,7 +20,16 @@
     bare arithmetic of those parts on Values' attributes in plain loops (a product
     per dot term forward, two gradient updates per term backward, a step and a
     reset per parameter, no nodes made and no calls): what any engine holding its
-    numbers in Python objects pays at least.
+    numbers in Python objects pays at least; beside each part, the same part of (e)'s
+    minimal engine (both profiles interleaved, each its best repetition).
+(e) The floor of one node per op: (a)'s epoch -- same data, weights, graph (a dot,
+    a sigmoid per neuron, ŷ - y, its square) and order of floating-point operations --
+    on a minimal engine written here: a __slots__ node per op, its value computed
+    as it is made, backward a loop over the nodes sorted by creation number (found
+    by a stack walk over every edge, as ours) with each local derivative inline; no
+    grad mode, labels, checks or hooks. A second variant gets the order for free (a
+    tape of the nodes as made, walked reversed). Interleaved with (a); trained
+    weights compared with ours.
 
 Timings are wall-clock on a shared machine: read the ratios, not the milliseconds.
 """
@@ -463,10 +472,13 @@ def report(quick: bool) -> str:
     chains = [100, 1_000, 10_000, 100_000] + ([] if quick else [1_000_000])
     chain_rows = {n: bench_chain(n) for n in chains}
     memory = {name: bytes_per_node(v, 100_000) for name, v in (("micrograd", MgValue), ("tinygrad_hw", Value))}
-    parts, edges = epoch_profile(repeats)
+    parts, edges = epoch_profile(1)
+    floor = floor_profile(1)
+    for _ in range(repeats - 1):  # interleaved, each keeping its best repetition
+        parts = min(parts, epoch_profile(1)[0], key=lambda spent: sum(spent.values()))
+        floor = min(floor, floor_profile(1), key=lambda spent: sum(spent.values()))
     total = sum(parts.values())
     bare = bare_arithmetic(repeats)
-    floor = floor_profile(repeats)
     floor_total = sum(floor.values())
 
     lines = [
