@@ -182,3 +182,35 @@ def test_messages_about_one_thing_say_it_in_the_singular():
         mse([Value(1.0)], [1.0, 0.0])
     with pytest.raises(ValueError, match=r"^this neuron takes 1 input, got 2$"):
         MicrogradNeuron(1)([1.0, 2.0])
+
+
+class _Doubled(Neuron):
+    def __call__(self, x):  # type: ignore[no-untyped-def, override]
+        return super().__call__(x) * 2.0
+
+
+class _Negated(Layer):
+    def __call__(self, x):  # type: ignore[no-untyped-def, override]
+        out = super().__call__(x)
+        return [-o for o in out] if isinstance(out, list) else -out
+
+
+def test_an_mlp_calls_subclassed_neurons_and_layers_it_does_not_inline():
+    """MLP computes plain Layers of plain Neurons itself; a subclass's __call__ must still run."""
+    model = MLP(2, [3, 1], seed=0)
+    plain = model([0.5, -1.0]).data
+    first = model.layers[0]
+    doubled = _Doubled(2)
+    doubled.w, doubled.b = first.neurons[1].w, first.neurons[1].b  # the same neuron, but doubled
+    first.neurons[1] = doubled
+    changed = model([0.5, -1.0]).data
+    assert changed != plain
+    model.layers[1].__class__ = _Negated
+    assert model([0.5, -1.0]).data == -changed
+
+
+def test_an_mlp_with_numbers_for_weights_still_computes():
+    model = MLP(2, [2, 1], seed=0)
+    reference = model([0.5, -1.0]).data
+    model.layers[0].neurons[0].w = [w.data for w in model.layers[0].neurons[0].w]  # type: ignore[misc]
+    assert model([0.5, -1.0]).data == reference

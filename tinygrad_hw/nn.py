@@ -169,6 +169,35 @@ class Layer(Module):
         return f"Layer({self.nin} -> {len(self.neurons)}, {self.activation!r})"
 
 
+def _outputs(layer: Layer, x: list[Value]) -> list[Value]:
+    """A layer's outputs as a list. A plain ``Layer`` of plain ``Neuron`` s is computed
+    here, each neuron's ``__call__`` inlined (a Python call per neuron is a few per cent
+    of the report's epoch); a subclass, which may compute otherwise, is called."""
+    if type(layer) is not Layer:
+        out = layer(x)
+        return out if isinstance(out, list) else [out]
+    outs = []
+    for n in layer.neurons:
+        w = n.w
+        if type(n) is not Neuron or len(w) != len(x):
+            outs.append(n(x))  # its own __call__: a subclass, or Value.dot's error for the lengths
+            continue
+        try:
+            z = _DOT.forward(w, x, n.b)
+        except (AttributeError, TypeError):  # numbers among the weights: Neuron.__call__ sorts it out
+            outs.append(n(x))
+            continue
+        z.label = n._z_label
+        act = n._act
+        if act is None:
+            outs.append(z)
+        else:
+            a = act(z)
+            a.label = n._a_label
+            outs.append(a)
+    return outs
+
+
 class MLP(Module):
     """A fully connected network: ``MLP(2, [8, 8, 1])`` is the report's 2-8-8-1.
 
@@ -215,10 +244,10 @@ class MLP(Module):
             raise _not_one_sample(x, self.nin) or error from None
         if len(inputs) != self.nin:
             raise ValueError(f"this MLP takes {counted(self.nin, 'input')}, got {len(inputs)}")
-        out: Value | list[Value] = inputs
+        out: list[Value] = inputs
         for layer in self.layers:
-            out = layer(out if isinstance(out, list) else [out])
-        return out
+            out = _outputs(layer, out)
+        return out[0] if len(out) == 1 else out
 
     def parameters(self) -> list[Value]:
         return [p for layer in self.layers for p in layer.parameters()]
